@@ -1,0 +1,86 @@
+// ExampleConfigText: the commented example shipped as config/example.toml.
+//
+// The text lives here, once; tests/config_example_test.cc checks that config/example.toml is
+// byte-for-byte this text (and rewrites it when GOVERN_BACKUP_UPDATE_EXAMPLE=1 is set).
+#include <string>
+
+#include "config/config.h"
+
+namespace gb {
+
+std::string ExampleConfigText() {
+  return R"toml(# govern-backup configuration
+#
+# govern-backup backs up a Dataiku Govern node: its DSS data directory (as a zstd-compressed tar)
+# and its PostgreSQL database (as a pg_dump), paired in one backup set.
+#
+# Where this file is read from: --config FILE, else $GOVERN_BACKUP_CONFIG,
+# else /etc/govern-backup/config.toml.
+# Unknown keys, wrong types and impossible values are errors (exit code 2) naming key and line.
+# Paths must be absolute. This file never holds a password: see database.password_file.
+
+[node]
+# The DSS data directory of the Govern node (DATA_DIR). Required.
+data_dir = "/data/dataiku/dss_data"
+# The command that starts and stops DSS. Empty: <data_dir>/bin/dss.
+dss_command = ""
+# The user that runs bin/dss (it refuses to run as root). Empty: the owner of data_dir.
+dss_user = ""
+
+[database]
+# On a Govern node every key below defaults from <data_dir>/config/dip.properties
+# (psql.jdbc.url and psql.jdbc.user); set one only to override it.
+# host = "localhost"
+# port = 5432
+# dbname = "govern"
+# user = "govern"
+#
+# A libpq password file (lines of host:port:dbname:user:password, mode 0600).
+# Empty: $PGPASSFILE, else ~/.pgpass of the user running govern-backup.
+password_file = ""
+# The directory holding pg_dump and pg_restore, e.g. "/usr/lib/postgresql/15/bin".
+# Empty: found on PATH. They must be at least as new as the server.
+pg_bin_dir = ""
+
+[repository]
+# Where backup sets are written. Required; keep it outside data_dir, ideally on another disk.
+path = "/var/backups/govern-backup"
+
+[backup]
+# offline: DSS is stopped while the data dir is captured, then restarted as soon as the
+#          capture and the database snapshot are taken (a consistent pair).
+# online:  DSS keeps running; the data dir may change during the capture.
+mode = "offline"
+# Top-level folders of the data dir left out of the archive: they are rebuilt or only
+# hold transient data. Names only, no "/".
+exclude = ["tmp", "caches", "data-catalog", "run", "jobs", "scenarios", "diagnosis",
+           "exports", "prepared_bundles", "apinode-packages"]
+# zstd level, 1 (fastest) to 19 (smallest).
+compression_level = 3
+# zstd worker threads; 0 uses all cores.
+threads = 0
+
+[snapshot]
+# Optional: capture the data dir from an atomic volume snapshot instead of the live folder.
+# create runs while DSS is stopped and must leave the snapshot mounted (read-only) so that
+# the data dir appears at path; destroy runs after the capture, whatever happened.
+# Leave all three empty to capture the live data dir.
+# create = "lvcreate --snapshot --name govern-snap --size 5G vg0/dss && mount -o ro /dev/vg0/govern-snap /mnt/govern-snap"
+# path = "/mnt/govern-snap/dss_data"
+# destroy = "umount /mnt/govern-snap && lvremove -y vg0/govern-snap"
+create = ""
+path = ""
+destroy = ""
+
+[retention]
+# What prune keeps. A set is kept if ANY rule keeps it, and the newest complete set is
+# always kept. Sets are pruned as whole pairs (data dir and database together).
+keep_last = 7       # the newest N sets
+keep_daily = 7      # the newest set of each of the last N days that have one
+keep_weekly = 4     # ... of each of the last N weeks
+keep_monthly = 6    # ... of each of the last N months
+keep_within = "4d"  # every set younger than this: a number and s, m, h, d or w ("1d12h")
+)toml";
+}
+
+}  // namespace gb

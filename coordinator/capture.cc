@@ -1,0 +1,263 @@
+#include "coordinator/capture.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "coordinator/interrupt.h"
+#include "coordinator/pair_identity.h"
+#include "coordinator/repository.h"
+#include "datadir/archive_writer.h"
+#include "datadir/dss_control.h"
+#include "io/subprocess.h"
+#include "pg/dump.h"
+#include "pg/snapshot.h"
+
+namespace gb {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+ZstdWriterOptions WriterOptions(const Config& config, const PairIdentity& identity) {
+  ZstdWriterOptions options;
+  options.level = config.backup.compression_level;
+  options.threads = config.backup.threads;
+  options.header_frame = identity.ToText();
+  return options;
+}
+
+// Stops DSS if it runs, and starts it again: explicitly on the happy path, or when this
+// object goes away after a failure, so that DSS always comes back.
+class DssRestarter {
+ public:
+  explicit DssRestarter(const DssControlOptions& options) : dss_(options) {}
+  ~DssRestarter() {
+    if (!stopped_by_us_) return;
+    spdlog::warn("starting DSS again after the failed backup");
+    Status started = dss_.Start();
+    if (!started.ok())
+      spdlog::error("DSS did not start again: {} (start it by hand: {} start)",
+                    started.message(), dss_.options().dss_command);
+  }
+
+  Status StopIfRunning(ManifestWindow& window) {
+    GB_ASSIGN_OR_RETURN(DssState state, dss_.Status());
+    window.dss_was_running = state == DssState::kRunning;
+    if (!window.dss_was_running) {
+      spdlog::info("DSS is stopped: capturing without stopping it");
+      return Status::Ok();
+    }
+    spdlog::info("stopping DSS");
+    GB_RETURN_IF_ERROR(dss_.Stop().WithContext("stopping DSS"));
+    stopped_by_us_ = true;
+    stopped_at_ = std::chrono::steady_clock::now();
+    window.dss_stopped_at = Clock::now();
+    return Status::Ok();
+  }
+
+  Status StartAgain(ManifestWindow& window) {
+    if (!stopped_by_us_) return Status::Ok();
+    spdlog::info("starting DSS again");
+    stopped_by_us_ = false;  // one attempt; a failure is reported, not retried at exit
+    GB_RETURN_IF_ERROR(dss_.Start().WithContext("starting DSS again"));
+    window.dss_started_at = Clock::now();
+    window.downtime_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at_).count();
+    return Status::Ok();
+  }
+
+ private:
+  DssControl dss_;
+  bool stopped_by_us_ = false;
+  std::chrono::steady_clock::time_point stopped_at_;
+};
+
+// The [snapshot] procedure of the DSS backup doc: create, then destroy whatever happened.
+class VolumeSnapshot {
+ public:
+  explicit VolumeSnapshot(const SnapshotConfig& config) : config_(config) {}
+  ~VolumeSnapshot() {
+    Status destroyed = Destroy();
+    if (!destroyed.ok()) spdlog::error("{}", destroyed.message());
+  }
+
+  Status Create() {
+    GB_RETURN_IF_ERROR(Run(config_.create, "snapshot create"));
+    created_ = true;
+    return Status::Ok();
+  }
+  Status Destroy() {
+    if (!created_) return Status::Ok();
+    created_ = false;
+    if (config_.destroy.empty()) return Status::Ok();
+    return Run(config_.destroy, "snapshot destroy");
+  }
+
+ private:
+  static Status Run(const std::string& command, const std::string& what) {
+    spdlog::info("running {} command: {}", what, command);
+    SubprocessOptions options;
+    options.argv = {"/bin/sh", "-c", command};
+    options.timeout = std::chrono::minutes(30);
+    GB_ASSIGN_OR_RETURN(ExitInfo exit, RunSubprocess(options));
+    if (!exit.success())
+      return Status::Failed("the " + what + " command failed: " + exit.Describe(),
+                            "check [snapshot] in the config");
+    return Status::Ok();
+  }
+
+  SnapshotConfig config_;
+  bool created_ = false;
+};
+
+// The database half: a snapshot exported at the capture instant and a pg_dump of it
+// streaming into the set on its own thread.
+class DatabaseCapture {
+ public:
+  ~DatabaseCapture() {
+    if (dump_) dump_->Cancel();
+    if (pump_.joinable()) pump_.join();
+  }
+
+  Status Start(const CaptureRequest& request) {
+    const NodeContext& context = *request.context;
+    request_ = &request;
+    file_ = Repository::DatabaseFileName(request.id);
+    PairIdentity identity{request.id, request.pair_token, kRoleDatabase};
+    GB_ASSIGN_OR_RETURN(writer_, ZstdFileWriter::Create(request.work_dir + "/" + file_,
+                                                        WriterOptions(context.config, identity)));
+    GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
+    spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
+    GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
+    GB_RETURN_IF_ERROR(dump_->WaitUntilSnapshotHeld().WithContext("pg_dump"));
+    pump_ = std::thread([this] {
+      InterruptibleSink sink(*writer_);
+      Progress* progress = request_->progress;
+      pumped_ = dump_->PumpTo(sink, [progress](uint64_t done) {
+        if (progress) progress->Set(1, done);
+      });
+    });
+    return Status::Ok();
+  }
+
+  // Row counts as the snapshot saw them, taken while pg_dump runs; then the exporting
+  // transaction ends (pg_dump keeps its own).
+  void CountRows() {
+    Result<std::map<std::string, uint64_t>> rows = snapshot_->CountTableRows();
+    if (rows.ok()) table_rows_ = *rows;
+    else spdlog::warn("row counts not recorded: {}", rows.status().message());
+    snapshot_->Release();
+  }
+
+  Result<ManifestDatabase> Finish() {
+    pump_.join();
+    if (!pumped_.ok()) return pumped_.status();
+    GB_RETURN_IF_ERROR(writer_->Finish());
+    const NodeContext& context = *request_->context;
+    ManifestDatabase database;
+    database.file = file_;
+    database.sha256 = writer_->sha256_hex();
+    database.bytes = writer_->file_bytes();
+    database.dump_bytes = writer_->input_bytes();
+    database.dbname = context.database->dbname;
+    database.schema = context.schema;
+    database.server_version = request_->server->server_version;
+    database.system_identifier = request_->server->system_identifier;
+    database.pg_dump_version = request_->tools->pg_dump_version;
+    database.table_rows = table_rows_;
+    dump_.reset();
+    return database;
+  }
+
+ private:
+  const CaptureRequest* request_ = nullptr;
+  std::string file_;
+  std::unique_ptr<ZstdFileWriter> writer_;
+  std::unique_ptr<ExportedSnapshot> snapshot_;
+  std::unique_ptr<PgDump> dump_;
+  std::thread pump_;
+  Result<uint64_t> pumped_ = Status::Failed("pg_dump output was not read");
+  std::map<std::string, uint64_t> table_rows_;
+};
+
+Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std::string& source) {
+  const Config& config = request.context->config;
+  ManifestDatadir datadir;
+  datadir.file = Repository::DatadirFileName(request.id);
+  PairIdentity identity{request.id, request.pair_token, kRoleDatadir};
+  GB_ASSIGN_OR_RETURN(auto writer, ZstdFileWriter::Create(request.work_dir + "/" + datadir.file,
+                                                          WriterOptions(config, identity)));
+  InterruptibleSink sink(*writer);
+  ArchiveWriteOptions options;
+  options.source_dir = source;
+  options.exclude = config.backup.exclude;
+  options.pair_member = identity.ToText();
+  options.online = request.consistency == "online";
+  Progress* progress = request.progress;
+  options.progress = [progress](uint64_t done) {
+    if (progress) progress->Set(0, done);
+  };
+  spdlog::info("archiving {}", source);
+  GB_ASSIGN_OR_RETURN(ArchiveWriteStats stats, WriteDataDirArchive(options, sink));
+  GB_RETURN_IF_ERROR(writer->Finish());
+  datadir.sha256 = writer->sha256_hex();
+  datadir.bytes = writer->file_bytes();
+  datadir.files = stats.entries;
+  datadir.source_bytes = stats.source_bytes;
+  datadir.excluded = config.backup.exclude;
+  datadir.changed_while_read = stats.changed_while_read;
+  datadir.vanished_while_read = stats.vanished_while_read;
+  for (const auto& path : stats.changed_while_read)
+    spdlog::warn("online backup: {} changed while it was read", path);
+  for (const auto& path : stats.vanished_while_read)
+    spdlog::warn("online backup: {} vanished while it was read", path);
+  return datadir;
+}
+
+}  // namespace
+
+Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
+  const NodeContext& context = *request.context;
+  CaptureResult result;
+  DssRestarter dss(context.dss);
+  std::unique_ptr<VolumeSnapshot> volume;
+  DatabaseCapture database;
+  std::string source = context.node.data_dir;
+
+  // Step: stop DSS, unless online.
+  if (request.consistency != "online") GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+
+  // Step: the atomic volume snapshot, when configured.
+  if (request.consistency == "snapshot") {
+    volume = std::make_unique<VolumeSnapshot>(context.config.snapshot);
+    GB_RETURN_IF_ERROR(volume->Create());
+    source = context.config.snapshot.path;
+  }
+
+  // Step: the database instant: export a snapshot and let pg_dump take hold of it.
+  if (context.database) GB_RETURN_IF_ERROR(database.Start(request));
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+
+  // Step: with a volume snapshot, both halves are frozen already: DSS may run again.
+  if (request.consistency == "snapshot") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+
+  // Step: the data-dir half, in one pass.
+  GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source));
+
+  // Step: DSS back as soon as the data dir is captured; pg_dump finishes meanwhile.
+  if (request.consistency == "offline") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+  if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
+
+  // Step: the database half completes.
+  if (context.database) {
+    database.CountRows();
+    GB_ASSIGN_OR_RETURN(result.database, database.Finish());
+  }
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+  return result;
+}
+
+}  // namespace gb

@@ -1,0 +1,41 @@
+// Capture: the moment both halves are taken. Stops DSS (offline) or not (online), exports
+// a database snapshot, starts pg_dump on it, archives the data dir, and starts DSS again as
+// soon as the data dir is captured and pg_dump holds the snapshot; the dump then finishes
+// while DSS runs. DSS is started again on every failure if it was running before.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+#include "coordinator/manifest.h"
+#include "coordinator/node_context.h"
+#include "coordinator/progress.h"
+#include "io/status.h"
+#include "io/zstd_file.h"
+#include "pg/dump_tools.h"
+#include "pg/server.h"
+
+namespace gb {
+
+struct CaptureRequest {
+  const NodeContext* context = nullptr;
+  const DumpTools* tools = nullptr;        // when the node has a database
+  const ServerIdentity* server = nullptr;  // when the node has a database
+  std::string consistency;           // offline | snapshot | online
+  std::string work_dir;              // where the halves are written
+  std::string id;
+  std::string pair_token;
+  Progress* progress = nullptr;
+};
+
+struct CaptureResult {
+  ManifestDatadir datadir;
+  std::optional<ManifestDatabase> database;
+  ManifestWindow window;
+};
+
+Result<CaptureResult> CaptureHalves(const CaptureRequest& request);
+
+}  // namespace gb

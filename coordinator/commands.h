@@ -1,0 +1,66 @@
+// The commands of govern-backup, one file each (check.cc, backup.cc, ...), each a flat
+// script of named steps. They print results on stdout and log to stderr; their Status
+// becomes the exit code in exit_codes.cc.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "io/env.h"
+#include "io/status.h"
+
+namespace gb {
+
+struct GlobalOptions {
+  std::string config_path;  // --config; "" = $GOVERN_BACKUP_CONFIG or the default
+  bool json = false;
+  Env* env = Env::Default();
+};
+
+struct BackupOptions {
+  bool online = false;
+  bool dry_run = false;
+  std::string note;
+};
+
+struct RestoreOptions {
+  std::string id;
+  std::string data_dir;  // --data-dir: restore somewhere else
+  std::string dbname;    // --dbname: restore into another database
+  bool dry_run = false;
+  bool yes = false;
+};
+
+struct VerifyOptions {
+  std::vector<std::string> ids;
+  bool all = false;
+  bool deep = false;
+};
+
+struct AuditOptions {
+  std::string max_age;  // "" = no staleness check
+};
+
+struct PruneOptions {
+  bool dry_run = false;
+};
+
+struct DemoOptions {
+  bool keep = false;
+  std::string directory;  // "" = a new temporary directory
+};
+
+Status RunCheck(const GlobalOptions& global);
+Status RunBackup(const GlobalOptions& global, const BackupOptions& options);
+Status RunList(const GlobalOptions& global);
+Status RunShow(const GlobalOptions& global, const std::string& id);
+Status RunVerify(const GlobalOptions& global, const VerifyOptions& options);
+Status RunAudit(const GlobalOptions& global, const AuditOptions& options);
+Status RunRestore(const GlobalOptions& global, const RestoreOptions& options);
+Status RunPrune(const GlobalOptions& global, const PruneOptions& options);
+Status RunDemo(const GlobalOptions& global, const DemoOptions& options);
+
+// Parses the command line, runs the command, returns the process exit code.
+int RunCommandLine(int argc, char** argv);
+
+}  // namespace gb

@@ -1,0 +1,96 @@
+// `govern-backup list` and `govern-backup show ID`.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "coordinator/commands.h"
+#include "coordinator/json_writer.h"
+#include "coordinator/node_context.h"
+#include "coordinator/repository.h"
+
+namespace gb {
+namespace {
+
+// A quick status from what is on disk (no hashing): verify does the real checks.
+std::string QuickStatus(const SetEntry& set) {
+  if (!set.has_manifest) return "incomplete";
+  if (!set.manifest.ok()) return "damaged manifest";
+  const Manifest& manifest = *set.manifest;
+  auto size_of = [&](const std::string& file) -> long long {
+    struct stat info {};
+    if (::stat((set.dir + "/" + file).c_str(), &info) != 0) return -1;
+    return info.st_size;
+  };
+  long long datadir = size_of(manifest.datadir.file);
+  if (datadir < 0) return "data-dir half missing";
+  if (static_cast<uint64_t>(datadir) != manifest.datadir.bytes) return "data-dir half size differs";
+  if (manifest.database) {
+    long long database = size_of(manifest.database->file);
+    if (database < 0) return "database half missing";
+    if (static_cast<uint64_t>(database) != manifest.database->bytes) return "database half size differs";
+  }
+  return "complete";
+}
+
+}  // namespace
+
+Status RunList(const GlobalOptions& global) {
+  GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
+  Repository repo(config.repository.path);
+  GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
+
+  if (global.json) {
+    JsonWriter json;
+    json.BeginObject().Key("repository").String(repo.root()).Key("sets").BeginArray();
+    for (const auto& set : sets) {
+      json.BeginObject().Key("id").String(set.id).Key("status").String(QuickStatus(set));
+      if (set.has_manifest && set.manifest.ok()) {
+        const Manifest& m = *set.manifest;
+        json.Key("created_at").String(FormatRfc3339(m.created_at))
+            .Key("consistency").String(m.consistency)
+            .Key("dss_version").String(m.node.dss_version)
+            .Key("datadir_bytes").Integer(static_cast<int64_t>(m.datadir.bytes))
+            .Key("database_bytes").Integer(m.database ? static_cast<int64_t>(m.database->bytes) : 0)
+            .Key("downtime_seconds").Number(m.window.downtime_seconds)
+            .Key("note").String(m.note);
+      }
+      json.EndObject();
+    }
+    json.EndArray().EndObject();
+    std::cout << json.str() << "\n";
+    return Status::Ok();
+  }
+
+  if (sets.empty()) {
+    std::cout << "no backup sets in " << repo.root() << "\n";
+    return Status::Ok();
+  }
+  std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", "ID", "CREATED", "CONSISTENCY",
+              "DSS", "DATA DIR", "DATABASE", "STATUS", "NOTE");
+  for (const auto& set : sets) {
+    if (set.has_manifest && set.manifest.ok()) {
+      const Manifest& m = *set.manifest;
+      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", set.id.c_str(),
+                  FormatRfc3339(m.created_at).c_str(), m.consistency.c_str(),
+                  m.node.dss_version.c_str(), FormatBytes(m.datadir.bytes).c_str(),
+                  m.database ? FormatBytes(m.database->bytes).c_str() : "-",
+                  QuickStatus(set).c_str(), m.note.c_str());
+    } else {
+      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s\n", set.id.c_str(), "-", "-", "-",
+                  "-", "-", QuickStatus(set).c_str());
+    }
+  }
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
+Status RunShow(const GlobalOptions& global, const std::string& id) {
+  GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
+  Repository repo(config.repository.path);
+  GB_ASSIGN_OR_RETURN(Manifest manifest, repo.LoadSet(id));
+  std::cout << (global.json ? manifest.ToJson() : manifest.ToText());
+  return Status::Ok();
+}
+
+}  // namespace gb

@@ -1,0 +1,45 @@
+// Preflight: whether a backup is possible now. `check` prints it; `backup` runs it first
+// and refuses on any failure, before DSS is touched.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "coordinator/node_context.h"
+#include "datadir/archive_writer.h"
+#include "datadir/dss_control.h"
+#include "io/status.h"
+#include "pg/dump_tools.h"
+#include "pg/server.h"
+
+namespace gb {
+
+struct PreflightItem {
+  std::string name;    // config, node, markers, dss, database, dump tools, repository, space
+  Status status;       // ok, or what is wrong with its hint
+  std::string detail;  // what was found, when ok
+};
+
+struct Preflight {
+  std::vector<PreflightItem> items;
+  std::optional<NodeContext> context;
+  std::optional<DssState> dss_state;
+  std::optional<ServerIdentity> server;
+  std::optional<DumpTools> tools;
+  std::optional<DataDirEstimate> estimate;
+
+  bool ok() const;
+  // The first failure, or ok.
+  Status FirstFailure() const;
+};
+
+struct PreflightOptions {
+  bool query_dss = true;     // run bin/dss status
+  bool estimate_size = true;  // walk the data dir for the free-space check
+};
+
+Preflight RunPreflight(const Config& config, const PreflightOptions& options = {});
+
+}  // namespace gb

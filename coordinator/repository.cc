@@ -1,0 +1,139 @@
+#include "coordinator/repository.h"
+
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <regex>
+
+namespace gb {
+
+namespace fs = std::filesystem;
+
+Status Repository::EnsureExists() const {
+  std::error_code error;
+  if (!fs::exists(root_, error)) {
+    fs::create_directories(root_, error);
+    if (error)
+      return Status::Failed("cannot create repository " + root_ + ": " + error.message(),
+                            "check [repository].path and the permissions of its parent");
+    ::chmod(root_.c_str(), 0700);
+  }
+  if (!fs::is_directory(root_, error))
+    return Status::Failed("repository " + root_ + " is not a directory");
+  if (::access(root_.c_str(), W_OK | X_OK) != 0)
+    return Status::FromErrno("repository " + root_ + " is not writable", errno,
+                             "run as the user that owns the repository, or fix its permissions");
+  return Status::Ok();
+}
+
+Result<std::string> Repository::CheckWritable() const {
+  std::error_code error;
+  if (fs::exists(root_, error)) {
+    if (!fs::is_directory(root_, error))
+      return Status::Failed("repository " + root_ + " is not a directory");
+    if (::access(root_.c_str(), W_OK | X_OK) != 0)
+      return Status::FromErrno("repository " + root_ + " is not writable", errno,
+                               "run as the user that owns the repository, or fix its permissions");
+    return root_ + " is writable";
+  }
+  fs::path parent = fs::path(root_).parent_path();
+  while (!parent.empty() && !fs::exists(parent, error)) parent = parent.parent_path();
+  if (parent.empty() || ::access(parent.c_str(), W_OK | X_OK) != 0)
+    return Status::Failed("repository " + root_ + " does not exist and cannot be created (" +
+                              parent.string() + " is not writable)",
+                          "create it, or set [repository].path to a writable place");
+  return root_ + " does not exist yet; the first backup creates it";
+}
+
+std::string Repository::NewSetId(TimePoint now) {
+  unsigned char random[3] = {0, 0, 0};
+  if (getrandom(random, sizeof random, 0) != sizeof random) random[0] = static_cast<unsigned char>(getpid());
+  char suffix[8];
+  std::snprintf(suffix, sizeof suffix, "%02x%02x%02x", random[0], random[1], random[2]);
+  return FormatCompact(now) + "-" + suffix;
+}
+
+bool Repository::LooksLikeSetId(const std::string& name) {
+  static const std::regex pattern("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$");
+  return std::regex_match(name, pattern);
+}
+
+Result<std::vector<SetEntry>> Repository::ListSets() const {
+  std::vector<SetEntry> sets;
+  std::error_code error;
+  fs::directory_iterator it(root_, error);
+  if (error) return Status::Failed("cannot read repository " + root_ + ": " + error.message());
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    if (!LooksLikeSetId(name) || !entry.is_directory()) continue;
+    SetEntry set;
+    set.id = name;
+    set.dir = entry.path().string();
+    set.has_manifest = fs::exists(set.dir + "/" + kManifestName);
+    if (set.has_manifest) set.manifest = Manifest::Load(set.dir + "/" + kManifestName);
+    sets.push_back(std::move(set));
+  }
+  std::sort(sets.begin(), sets.end(),
+            [](const SetEntry& a, const SetEntry& b) { return a.id < b.id; });
+  return sets;
+}
+
+Result<std::vector<Manifest>> Repository::CompleteSets() const {
+  GB_ASSIGN_OR_RETURN(auto sets, ListSets());
+  std::vector<Manifest> complete;
+  for (auto& set : sets)
+    if (set.has_manifest && set.manifest.ok()) complete.push_back(set.manifest.value());
+  return complete;
+}
+
+Result<Manifest> Repository::LoadSet(const std::string& id) const {
+  std::string dir = SetDir(id);
+  std::error_code error;
+  if (!LooksLikeSetId(id) || !fs::is_directory(dir, error))
+    return Status::Failed("no backup set " + id + " in " + root_,
+                          "`govern-backup list` shows the sets");
+  if (!fs::exists(ManifestPath(id), error))
+    return Status::Failed("set " + id + " has no manifest: it is incomplete",
+                          "an interrupted backup or prune left it; `govern-backup audit` reports it");
+  return Manifest::Load(ManifestPath(id));
+}
+
+Result<std::vector<std::string>> Repository::WorkLeftovers() const {
+  std::vector<std::string> leftovers;
+  std::error_code error;
+  if (!fs::exists(WorkRoot(), error)) return leftovers;
+  for (const auto& entry : fs::directory_iterator(WorkRoot(), error))
+    leftovers.push_back(entry.path().string());
+  std::sort(leftovers.begin(), leftovers.end());
+  return leftovers;
+}
+
+uint64_t TreeBytes(const std::string& path) {
+  std::error_code error;
+  uint64_t total = 0;
+  if (fs::is_regular_file(fs::symlink_status(path, error))) return fs::file_size(path, error);
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, error), end;
+       it != end; it.increment(error)) {
+    if (error) break;
+    if (it->is_regular_file(error) && !it->is_symlink(error)) total += it->file_size(error);
+  }
+  return total;
+}
+
+Result<uint64_t> FreeBytes(const std::string& path) {
+  fs::path probe = path;
+  std::error_code error;
+  while (!probe.empty() && !fs::exists(probe, error)) probe = probe.parent_path();
+  struct statvfs info {};
+  if (::statvfs(probe.empty() ? "/" : probe.c_str(), &info) != 0)
+    return Status::FromErrno("cannot read free space of " + path, errno);
+  return static_cast<uint64_t>(info.f_bavail) * info.f_frsize;
+}
+
+}  // namespace gb

@@ -1,0 +1,432 @@
+#include "coordinator/restore_plan.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <ostream>
+
+#include "coordinator/node_context.h"
+#include "coordinator/set_checks.h"
+#include "coordinator/time_format.h"
+#include "datadir/node.h"
+#include "pg/server.h"
+
+namespace gb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// PostgreSQL truncates longer names silently, which could make two names collide.
+constexpr size_t kMaxDatabaseName = 63;
+// Per entry, what a file system spends beyond the content (inode, last block).
+constexpr uint64_t kPerEntryOverhead = 4096;
+
+int MajorOf(const std::string& version) {
+  try {
+    return std::stoi(version);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string Lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+std::string NormalizedDir(const std::string& path) {
+  std::error_code error;
+  fs::path absolute = fs::absolute(path, error);
+  if (error) absolute = path;
+  std::string text = absolute.lexically_normal().string();
+  while (text.size() > 1 && text.back() == '/') text.pop_back();
+  return text;
+}
+
+bool IsEmptyDirectory(const std::string& dir) {
+  std::error_code error;
+  return fs::is_directory(dir, error) && fs::is_empty(dir, error) && !error;
+}
+
+bool SameDatabase(const ConnectionParams& a, const ConnectionParams& b) {
+  return a.host == b.host && a.port == b.port && a.dbname == b.dbname;
+}
+
+class Planner {
+ public:
+  Planner(const Config& config, const RestoreOptions& options, Env* env)
+      : config_(config), options_(options), env_(env), repo_(config.repository.path) {}
+
+  Result<RestorePlan> Run() {
+    // The set's manifest first: every other check needs it.
+    Result<Manifest> manifest = repo_.LoadSet(options_.id);
+    if (!manifest.ok()) {
+      Refuse(manifest.status());
+      return std::move(plan_);
+    }
+    plan_.manifest = *manifest;
+    plan_.set_dir = repo_.SetDir(options_.id);
+    plan_.datadir_file = plan_.set_dir + "/" + plan_.manifest.datadir.file;
+    if (plan_.manifest.database)
+      plan_.database_file = plan_.set_dir + "/" + plan_.manifest.database->file;
+
+    FindTools();
+    CheckTheSet();
+    CheckTargetDataDir();
+    CheckDss();
+    CheckDssVersion();
+    CheckDatabase();
+    CheckSpace();
+    return std::move(plan_);
+  }
+
+ private:
+  void Refuse(const Status& status) { plan_.refusals.push_back(status.WithCode(Code::kRefused)); }
+  void Refuse(const std::string& message, const std::string& hint) {
+    plan_.refusals.push_back(Status::Refused(message, hint));
+  }
+
+  // pg_restore must read what the set's pg_dump wrote: a major at least the dump's.
+  void FindTools() {
+    if (!plan_.manifest.database) return;
+    const ManifestDatabase& db = *plan_.manifest.database;
+    int needed = std::max(MajorOf(db.server_version), MajorOf(db.pg_dump_version));
+    Result<DumpTools> tools = FindDumpToolsFor(config_.database.pg_bin_dir, needed);
+    if (!tools.ok()) {
+      Refuse(tools.status().WithContext("the dump was made by pg_dump " + db.pg_dump_version +
+                                        " from PostgreSQL " + db.server_version +
+                                        "; no pg_restore of major " + std::to_string(needed) +
+                                        " or newer"));
+      return;
+    }
+    plan_.tools = *tools;
+    tools_found_ = true;
+  }
+
+  // The structural checks, shared with verify: halves, hashes, identities, readability.
+  void CheckTheSet() {
+    SetCheckOptions options;
+    options.read_through = true;
+    options.tools = tools_found_ ? &plan_.tools : nullptr;
+    SetCheckReport report = CheckSet(repo_, options_.id, options);
+    for (const SetFinding& finding : report.findings)
+      Refuse("set " + options_.id + ": " + finding.half + ": " + finding.problem,
+             finding.hint.empty() ? "restore another set (`govern-backup list`)" : finding.hint);
+  }
+
+  void CheckTargetDataDir() {
+    plan_.data_dir = NormalizedDir(options_.data_dir.empty() ? config_.node.data_dir
+                                                             : options_.data_dir);
+    const std::string& dir = plan_.data_dir;
+    plan_.staging_dir = dir + ".restore-" + options_.id;
+    plan_.aside_dir = dir + ".pre-restore-" + FormatCompact(now_);
+
+    struct stat info {};
+    if (::lstat(dir.c_str(), &info) != 0) {
+      plan_.target_state = TargetDirState::kAbsent;
+    } else if (!S_ISDIR(info.st_mode)) {
+      Refuse(dir + " exists but is not a DSS data dir (not a directory)",
+             "move it away or choose --data-dir");
+    } else if (IsEmptyDirectory(dir)) {
+      plan_.target_state = TargetDirState::kEmpty;
+    } else if (!LooksLikeDataDir(dir)) {
+      Refuse(dir + " exists but is not a DSS data dir; move it away or choose --data-dir",
+             "a DSS data dir has dss-version.json and install.ini");
+    } else {
+      plan_.target_state = TargetDirState::kDataDir;
+      Result<DssNode> node = DiscoverNode(dir);
+      if (!node.ok()) {
+        Refuse(node.status().WithContext("the live data dir " + dir));
+      } else {
+        target_node_ = *node;
+      }
+    }
+    if (plan_.target_state != TargetDirState::kAbsent) {
+      plan_.target_mode = info.st_mode & 07777;
+      plan_.target_uid = info.st_uid;
+      plan_.target_gid = info.st_gid;
+    }
+
+    std::string parent = fs::path(dir).parent_path().string();
+    if (::access(parent.c_str(), W_OK | X_OK) != 0)
+      Refuse("cannot create " + plan_.staging_dir + ": " + parent + " is missing or not writable",
+             "create " + parent + " or run govern-backup as its owner (or root)");
+    std::error_code error;
+    if (fs::exists(fs::symlink_status(plan_.staging_dir, error)))
+      Refuse(plan_.staging_dir + " exists (left by an interrupted restore?)",
+             "remove it: rm -rf " + plan_.staging_dir);
+    if (plan_.target_state == TargetDirState::kDataDir &&
+        fs::exists(fs::symlink_status(plan_.aside_dir, error)))
+      Refuse(plan_.aside_dir + " exists", "wait a second and try again, or move it away");
+  }
+
+  // The node the config names, when it is there: its DSS, its database settings.
+  void ResolveConfiguredNode() {
+    const std::string configured = NormalizedDir(config_.node.data_dir);
+    if (LooksLikeDataDir(configured)) {
+      Config copy = config_;
+      copy.node.data_dir = configured;
+      Result<NodeContext> context = ResolveNode(copy);
+      if (context.ok()) {
+        configured_ = *context;
+      } else if (configured == plan_.data_dir) {
+        Refuse(context.status().WithContext("the configured node " + configured));
+      } else {
+        spdlog::warn("configured node {}: {}", configured, context.status().message());
+      }
+    }
+  }
+
+  void CheckDss() {
+    ResolveConfiguredNode();
+    const bool target_is_configured =
+        configured_ && plan_.data_dir == configured_->node.data_dir;
+    if (plan_.target_state == TargetDirState::kDataDir) {
+      if (target_is_configured) {
+        plan_.dss = configured_->dss;
+      } else {
+        Result<DssControlOptions> dss =
+            MakeDssControlOptions(plan_.data_dir, "", config_.node.dss_user);
+        if (!dss.ok()) {
+          Refuse(dss.status().WithContext("DSS at " + plan_.data_dir));
+          return;
+        }
+        plan_.dss = *dss;
+      }
+      Result<DssState> state = DssControl(*plan_.dss).Status();
+      if (!state.ok()) {
+        Refuse(state.status().WithContext("cannot tell whether DSS at " + plan_.data_dir +
+                                          " runs"));
+        return;
+      }
+      plan_.dss_running = *state == DssState::kRunning;
+    }
+    if (configured_ && !target_is_configured) {
+      Result<DssState> state = DssControl(configured_->dss).Status();
+      configured_running_ = state.ok() && *state == DssState::kRunning;
+    }
+  }
+
+  // A backup never goes onto an older DSS than the one it was taken on.
+  void CheckDssVersion() {
+    const DssNode* reference = target_node_ ? &*target_node_
+                               : configured_ ? &configured_->node
+                                             : nullptr;
+    if (reference != nullptr) {
+      plan_.target_dss_version = reference->effective_dss_version();
+      plan_.target_version_source =
+          reference->install_dss_version.empty()
+              ? reference->data_dir + "/dss-version.json"
+              : reference->install_dir + "/dss-version.json";
+      plan_.install_dir = reference->install_dir;
+    }
+    if (plan_.install_dir.empty()) plan_.install_dir = plan_.manifest.node.install_dir;
+    const std::string& set_version = plan_.manifest.node.dss_version;
+    if (plan_.target_dss_version.empty()) {
+      spdlog::warn("the DSS version at {} is unknown; installer.sh -u will check it",
+                   plan_.data_dir);
+      return;
+    }
+    if (CompareDssVersions(set_version, plan_.target_dss_version) > 0)
+      Refuse("set " + plan_.manifest.id + " was taken on DSS " + set_version +
+                 ", newer than the target's DSS " + plan_.target_dss_version + " (" +
+                 plan_.target_version_source + "): a backup never goes onto an older DSS",
+             "install DSS " + set_version + " or newer first, or restore an older set");
+  }
+
+  void CheckDatabase() {
+    if (!plan_.manifest.database) return;
+    const ManifestDatabase& source = *plan_.manifest.database;
+    plan_.has_database = true;
+
+    std::optional<ConnectionParams> params;
+    if (configured_) params = configured_->database;
+    if (!params) params = ResolveDatabase(config_, DssNode{}, nullptr);
+    if (!params || params->user.empty()) {
+      Refuse("no database settings to restore database " + source.dbname + " into",
+             "set [database] host, port, dbname and user in " + config_.source);
+      return;
+    }
+    const std::string configured_db = params->dbname;
+    plan_.database = params->WithDatabase(!options_.dbname.empty() ? options_.dbname
+                                          : !configured_db.empty() ? configured_db
+                                                                   : source.dbname);
+    const std::string& target = plan_.database.dbname;
+    std::string suffix = options_.id.substr(options_.id.find('-') + 1);
+    plan_.staging_db = target + "_restore_" + suffix;
+    plan_.aside_db = target + "_pre_restore_" + Lowercase(FormatCompact(now_));
+    for (const std::string* name : {&plan_.staging_db, &plan_.aside_db})
+      if (name->size() > kMaxDatabaseName)
+        Refuse("database name " + *name + " would exceed PostgreSQL's 63 bytes",
+               "choose a shorter --dbname");
+
+    // Replacing the database of a node whose data dir stays would pair halves of two sets.
+    if (configured_ && configured_->database && plan_.data_dir != configured_->node.data_dir &&
+        SameDatabase(*configured_->database, plan_.database))
+      Refuse("this restore would replace database " + target + " of the node at " +
+                 configured_->node.data_dir + " while putting the data dir at " + plan_.data_dir,
+             "choose another database with --dbname, or restore the data dir in place");
+
+    Result<bool> exists = DatabaseExists(plan_.database, target);
+    if (!exists.ok()) {
+      Refuse(exists.status().WithContext("cannot reach the target database server"));
+      return;
+    }
+    plan_.database_exists = *exists;
+    Result<ServerIdentity> server =
+        ReadServerIdentity(plan_.database.WithDatabase(*exists ? target : "postgres"));
+    if (!server.ok()) {
+      Refuse(server.status().WithContext("reading the target database server"));
+      return;
+    }
+    plan_.server_version = server->server_version;
+    plan_.live_database_bytes = *exists ? server->database_bytes : 0;
+    if (server->server_major < MajorOf(source.server_version))
+      Refuse("the dump comes from PostgreSQL " + source.server_version +
+                 "; the target server " + plan_.database.Describe() + " runs PostgreSQL " +
+                 server->server_version + ", an older major",
+             "restore onto PostgreSQL " + std::to_string(MajorOf(source.server_version)) +
+                 " or newer");
+    if (!server->can_create_db)
+      Refuse("role " + plan_.database.user + " cannot create databases, which the staging "
+             "database needs",
+             "as a superuser: ALTER ROLE " + plan_.database.user + " CREATEDB");
+    if (*exists && !server->owns_database && !server->is_superuser)
+      Refuse("role " + plan_.database.user + " does not own database " + target +
+                 " and so cannot rename it aside",
+             "as a superuser: ALTER DATABASE " + target + " OWNER TO " + plan_.database.user);
+
+    Result<bool> staging_exists = DatabaseExists(plan_.database, plan_.staging_db);
+    if (staging_exists.ok() && *staging_exists)
+      Refuse("database " + plan_.staging_db + " exists (left by an interrupted restore?)",
+             "drop it: dropdb " + plan_.staging_db);
+    Result<bool> aside_exists = DatabaseExists(plan_.database, plan_.aside_db);
+    if (*exists && aside_exists.ok() && *aside_exists)
+      Refuse("database " + plan_.aside_db + " exists", "wait a second and try again");
+
+    // While DSS runs the sessions are its own, and DSS is stopped first; with DSS stopped,
+    // someone else is using the database that would be replaced.
+    if (*exists && !plan_.dss_running) {
+      Result<std::vector<std::string>> sessions = OtherSessions(plan_.database, target);
+      if (sessions.ok() && !sessions->empty()) {
+        std::string list;
+        for (const std::string& session : *sessions) list += (list.empty() ? "" : ", ") + session;
+        Refuse("database " + target + " is in use by other sessions while DSS is stopped: " +
+                   list,
+               "close them (or SELECT pg_terminate_backend(pid)) and try again");
+      }
+    }
+  }
+
+  void CheckSpace() {
+    const ManifestDatadir& datadir = plan_.manifest.datadir;
+    plan_.datadir_need_bytes = datadir.source_bytes + datadir.files * kPerEntryOverhead;
+    Result<uint64_t> free = FreeBytes(fs::path(plan_.data_dir).parent_path().string());
+    if (!free.ok()) {
+      Refuse(free.status());
+      return;
+    }
+    plan_.datadir_free_bytes = *free;
+    if (*free < plan_.datadir_need_bytes)
+      Refuse("the staged data dir needs about " + FormatBytes(plan_.datadir_need_bytes) +
+                 " beside " + plan_.data_dir + "; only " + FormatBytes(*free) + " are free there",
+             "free space on that file system, or restore elsewhere with --data-dir");
+  }
+
+  const Config& config_;
+  const RestoreOptions& options_;
+  Env* env_;
+  Repository repo_;
+  TimePoint now_ = env_->Now();
+  RestorePlan plan_;
+  bool tools_found_ = false;
+  std::optional<DssNode> target_node_;
+  std::optional<NodeContext> configured_;
+  bool configured_running_ = false;
+};
+
+}  // namespace
+
+bool RestorePlan::upgrade() const {
+  return !target_dss_version.empty() &&
+         CompareDssVersions(manifest.node.dss_version, target_dss_version) < 0;
+}
+
+Result<RestorePlan> PlanRestore(const Config& config, const RestoreOptions& options, Env* env) {
+  Planner planner(config, options, env);
+  return planner.Run();
+}
+
+Status RefusalStatus(const RestorePlan& plan) {
+  if (plan.refusals.empty()) return Status::Ok();
+  std::string message = "restore of set " + plan.manifest.id + " refused, nothing was touched:";
+  if (plan.manifest.id.empty()) message = "restore refused, nothing was touched:";
+  for (const Status& refusal : plan.refusals) message += "\n  " + refusal.ToString();
+  return Status::Refused(message);
+}
+
+void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
+  const Manifest& m = plan.manifest;
+  out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
+      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
+
+  out << "data dir " << plan.data_dir << ":\n";
+  out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
+      << FormatBytes(m.datadir.source_bytes) << "; " << FormatBytes(plan.datadir_free_bytes)
+      << " free)\n";
+  switch (plan.target_state) {
+    case TargetDirState::kDataDir:
+      out << "  set aside " << plan.data_dir << " -> " << plan.aside_dir << "\n";
+      break;
+    case TargetDirState::kEmpty:
+      out << "  replace the empty directory " << plan.data_dir << "\n";
+      break;
+    case TargetDirState::kAbsent:
+      out << "  create   " << plan.data_dir << " (nothing there now)\n";
+      break;
+  }
+  out << "  move     " << plan.staging_dir << " -> " << plan.data_dir << "\n";
+
+  if (plan.has_database) {
+    out << "database " << plan.database.dbname << " on " << plan.database.host << ":"
+        << plan.database.port << " (PostgreSQL " << plan.server_version << "):\n";
+    out << "  stage    " << plan.staging_db << " owned by " << plan.database.user << " (dump "
+        << FormatBytes(m.database->dump_bytes) << ", from PostgreSQL " << m.database->server_version
+        << ")\n";
+    if (plan.database_exists)
+      out << "  set aside " << plan.database.dbname << " (" << FormatBytes(plan.live_database_bytes)
+          << ") -> " << plan.aside_db << "\n";
+    else
+      out << "  create   " << plan.database.dbname << " (no such database now)\n";
+    out << "  rename   " << plan.staging_db << " -> " << plan.database.dbname << "\n";
+  } else {
+    out << "database: none in this set\n";
+  }
+
+  if (plan.dss && plan.dss_running)
+    out << "DSS: running; stopped (" << plan.dss->dss_command << " stop) only for the switch, "
+        << (plan.pristine() ? "started again afterwards" : "left stopped afterwards") << "\n";
+  else if (plan.dss)
+    out << "DSS: stopped; it stays stopped\n";
+  else
+    out << "DSS: none at " << plan.data_dir << "; not started\n";
+  if (!plan.pristine()) {
+    std::string why;
+    if (plan.relocated()) why += " the data dir moves from " + m.node.data_dir + ";";
+    if (plan.renamed_database())
+      why += " the database changes from " + m.database->dbname + ";";
+    if (plan.upgrade())
+      why += " the target runs DSS " + plan.target_dss_version + ", newer than " +
+             m.node.dss_version + ";";
+    if (plan.target_dss_version.empty()) why += " the target's DSS version is unknown;";
+    if (!why.empty()) why.pop_back();
+    out << "not a pristine restore:" << why << "; the next steps are printed at the end\n";
+  }
+}
+
+}  // namespace gb

@@ -1,0 +1,301 @@
+#include "coordinator/set_checks.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "coordinator/pair_identity.h"
+#include "io/zstd_file.h"
+
+namespace gb {
+namespace {
+
+constexpr char kSwappedHint[] =
+    "halves were swapped between sets; restore from the set the half belongs to";
+constexpr char kDamagedHint[] =
+    "the half is damaged: restore from another set, or put back an intact copy of this file";
+
+// What one half is, according to the manifest.
+struct HalfSpec {
+  std::string half;   // "datadir" | "database": the SetFinding::half
+  std::string role;   // kRoleDatadir | kRoleDatabase: what its embedded identity must say
+  std::string label;  // "data-dir half" | "database half"
+  std::string file;
+  std::string path;
+  uint64_t bytes = 0;
+  std::string sha256;
+};
+
+struct HalfOutcome {
+  std::vector<SetFinding> findings;
+  std::optional<ArchiveScan> archive;
+  std::optional<DumpToc> toc;
+};
+
+// A file name from the manifest must name a file inside the set directory.
+bool IsPlainFileName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos;
+}
+
+// Reads the rest of a stream, so that the reader has hashed the whole file.
+Status Drain(ByteSource& source) {
+  std::vector<char> buffer(1 << 20);
+  while (true) {
+    GB_ASSIGN_OR_RETURN(size_t got, source.Read(buffer.data(), buffer.size()));
+    if (got == 0) return Status::Ok();
+  }
+}
+
+class HalfChecker {
+ public:
+  HalfChecker(const Manifest& manifest, HalfSpec spec, const SetCheckOptions& options)
+      : manifest_(manifest), spec_(std::move(spec)), options_(options) {}
+
+  HalfOutcome Run() {
+    if (!Present()) return std::move(outcome_);
+    if (!EmbeddedIdentityMatches()) return std::move(outcome_);
+    if (!SizeMatches()) return std::move(outcome_);
+    if (options_.read_through) ReadThrough();
+    return std::move(outcome_);
+  }
+
+ private:
+  std::string Name() const { return spec_.label + " " + spec_.file; }
+
+  void Find(std::string problem, std::string hint = {}) {
+    outcome_.findings.push_back({spec_.half, std::move(problem), std::move(hint)});
+  }
+
+  bool Present() {
+    struct stat info {};
+    if (::stat(spec_.path.c_str(), &info) != 0) {
+      if (errno == ENOENT)
+        Find(spec_.label + " " + spec_.path + " is missing",
+             "the set cannot be restored without it: restore from another set");
+      else
+        Find(spec_.label + " " + spec_.path + " cannot be read: " + std::strerror(errno));
+      return false;
+    }
+    if (!S_ISREG(info.st_mode)) {
+      Find(spec_.label + " " + spec_.path + " is not a regular file");
+      return false;
+    }
+    size_ = static_cast<uint64_t>(info.st_size);
+    return true;
+  }
+
+  // `what` carries `identity`; true when it is this half of this set.
+  bool IdentityMatches(const PairIdentity& identity, const std::string& what) {
+    if (identity.id != manifest_.id || identity.pair_token != manifest_.pair_token) {
+      Find(what + " carries pair token " + identity.pair_token + " of set " + identity.id +
+               ": it belongs to another set",
+           kSwappedHint);
+      return false;
+    }
+    if (identity.role != spec_.role) {
+      Find(what + " is marked as the " + identity.role + " half, not the " + spec_.role + " half",
+           "the files of the set were renamed or mixed up; restore from another set");
+      return false;
+    }
+    return true;
+  }
+
+  // The identity in the leading zstd skippable frame: readable without decompressing, so it
+  // is checked first and explains a size or hash mismatch better than they do.
+  bool EmbeddedIdentityMatches() {
+    Result<std::string> frame = ReadHeaderFrame(spec_.path);
+    if (!frame.ok()) {
+      Find(Name() + " cannot be read: " + frame.status().message(), kDamagedHint);
+      return false;
+    }
+    Result<PairIdentity> identity = PairIdentity::Parse(*frame, Name());
+    if (!identity.ok()) {
+      Find(identity.status().message(), kDamagedHint);
+      return false;
+    }
+    return IdentityMatches(*identity, Name());
+  }
+
+  bool SizeMatches() {
+    if (size_ == spec_.bytes) return true;
+    Find(Name() + " is " + std::to_string(size_) + " bytes, the manifest says " +
+             std::to_string(spec_.bytes) + (size_ < spec_.bytes ? " (truncated?)" : " (appended to?)"),
+         kDamagedHint);
+    return false;
+  }
+
+  void ReadThrough() {
+    Result<std::unique_ptr<ZstdFileReader>> opened = ZstdFileReader::Open(spec_.path);
+    if (!opened.ok()) {
+      Find(Name() + " cannot be opened: " + opened.status().message(), kDamagedHint);
+      return;
+    }
+    ZstdFileReader& reader = **opened;
+    Status read = spec_.role == kRoleDatadir ? ReadArchive(reader) : ReadDump(reader);
+    if (!read.ok()) {
+      Find(Name() + " does not read through: " + read.message(), kDamagedHint);
+      return;
+    }
+    if (reader.sha256_hex() != spec_.sha256)
+      Find("SHA-256 of " + spec_.file + " differs from the manifest: the half is damaged",
+           kDamagedHint);
+    if (spec_.role == kRoleDatadir) CompareArchive();
+    else CompareToc();
+  }
+
+  Status ReadArchive(ZstdFileReader& reader) {
+    GB_ASSIGN_OR_RETURN(ArchiveScan scan, ScanArchive(reader));
+    GB_RETURN_IF_ERROR(Drain(reader));
+    outcome_.archive = std::move(scan);
+    return Status::Ok();
+  }
+
+  Status ReadDump(ZstdFileReader& reader) {
+    if (options_.tools == nullptr) return Drain(reader);  // hash only: no pg_restore at hand
+    GB_ASSIGN_OR_RETURN(DumpToc toc, ReadDumpToc(*options_.tools, reader));
+    // ReadDumpToc reads its source to the end even when pg_restore stops early.
+    GB_RETURN_IF_ERROR(Drain(reader));
+    outcome_.toc = std::move(toc);
+    return Status::Ok();
+  }
+
+  void CompareArchive() {
+    const ArchiveScan& scan = *outcome_.archive;
+    const ManifestDatadir& expected = manifest_.datadir;
+    if (scan.pair_member.empty()) {
+      Find(Name() + " has no .govern-backup/pair.toml member", kDamagedHint);
+    } else {
+      std::string what = "the pair member of " + Name();
+      Result<PairIdentity> identity = PairIdentity::Parse(scan.pair_member, what);
+      if (!identity.ok()) Find(identity.status().message(), kDamagedHint);
+      else IdentityMatches(*identity, what);
+    }
+    if (scan.entries != expected.files)
+      Find(Name() + " holds " + std::to_string(scan.entries) + " entries, the manifest says " +
+               std::to_string(expected.files),
+           kDamagedHint);
+    if (scan.source_bytes != expected.source_bytes)
+      Find(Name() + " holds " + std::to_string(scan.source_bytes) +
+               " bytes of file content, the manifest says " + std::to_string(expected.source_bytes),
+           kDamagedHint);
+  }
+
+  void CompareToc() {
+    if (!outcome_.toc) return;
+    const DumpToc& toc = *outcome_.toc;
+    const ManifestDatabase& expected = *manifest_.database;
+    if (toc.dbname != expected.dbname)
+      Find(Name() + " is a dump of database \"" + toc.dbname + "\", the manifest says \"" +
+               expected.dbname + "\"",
+           kSwappedHint);
+    if (!expected.server_version.empty() && toc.server_version != expected.server_version)
+      Find(Name() + " was dumped from PostgreSQL " + toc.server_version +
+               ", the manifest says " + expected.server_version,
+           kSwappedHint);
+    std::set<std::string> dumped(toc.tables.begin(), toc.tables.end());
+    std::vector<std::string> missing;
+    for (const auto& [table, rows] : expected.table_rows)
+      if (!dumped.count(table)) missing.push_back(table);
+    if (!missing.empty()) {
+      std::string list;
+      for (size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", " : "") + missing[i];
+      if (missing.size() > 5) list += ", ...";
+      Find(Name() + " has no data for " + std::to_string(missing.size()) +
+               " table(s) the manifest records: " + list,
+           kDamagedHint);
+    }
+  }
+
+  const Manifest& manifest_;
+  HalfSpec spec_;
+  const SetCheckOptions& options_;
+  uint64_t size_ = 0;
+  HalfOutcome outcome_;
+};
+
+}  // namespace
+
+std::string SetCheckReport::Summary() const {
+  if (ok()) return "set " + id + ": ok";
+  std::string out = "set " + id + ": ";
+  for (size_t i = 0; i < findings.size(); ++i)
+    out += (i ? "; " : "") + findings[i].half + ": " + findings[i].problem;
+  return out;
+}
+
+SetCheckReport CheckSet(const Repository& repository, const std::string& id,
+                        const SetCheckOptions& options) {
+  SetCheckReport report;
+  report.id = id;
+  Result<Manifest> loaded = repository.LoadSet(id);
+  if (!loaded.ok()) {
+    report.findings.push_back({"manifest", loaded.status().message(), loaded.status().hint()});
+    return report;
+  }
+  report.manifest = *loaded;
+  const Manifest& manifest = *report.manifest;
+  if (manifest.id != id) {
+    report.findings.push_back({"manifest",
+                               "the manifest of set directory " + id + " describes set " +
+                                   manifest.id + ": the directory was renamed or the manifest copied",
+                               "give the directory back its name, or restore from another set"});
+    return report;
+  }
+
+  std::vector<HalfSpec> halves;
+  halves.push_back({"datadir", kRoleDatadir, "data-dir half", manifest.datadir.file, "",
+                    manifest.datadir.bytes, manifest.datadir.sha256});
+  if (manifest.database)
+    halves.push_back({"database", kRoleDatabase, "database half", manifest.database->file, "",
+                      manifest.database->bytes, manifest.database->sha256});
+  for (auto& half : halves) {
+    if (!IsPlainFileName(half.file)) {
+      report.findings.push_back({"manifest",
+                                 "the manifest names the " + half.label + " \"" + half.file +
+                                     "\", which is not a file of the set directory",
+                                 "the manifest is not one govern-backup wrote"});
+      return report;
+    }
+    half.path = repository.SetDir(id) + "/" + half.file;
+  }
+
+  // Both halves at once: each is one sequential read, decompression and hash, on its own core.
+  std::vector<HalfOutcome> outcomes(halves.size());
+  std::vector<std::thread> readers;
+  for (size_t i = 1; i < halves.size(); ++i)
+    readers.emplace_back([&, i] { outcomes[i] = HalfChecker(manifest, halves[i], options).Run(); });
+  outcomes[0] = HalfChecker(manifest, halves[0], options).Run();
+  for (auto& reader : readers) reader.join();
+
+  for (auto& outcome : outcomes) {
+    for (auto& finding : outcome.findings) report.findings.push_back(std::move(finding));
+    if (outcome.archive) report.archive = std::move(outcome.archive);
+    if (outcome.toc) report.toc = std::move(outcome.toc);
+  }
+  return report;
+}
+
+int ServerMajor(const std::string& server_version) {
+  return std::atoi(server_version.c_str());
+}
+
+Result<DumpTools> DumpToolsCache::For(const Manifest& manifest) {
+  if (!manifest.database) return Status::Failed("set " + manifest.id + " has no database half");
+  int major = ServerMajor(manifest.database->server_version);
+  if (major <= 0)
+    return Status::Failed("the manifest of set " + manifest.id +
+                          " records no readable server version (\"" +
+                          manifest.database->server_version + "\")");
+  auto found = found_.find(major);
+  if (found == found_.end())
+    found = found_.emplace(major, FindDumpToolsFor(pg_bin_dir_, major)).first;
+  return found->second;
+}
+
+}  // namespace gb

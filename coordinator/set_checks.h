@@ -1,0 +1,67 @@
+// SetChecks: the structural checks of one backup set, shared by verify, audit and restore's
+// pre-flight: complete manifest that matches its own checksum; both halves present with the
+// sizes and SHA-256 of the manifest; the pair identity inside EACH half (zstd skippable
+// frame, and the archive's .govern-backup/pair.toml) matching the manifest and each other;
+// the archive reads through; the dump's table of contents reads and agrees with the manifest.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "coordinator/manifest.h"
+#include "coordinator/repository.h"
+#include "datadir/archive_reader.h"
+#include "io/status.h"
+#include "pg/dump.h"
+#include "pg/dump_tools.h"
+
+namespace gb {
+
+struct SetFinding {
+  std::string half;     // "manifest", "datadir", "database"
+  std::string problem;  // names the file and what is wrong
+  std::string hint;
+};
+
+struct SetCheckOptions {
+  // Decompress and read both halves through (archive members, dump TOC) while hashing.
+  // false = sizes and embedded identities only (seconds, for audit of large repositories).
+  bool read_through = true;
+  const DumpTools* tools = nullptr;  // needed to read the dump's TOC
+};
+
+struct SetCheckReport {
+  std::string id;
+  std::optional<Manifest> manifest;  // when it loaded
+  std::vector<SetFinding> findings;
+  std::optional<ArchiveScan> archive;  // when read through
+  std::optional<DumpToc> toc;          // when read through
+  bool ok() const { return findings.empty(); }
+  // One line: "set ID: ok" or "set ID: <half>: <problem>; ...".
+  std::string Summary() const;
+};
+
+SetCheckReport CheckSet(const Repository& repository, const std::string& id,
+                        const SetCheckOptions& options);
+
+// The major of a server version as the manifest records it ("15.18" -> 15, "9.6.24" -> 9);
+// 0 when unreadable.
+int ServerMajor(const std::string& server_version);
+
+// pg_restore for reading the dumps of sets, found once per server major
+// (FindDumpToolsFor(pg_bin_dir, major)): a repository may hold dumps of several servers.
+class DumpToolsCache {
+ public:
+  explicit DumpToolsCache(std::string pg_bin_dir) : pg_bin_dir_(std::move(pg_bin_dir)) {}
+  // The tools for the set's dump; an error when none is new enough or the manifest
+  // records no server version.
+  Result<DumpTools> For(const Manifest& manifest);
+
+ private:
+  std::string pg_bin_dir_;
+  std::map<int, Result<DumpTools>> found_;
+};
+
+}  // namespace gb

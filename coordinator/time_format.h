@@ -1,0 +1,18 @@
+// UTC timestamps as the manifest, set ids and aside-names write them.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace gb {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+std::string FormatRfc3339(TimePoint time);          // 2026-11-24T08:15:00Z
+std::optional<TimePoint> ParseRfc3339(const std::string& text);
+std::string FormatCompact(TimePoint time);          // 20261124T081500Z
+std::string FormatAge(std::chrono::seconds age);    // "3d 4h", "12m", "40s"
+std::string FormatBytes(uint64_t bytes);            // "1.2 GiB"
+
+}  // namespace gb

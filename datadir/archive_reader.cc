@@ -1,0 +1,370 @@
+#include "datadir/archive_reader.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "datadir/archive_locale.h"
+#include "datadir/archive_writer.h"
+
+namespace gb {
+namespace {
+
+constexpr size_t kReadChunk = 1 << 20;
+constexpr size_t kMaxPairMemberBytes = 1 << 20;
+constexpr std::string_view kPairDirName = ".govern-backup";
+
+struct ReadArchiveDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
+};
+struct WriteArchiveDeleter {
+  void operator()(struct archive* a) const { archive_write_free(a); }
+};
+
+// libarchive's client reader over a ByteSource; keeps the source's own Status.
+class SourceAdapter {
+ public:
+  explicit SourceAdapter(ByteSource& source) : source_(source), buffer_(new char[kReadChunk]) {}
+
+  static la_ssize_t Read(struct archive*, void* self, const void** data) {
+    auto* adapter = static_cast<SourceAdapter*>(self);
+    *data = adapter->buffer_.get();
+    Result<size_t> n = adapter->source_.Read(adapter->buffer_.get(), kReadChunk);
+    if (!n.ok()) {
+      adapter->status_ = n.status();
+      return -1;
+    }
+    adapter->bytes_ += *n;
+    return static_cast<la_ssize_t>(*n);
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  ByteSource& source_;
+  std::unique_ptr<char[]> buffer_;
+  Status status_;
+  uint64_t bytes_ = 0;
+};
+
+// Member names as our writer makes them: relative, no "..", not empty. "./" is tolerated
+// because GNU tar writes it.
+Status CheckMemberName(const char* name, const std::string& previous, const char* role) {
+  if (name == nullptr) {
+    return Status::Failed(std::string("archive member after ") + previous + " has an unreadable " +
+                          role);
+  }
+  std::string_view view(name);
+  auto refuse = [&](const std::string& why) {
+    return Status::Refused("archive member " + std::string(view) + " " + why,
+                           "the archive was not made by govern-backup or was tampered with");
+  };
+  if (view.empty()) return refuse("has an empty name");
+  if (view.front() == '/') return refuse("is an absolute path and escapes the destination");
+  size_t start = 0;
+  while (start <= view.size()) {
+    size_t end = view.find('/', start);
+    if (end == std::string_view::npos) end = view.size();
+    if (view.substr(start, end - start) == "..") return refuse("escapes the destination (\"..\")");
+    start = end + 1;
+  }
+  return Status::Ok();
+}
+
+// "a/./b/" -> "a/b": the form used to recognise the pair member and to walk parents.
+std::string NormalizedName(std::string_view name) {
+  std::string out;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == std::string_view::npos) end = name.size();
+    std::string_view part = name.substr(start, end - start);
+    if (!part.empty() && part != ".") {
+      if (!out.empty()) out += '/';
+      out.append(part);
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+bool IsPairDirectoryMember(const std::string& normalized) {
+  return normalized == kPairDirName ||
+         (normalized.size() > kPairDirName.size() &&
+          normalized.compare(0, kPairDirName.size(), kPairDirName) == 0 &&
+          normalized[kPairDirName.size()] == '/');
+}
+
+// One pass over a tar stream; with a destination it also extracts.
+class ArchiveReaderSession {
+ public:
+  ArchiveReaderSession(ByteSource& source, const ExtractOptions* extract)
+      : adapter_(source), extract_(extract) {}
+
+  Result<ArchiveScan> Run() {
+    ScopedUtf8Locale utf8;
+    GB_RETURN_IF_ERROR(Open());
+    if (extract_ != nullptr) GB_RETURN_IF_ERROR(OpenDestination());
+    for (;;) {
+      struct archive_entry* entry = nullptr;
+      const int r = archive_read_next_header(reader_.get(), &entry);
+      if (r == ARCHIVE_EOF) break;
+      if (r == ARCHIVE_WARN) {
+        spdlog::warn("archive member after {}: {}", Last(), archive_error_string(reader_.get()));
+      } else if (r != ARCHIVE_OK) {
+        return ReadError("reading the archive member after " + Last());
+      }
+      GB_RETURN_IF_ERROR(Member(entry));
+      member_end_ = archive_filter_bytes(reader_.get(), -1);
+    }
+    GB_RETURN_IF_ERROR(CheckEndOfArchive());
+    if (disk_) {
+      if (archive_write_close(disk_.get()) != ARCHIVE_OK) {
+        return Status::Failed("finishing extraction into " + destination_ + ": " +
+                              archive_error_string(disk_.get()));
+      }
+    }
+    return std::move(scan_);
+  }
+
+ private:
+  Status Open() {
+    reader_.reset(archive_read_new());
+    if (!reader_) return Status::Failed("out of memory (libarchive)");
+    if (archive_read_support_format_tar(reader_.get()) != ARCHIVE_OK ||
+        archive_read_support_filter_none(reader_.get()) != ARCHIVE_OK) {
+      return ReadError("setting up the tar reader");
+    }
+    if (archive_read_open(reader_.get(), &adapter_, nullptr, &SourceAdapter::Read, nullptr) !=
+        ARCHIVE_OK) {
+      return ReadError("opening the archive");
+    }
+    return Status::Ok();
+  }
+
+  Status OpenDestination() {
+    char resolved[PATH_MAX];
+    if (realpath(extract_->destination.c_str(), resolved) == nullptr) {
+      return Status::FromErrno("extraction destination " + extract_->destination, errno);
+    }
+    destination_ = resolved;
+    DIR* dir = opendir(destination_.c_str());
+    if (dir == nullptr) {
+      return Status::FromErrno("extraction destination " + destination_, errno);
+    }
+    bool empty = true;
+    while (struct dirent* d = readdir(dir)) {
+      if (std::strcmp(d->d_name, ".") != 0 && std::strcmp(d->d_name, "..") != 0) {
+        empty = false;
+        break;
+      }
+    }
+    closedir(dir);
+    if (!empty) {
+      return Status::Refused("extraction destination " + destination_ + " is not empty",
+                             "extract into a new, empty directory");
+    }
+    if (destination_ == "/") destination_.clear();  // members then become "/name"
+
+    disk_.reset(archive_write_disk_new());
+    if (!disk_) return Status::Failed("out of memory (libarchive)");
+    // Absolute member paths are refused above libarchive; the entries it receives are
+    // destination-prefixed, hence no SECURE_NOABSOLUTEPATHS.
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    if (extract_->restore_owners && geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+    archive_write_disk_set_options(disk_.get(), flags);
+    archive_write_disk_set_standard_lookup(disk_.get());
+    return Status::Ok();
+  }
+
+  Status Member(struct archive_entry* entry) {
+    const char* raw_name = archive_entry_pathname(entry);
+    GB_RETURN_IF_ERROR(CheckMemberName(raw_name, Last(), "name"));
+    last_ = raw_name;
+    const char* raw_link = archive_entry_hardlink(entry);
+    if (raw_link != nullptr) GB_RETURN_IF_ERROR(CheckMemberName(raw_link, Last(), "link target"));
+
+    const std::string name = NormalizedName(raw_name);
+    if (name == kPairMemberName) return ReadPairMember();
+    if (name.empty() || IsPairDirectoryMember(name)) return SkipData();
+
+    // Caught while scanning too, so that verify and restore's pre-flight refuse such an
+    // archive before anything is extracted.
+    GB_RETURN_IF_ERROR(CheckNoSymlinkMemberOnTheWay(name, name));
+    if (raw_link != nullptr) {
+      GB_RETURN_IF_ERROR(CheckNoSymlinkMemberOnTheWay(name, NormalizedName(raw_link) + "/"));
+    }
+    if (archive_entry_filetype(entry) == AE_IFLNK) symlink_members_.insert(name);
+
+    ++scan_.entries;
+    if (!disk_) return ReadData(nullptr);
+
+    GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, name));
+    if (raw_link != nullptr) {
+      const std::string target = NormalizedName(raw_link);
+      if (target.empty()) return Status::Refused("archive member " + last_ + " links to nothing");
+      GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, target + "/"));
+      archive_entry_copy_hardlink(entry, (destination_ + "/" + target).c_str());
+    }
+    if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
+    archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
+
+    const int r = archive_write_header(disk_.get(), entry);
+    if (r == ARCHIVE_WARN) {
+      spdlog::warn("extracting {}: {}", last_, archive_error_string(disk_.get()));
+    } else if (r != ARCHIVE_OK) {
+      return Status::Failed("cannot extract archive member " + last_ + ": " +
+                            archive_error_string(disk_.get()));
+    }
+    GB_RETURN_IF_ERROR(ReadData(disk_.get()));
+    const int f = archive_write_finish_entry(disk_.get());
+    if (f == ARCHIVE_WARN) {
+      spdlog::warn("extracting {}: {}", last_, archive_error_string(disk_.get()));
+    } else if (f != ARCHIVE_OK) {
+      return Status::Failed("cannot finish extracting archive member " + last_ + ": " +
+                            archive_error_string(disk_.get()));
+    }
+    return Status::Ok();
+  }
+
+  // Refuses `member` if a parent directory of `path` is a symlink member seen earlier in
+  // the archive: extracting it would write through that symlink.
+  Status CheckNoSymlinkMemberOnTheWay(const std::string& member, const std::string& path) {
+    if (symlink_members_.empty()) return Status::Ok();
+    for (size_t slash = path.find('/'); slash != std::string::npos;
+         slash = path.find('/', slash + 1)) {
+      const std::string parent = path.substr(0, slash);
+      if (symlink_members_.count(parent) > 0) {
+        return Status::Refused("archive member " + member + " would be written through the "
+                               "symlink member " + parent + " and could escape the destination",
+                               "the archive was not made by govern-backup or was tampered with");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Refuses `member` if a parent directory of `path` (relative to the destination) is a
+  // symlink now on disk: writing there would land outside the destination. Directories
+  // already seen to be real are remembered until a non-directory member replaces them.
+  Status CheckNoSymlinkOnTheWay(const std::string& member, const std::string& path) {
+    size_t slash = path.find('/');
+    while (slash != std::string::npos) {
+      const std::string parent = path.substr(0, slash);
+      if (safe_directories_.count(parent) == 0) {
+        struct stat st;
+        const std::string full = destination_ + "/" + parent;
+        if (lstat(full.c_str(), &st) != 0) {
+          if (errno == ENOENT) return Status::Ok();  // libarchive creates the rest
+          return Status::FromErrno("cannot check " + full, errno);
+        }
+        if (S_ISLNK(st.st_mode)) {
+          return Status::Refused("archive member " + member + " would be written through the "
+                                 "symlink " + parent + " and could escape the destination",
+                                 "the archive was not made by govern-backup or was tampered "
+                                 "with");
+        }
+        if (!S_ISDIR(st.st_mode)) return Status::Ok();  // libarchive reports the conflict
+        safe_directories_.insert(parent);
+      }
+      slash = path.find('/', slash + 1);
+    }
+    return Status::Ok();
+  }
+
+  Status ReadPairMember() {
+    scan_.pair_member.clear();
+    const void* block;
+    size_t size;
+    la_int64_t offset;
+    for (;;) {
+      const int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
+      if (r == ARCHIVE_EOF) return Status::Ok();
+      if (r != ARCHIVE_OK) return ReadError("reading archive member " + last_);
+      if (static_cast<size_t>(offset) + size > kMaxPairMemberBytes) {
+        return Status::Failed("archive member " + last_ + " is too large for a pair identity");
+      }
+      scan_.pair_member.resize(static_cast<size_t>(offset), '\0');
+      scan_.pair_member.append(static_cast<const char*>(block), size);
+    }
+  }
+
+  Status SkipData() { return ReadData(nullptr); }
+
+  // Reads the member's data through (a skip would not prove it is all there), writing it to
+  // `disk` when extracting.
+  Status ReadData(struct archive* disk) {
+    const void* block;
+    size_t size;
+    la_int64_t offset;
+    for (;;) {
+      const int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
+      if (r == ARCHIVE_EOF) return Status::Ok();
+      if (r != ARCHIVE_OK) return ReadError("reading archive member " + last_);
+      scan_.source_bytes += size;
+      if (disk != nullptr && archive_write_data_block(disk, block, size, offset) != ARCHIVE_OK) {
+        return Status::Failed("cannot write archive member " + last_ + " to disk: " +
+                              archive_error_string(disk));
+      }
+    }
+  }
+
+  // libarchive ends quietly when a stream stops exactly between two members; an archive
+  // that really ended has its end-of-archive zero blocks, which libarchive consumed.
+  Status CheckEndOfArchive() {
+    const la_int64_t consumed = archive_filter_bytes(reader_.get(), -1);
+    if (consumed - member_end_ < 1024) {
+      return Status::Failed("the archive ends after member " + Last() +
+                                " without its end-of-archive blocks: it is truncated",
+                            "the archive file is damaged or incomplete");
+    }
+    return Status::Ok();
+  }
+
+  Status ReadError(const std::string& what) {
+    if (!adapter_.status().ok()) return adapter_.status().WithContext(what);
+    const char* message = archive_error_string(reader_.get());
+    return Status::Failed(what + ": " + (message ? message : "malformed or truncated archive"),
+                          "the archive file is damaged or incomplete");
+  }
+
+  std::string Last() const { return last_.empty() ? "the start" : last_; }
+
+  SourceAdapter adapter_;
+  const ExtractOptions* extract_;
+  std::unique_ptr<struct archive, ReadArchiveDeleter> reader_;
+  std::unique_ptr<struct archive, WriteArchiveDeleter> disk_;
+  std::string destination_;
+  std::unordered_set<std::string> safe_directories_;
+  std::unordered_set<std::string> symlink_members_;  // normalized names of symlink members
+  std::string last_;
+  ArchiveScan scan_;
+  la_int64_t member_end_ = 0;  // stream offset just past the last member read
+};
+
+}  // namespace
+
+Result<ArchiveScan> ScanArchive(ByteSource& tar_stream) {
+  ArchiveReaderSession session(tar_stream, nullptr);
+  return session.Run();
+}
+
+Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options) {
+  ArchiveReaderSession session(tar_stream, &options);
+  return session.Run();
+}
+
+}  // namespace gb

@@ -1,0 +1,47 @@
+// The data-dir half: a pax tar of DATA_DIR minus the excluded top-level folders, written in
+// one pass into a ByteSink (libarchive). Keeps modes, owners, mtimes, symlinks, hard links.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "io/byte_stream.h"
+#include "io/status.h"
+
+namespace gb {
+
+// The member, first in every archive, that carries the pair identity of the set.
+inline constexpr char kPairMemberName[] = ".govern-backup/pair.toml";
+
+struct ArchiveWriteOptions {
+  std::string source_dir;                  // what to archive (the data dir, or its snapshot)
+  std::vector<std::string> exclude;        // top-level names; analysis_data == analysis-data
+  std::string pair_member;                 // content of .govern-backup/pair.toml
+  bool online = false;                     // DSS is running: record changes instead of failing
+  std::function<void(uint64_t bytes_done)> progress;  // called now and then; may be empty
+};
+
+struct ArchiveWriteStats {
+  uint64_t entries = 0;        // archived entries (files, dirs, links), pair member excluded
+  uint64_t source_bytes = 0;   // bytes of regular-file content
+  std::vector<std::string> excluded_present;   // excluded names that existed
+  std::vector<std::string> changed_while_read;  // online: relative paths
+  std::vector<std::string> vanished_while_read;  // online: relative paths
+};
+
+// Archives `options.source_dir` into `sink`. Offline, a file that changes or vanishes while
+// read is an error; online it is recorded. Unreadable files are errors naming the file.
+Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options, ByteSink& sink);
+
+// Size of what WriteDataDirArchive would archive (for dry runs, estimates and free space).
+struct DataDirEstimate {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;
+  std::vector<std::pair<std::string, uint64_t>> excluded;  // name and size of excluded folders
+};
+Result<DataDirEstimate> EstimateDataDir(const std::string& source_dir,
+                                        const std::vector<std::string>& exclude);
+
+}  // namespace gb

@@ -1,0 +1,45 @@
+#include "io/byte_stream.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace gb {
+
+Result<size_t> FdSource::Read(void* buffer, size_t capacity) {
+  while (true) {
+    ssize_t n = read(fd_, buffer, capacity);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) {
+      return Status::FromErrno("cannot read file descriptor " + std::to_string(fd_), errno);
+    }
+  }
+}
+
+Status FdSink::Write(const void* data, size_t size) {
+  const char* next = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = write(fd_, next, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("cannot write file descriptor " + std::to_string(fd_), errno);
+    }
+    next += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> CopyStream(ByteSource& source, ByteSink& sink) {
+  std::vector<char> buffer(1 << 20);
+  uint64_t copied = 0;
+  while (true) {
+    GB_ASSIGN_OR_RETURN(size_t n, source.Read(buffer.data(), buffer.size()));
+    if (n == 0) return copied;
+    GB_RETURN_IF_ERROR(sink.Write(buffer.data(), n));
+    copied += n;
+  }
+}
+
+}  // namespace gb

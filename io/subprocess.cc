@@ -1,0 +1,447 @@
+#include "io/subprocess.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+namespace gb {
+namespace {
+
+constexpr size_t kStderrKept = 64 << 10;
+constexpr auto kKillGrace = std::chrono::seconds(5);
+constexpr int kPollMillis = 100;
+
+// What the child reports through the exec-error pipe when it cannot become the program.
+enum class ChildStage : int { kChdir = 1, kGroups, kGid, kUid, kExec };
+
+struct ChildFailure {
+  ChildStage stage;
+  int error;
+};
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(Fd&& other) noexcept : fd_(other.release()) {}
+  Fd& operator=(Fd&& other) noexcept {
+    reset(other.release());
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+Status MakePipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("cannot create a pipe", errno);
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  return Status::Ok();
+}
+
+std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const std::string& arg : argv) {
+    if (!line.empty()) line += ' ';
+    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`") == std::string::npos;
+    line += plain ? arg : "'" + arg + "'";
+  }
+  return line;
+}
+
+// Reads `fd` until end of file into `out` (keeping only the last `keep` bytes if keep > 0).
+// A grandchild may hold the pipe open after the child exited: once `child_exited` is set,
+// what is already in the pipe is read and the rest is not waited for.
+void Drain(int fd, std::string* out, size_t keep, const std::atomic<bool>* child_exited) {
+  char buffer[65536];
+  while (true) {
+    pollfd poll_fd{fd, POLLIN, 0};
+    bool exited = child_exited->load();
+    int ready = poll(&poll_fd, 1, exited ? 0 : kPollMillis);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return;
+    if (ready == 0) {
+      if (exited) return;
+      continue;
+    }
+    ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    out->append(buffer, static_cast<size_t>(n));
+    if (keep > 0 && out->size() > 2 * keep) out->erase(0, out->size() - keep);
+  }
+}
+
+// Writes `text` to the non-blocking pipe `fd`; stops when the child closes its end or exits.
+void Feed(int fd, const std::string& text, const std::atomic<bool>* child_exited) {
+  // A child that exits without reading all its input must cost us EPIPE, not SIGPIPE.
+  sigset_t pipe_signal;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+  size_t written = 0;
+  while (written < text.size()) {
+    ssize_t n = write(fd, text.data() + written, text.size() - written);
+    if (n > 0) {
+      written += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) break;
+    if (child_exited->load()) break;
+    pollfd poll_fd{fd, POLLOUT, 0};
+    poll(&poll_fd, 1, kPollMillis);
+  }
+  timespec no_wait{0, 0};
+  sigtimedwait(&pipe_signal, nullptr, &no_wait);
+}
+
+std::string LastLine(const std::string& text) {
+  constexpr size_t kLongest = 400;  // a message line, not a dump
+  size_t end = text.find_last_not_of(" \t\r\n");
+  if (end == std::string::npos) return {};
+  size_t start = text.rfind('\n', end);
+  start = start == std::string::npos ? 0 : start + 1;
+  if (end + 1 - start > kLongest) return "..." + text.substr(end + 1 - kLongest, kLongest);
+  return text.substr(start, end - start + 1);
+}
+
+std::string DescribeDuration(std::chrono::milliseconds duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
+  return std::to_string(duration.count()) + " ms";
+}
+
+}  // namespace
+
+std::string ExitInfo::Describe() const {
+  std::string text;
+  if (timed_out) {
+    text = "timed out after " + DescribeDuration(timeout);
+  } else if (term_signal != 0) {
+    text = "killed by signal " + std::to_string(term_signal) + " (" + strsignal(term_signal) + ")";
+  } else {
+    text = "exited with " + std::to_string(exit_code);
+  }
+  std::string last = LastLine(stderr_text);
+  if (!last.empty()) text += ": " + last;
+  return text;
+}
+
+struct Subprocess::Impl {
+  std::string program;
+  std::chrono::milliseconds timeout{0};
+  pid_t pid = -1;
+  Fd pidfd;
+  Fd stdout_pipe;  // read end, when the caller streams stdout
+  Fd stdin_pipe;   // write end, when the caller streams stdin
+  bool reaped = false;
+  ExitInfo info;
+
+  std::atomic<bool> child_exited{false};
+  std::string stdout_text;
+  std::string stderr_text;
+  Fd stdout_capture;
+  Fd stderr_capture;
+  Fd stdin_feed;
+  std::string stdin_text;
+  std::thread stdout_thread;
+  std::thread stderr_thread;
+  std::thread stdin_thread;
+
+  void StartThreads() {
+    if (stdout_capture.get() >= 0) {
+      stdout_thread = std::thread(Drain, stdout_capture.get(), &stdout_text, 0, &child_exited);
+    }
+    stderr_thread = std::thread(Drain, stderr_capture.get(), &stderr_text, kStderrKept,
+                                &child_exited);
+    if (stdin_feed.get() >= 0) {
+      stdin_thread = std::thread([this] {
+        Feed(stdin_feed.get(), stdin_text, &child_exited);
+        stdin_feed.reset();  // the child sees end of file
+      });
+    }
+  }
+
+  void JoinThreads() {
+    if (stdin_thread.joinable()) stdin_thread.join();
+    if (stdout_thread.joinable()) stdout_thread.join();
+    if (stderr_thread.joinable()) stderr_thread.join();
+  }
+
+  // Reaps the child if it exits within `limit` (forever if negative); true once reaped.
+  bool WaitForExit(std::chrono::milliseconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (true) {
+      int status = 0;
+      pid_t done = waitpid(pid, &status, limit.count() < 0 ? 0 : WNOHANG);
+      if (done == pid) {
+        reaped = true;
+        if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) info.term_signal = WTERMSIG(status);
+        child_exited = true;
+        return true;
+      }
+      if (done < 0 && errno != EINTR) {
+        // Only possible if someone else reaped our child; nothing more can be learned.
+        spdlog::warn("cannot wait for {} (pid {}): {}", program, pid, std::strerror(errno));
+        reaped = true;
+        child_exited = true;
+        return true;
+      }
+      if (done < 0) continue;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      int slice = static_cast<int>(std::min<int64_t>(left.count(), 1000));
+      if (pidfd.get() >= 0) {
+        pollfd poll_fd{pidfd.get(), POLLIN, 0};
+        poll(&poll_fd, 1, slice);
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(slice, 10)));
+      }
+    }
+  }
+
+  void KillGroup(int signal) {
+    if (!reaped && pid > 0) kill(-pid, signal);
+  }
+};
+
+Subprocess::Subprocess() : impl_(std::make_unique<Impl>()) {}
+
+Subprocess::~Subprocess() {
+  if (!impl_->reaped && impl_->pid > 0) {
+    impl_->KillGroup(SIGKILL);
+    impl_->WaitForExit(std::chrono::milliseconds(-1));
+  }
+  impl_->child_exited = true;
+  impl_->JoinThreads();
+}
+
+pid_t Subprocess::pid() const { return impl_->pid; }
+int Subprocess::stdout_fd() const { return impl_->stdout_pipe.get(); }
+int Subprocess::stdin_fd() const { return impl_->stdin_pipe.get(); }
+void Subprocess::CloseStdin() { impl_->stdin_pipe.reset(); }
+
+void Subprocess::Signal(int signal) { impl_->KillGroup(signal); }
+
+ExitInfo Subprocess::Wait() {
+  Impl& impl = *impl_;
+  if (!impl.reaped) {
+    if (impl.timeout.count() > 0 && !impl.WaitForExit(impl.timeout)) {
+      spdlog::warn("{} (pid {}) timed out after {}; stopping it", impl.program, impl.pid,
+                   DescribeDuration(impl.timeout));
+      impl.info.timed_out = true;
+      impl.KillGroup(SIGTERM);
+      if (!impl.WaitForExit(kKillGrace)) impl.KillGroup(SIGKILL);
+    }
+    if (!impl.reaped) impl.WaitForExit(std::chrono::milliseconds(-1));
+  }
+  impl.JoinThreads();
+  impl.info.timeout = impl.timeout;
+  impl.info.stdout_text = impl.stdout_text;
+  impl.info.stderr_text = impl.stderr_text.size() > kStderrKept
+                              ? impl.stderr_text.substr(impl.stderr_text.size() - kStderrKept)
+                              : impl.stderr_text;
+  spdlog::debug("{} (pid {}) {}", impl.program, impl.pid, impl.info.Describe());
+  return impl.info;
+}
+
+Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
+  if (options.argv.empty() || options.argv[0].empty()) {
+    return Status::Failed("cannot start a subprocess without a program name");
+  }
+  const std::string& program = options.argv[0];
+
+  // Everything the child needs is prepared here: after fork() only system calls are safe.
+  std::map<std::string, std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const char* equals = std::strchr(*entry, '=');
+    if (equals == nullptr) continue;
+    environment[std::string(*entry, static_cast<size_t>(equals - *entry))] = equals + 1;
+  }
+  std::optional<gid_t> gid = options.gid;
+  std::vector<gid_t> groups;
+  if (options.uid) {
+    std::vector<char> buffer(16384);
+    passwd entry;
+    passwd* found = nullptr;
+    getpwuid_r(*options.uid, &entry, buffer.data(), buffer.size(), &found);
+    if (found != nullptr) {
+      if (!gid) gid = found->pw_gid;
+      environment["HOME"] = found->pw_dir;
+      environment["USER"] = found->pw_name;
+      environment["LOGNAME"] = found->pw_name;
+      int count = 64;
+      groups.resize(count);
+      if (getgrouplist(found->pw_name, *gid, groups.data(), &count) < 0) {
+        groups.resize(count);
+        getgrouplist(found->pw_name, *gid, groups.data(), &count);
+      }
+      groups.resize(count);
+    } else if (!gid) {
+      return Status::Failed("cannot run " + program + " as uid " + std::to_string(*options.uid) +
+                            ": no such user and no group given");
+    }
+    if (groups.empty()) groups.push_back(*gid);
+  }
+  for (const auto& [name, value] : options.extra_env) environment[name] = value;
+  for (const std::string& name : options.unset_env) environment.erase(name);
+
+  std::vector<std::string> env_strings;
+  for (const auto& [name, value] : environment) env_strings.push_back(name + "=" + value);
+  std::vector<char*> envp;
+  for (std::string& entry : env_strings) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = options.argv;
+  std::vector<char*> argv;
+  for (std::string& arg : argv_strings) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  Fd stdin_read, stdin_write, stdout_read, stdout_write, stderr_read, stderr_write;
+  Fd failure_read, failure_write;
+  if (options.stdin_pipe) {
+    GB_RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
+  } else if (options.stdin_text.empty()) {
+    stdin_read.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (stdin_read.get() < 0) return Status::FromErrno("cannot open /dev/null", errno);
+  } else {
+    GB_RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
+    fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK);
+  }
+  GB_RETURN_IF_ERROR(MakePipe(stdout_read, stdout_write));
+  GB_RETURN_IF_ERROR(MakePipe(stderr_read, stderr_write));
+  GB_RETURN_IF_ERROR(MakePipe(failure_read, failure_write));
+
+  std::string user = options.uid ? " as uid " + std::to_string(*options.uid) : "";
+  spdlog::debug("running{}: {}", user, JoinArgv(options.argv));
+
+  const pid_t parent = getpid();
+  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  const bool switch_user = options.uid.has_value();
+  const uid_t uid = options.uid.value_or(0);
+  pid_t pid = fork();
+  if (pid < 0) return Status::FromErrno("cannot start " + program, errno);
+  if (pid == 0) {
+    auto fail = [&](ChildStage stage) {
+      ChildFailure failure{stage, errno};
+      ssize_t ignored = write(failure_write.get(), &failure, sizeof failure);
+      (void)ignored;
+      _exit(127);
+    };
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);  // we died before the line above took effect
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    struct sigaction default_action;
+    std::memset(&default_action, 0, sizeof default_action);
+    default_action.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &default_action, nullptr);
+    const int sources[3] = {stdin_read.get(), stdout_write.get(), stderr_write.get()};
+    for (int target = 0; target < 3; ++target) {
+      if (sources[target] == target) {
+        fcntl(target, F_SETFD, 0);
+      } else {
+        dup2(sources[target], target);
+      }
+    }
+#ifdef SYS_close_range
+    syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
+#endif
+    if (switch_user) {
+      if (setgroups(groups.size(), groups.data()) != 0) fail(ChildStage::kGroups);
+    }
+    if (gid && setgid(*gid) != 0) fail(ChildStage::kGid);
+    if (switch_user && setuid(uid) != 0) fail(ChildStage::kUid);
+    if (cwd != nullptr && chdir(cwd) != 0) fail(ChildStage::kChdir);
+    execvpe(argv[0], argv.data(), envp.data());
+    fail(ChildStage::kExec);
+  }
+
+  failure_write.reset();
+  stdin_read.reset();
+  stdout_write.reset();
+  stderr_write.reset();
+  ChildFailure failure{};
+  ssize_t got;
+  do {
+    got = read(failure_read.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == static_cast<ssize_t>(sizeof failure)) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    std::string reason = std::strerror(failure.error);
+    switch (failure.stage) {
+      case ChildStage::kChdir:
+        return Status::Failed("cannot run " + program + " in " + options.cwd + ": " + reason);
+      case ChildStage::kGroups:
+      case ChildStage::kGid:
+      case ChildStage::kUid:
+        return Status::Failed("cannot run " + program + user + ": " + reason,
+                              "switching user needs root");
+      case ChildStage::kExec:
+        return Status::Failed("cannot run " + program + ": " + reason,
+                              failure.error == ENOENT ? "is it installed and on PATH?" : "");
+    }
+  }
+
+  std::unique_ptr<Subprocess> process(new Subprocess());
+  Impl& impl = *process->impl_;
+  impl.program = program;
+  impl.timeout = options.timeout;
+  impl.pid = pid;
+  impl.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (options.stdout_pipe) {
+    impl.stdout_pipe = std::move(stdout_read);
+  } else {
+    impl.stdout_capture = std::move(stdout_read);
+  }
+  impl.stderr_capture = std::move(stderr_read);
+  if (options.stdin_pipe) {
+    impl.stdin_pipe = std::move(stdin_write);
+  } else {
+    impl.stdin_text = options.stdin_text;
+    impl.stdin_feed = std::move(stdin_write);
+  }
+  impl.StartThreads();
+  return process;
+}
+
+Result<ExitInfo> RunSubprocess(const SubprocessOptions& options) {
+  SubprocessOptions captured = options;
+  captured.stdout_pipe = false;  // nobody would read the pipe
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<Subprocess> process, Subprocess::Start(captured));
+  return process->Wait();
+}
+
+}  // namespace gb

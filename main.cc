@@ -1,0 +1,3 @@
+#include "coordinator/commands.h"
+
+int main(int argc, char** argv) { return gb::RunCommandLine(argc, argv); }

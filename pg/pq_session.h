@@ -1,0 +1,37 @@
+// Internal to pg/: opening libpqxx connections with classified, password-free errors, and
+// the queries that several pg/ files share. Not part of the interface others code against.
+#pragma once
+
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "io/status.h"
+#include "pg/connection.h"
+
+namespace gb {
+namespace pq {
+
+// Opens a connection; a failure is classified (authentication, unreachable server, missing
+// database) with a hint for the admin.
+Result<std::unique_ptr<pqxx::connection>> Connect(const ConnectionParams& params);
+
+// The error for a failed connection attempt whose libpq message is `libpq_message`.
+Status ClassifyConnectError(const ConnectionParams& params, const std::string& libpq_message);
+
+// The error for a failed query: "<doing> on <params.Describe()>: <server message>".
+Status QueryError(const std::string& doing, const ConnectionParams& params,
+                  const std::exception& error);
+
+// Replaces anything that looks like "password=..." by "password=***".
+std::string ScrubPasswords(const std::string& text);
+
+// Exact row count of every table of every non-system schema, as `tx` sees them.
+std::map<std::string, uint64_t> CountUserTableRows(pqxx::transaction_base& tx);
+
+}  // namespace pq
+}  // namespace gb
