@@ -69,6 +69,8 @@ int RunCommandLine(int argc, char** argv) {
   audit_cmd->add_flag("--json", global.json, "print JSON");
   audit_cmd->add_option("--max-age", audit.max_age,
                         "the newest complete set must be younger than this (e.g. 26h)");
+  audit_cmd->add_flag("--quick", audit.quick,
+                      "check sizes and embedded identities only; do not read the halves through");
 
   RestoreOptions restore;
   auto* restore_cmd = app.add_subcommand("restore", "put the node back to one set, both halves");

@@ -39,6 +39,7 @@ struct VerifyOptions {
 
 struct AuditOptions {
   std::string max_age;  // "" = no staleness check
+  bool quick = false;   // sizes and embedded identities only, halves not read through
 };
 
 struct PruneOptions {

@@ -206,10 +206,6 @@ class Planner {
       }
       plan_.dss_running = *state == DssState::kRunning;
     }
-    if (configured_ && !target_is_configured) {
-      Result<DssState> state = DssControl(configured_->dss).Status();
-      configured_running_ = state.ok() && *state == DssState::kRunning;
-    }
   }
 
   // A backup never goes onto an older DSS than the one it was taken on.
@@ -347,7 +343,6 @@ class Planner {
   bool tools_found_ = false;
   std::optional<DssNode> target_node_;
   std::optional<NodeContext> configured_;
-  bool configured_running_ = false;
 };
 
 }  // namespace

@@ -47,7 +47,6 @@ class SourceAdapter {
       adapter->status_ = n.status();
       return -1;
     }
-    adapter->bytes_ += *n;
     return static_cast<la_ssize_t>(*n);
   }
 
@@ -57,7 +56,6 @@ class SourceAdapter {
   ByteSource& source_;
   std::unique_ptr<char[]> buffer_;
   Status status_;
-  uint64_t bytes_ = 0;
 };
 
 // Member names as our writer makes them: relative, no "..", not empty. "./" is tolerated
@@ -286,7 +284,11 @@ class ArchiveReaderSession {
   }
 
   Status ReadPairMember() {
-    scan_.pair_member.clear();
+    if (saw_pair_member_) {
+      return Status::Failed("the archive has a second " + std::string(kPairMemberName) +
+                            " (member " + last_ + ")");
+    }
+    saw_pair_member_ = true;
     const void* block;
     size_t size;
     la_int64_t offset;
@@ -352,6 +354,7 @@ class ArchiveReaderSession {
   std::unordered_set<std::string> symlink_members_;  // normalized names of symlink members
   std::string last_;
   ArchiveScan scan_;
+  bool saw_pair_member_ = false;
   la_int64_t member_end_ = 0;  // stream offset just past the last member read
 };
 

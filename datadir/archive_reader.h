@@ -28,6 +28,7 @@ struct ExtractOptions {
 // Extracts into `destination` with modes, owners (when root), mtimes, symlinks and hard
 // links. Refuses (Code::kRefused) absolute members, "..", and any member whose path would
 // pass through a symlink. The pair member is not extracted; it is returned in the scan.
+// On error, what was extracted so far stays in `destination`: the caller removes it.
 Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options);
 
 }  // namespace gb

@@ -263,6 +263,7 @@ class ArchiveWriterSession {
       return status;
     }
     stats_.excluded_present = walk_->excluded_present();
+    if (options_.progress) options_.progress(bytes_done_);
     return std::move(stats_);
   }
 
@@ -403,7 +404,10 @@ class ArchiveWriterSession {
 
     GB_RETURN_IF_ERROR(WriteHeader(relative));
     ++stats_.entries;
-    if (fd.get() >= 0) GB_RETURN_IF_ERROR(WriteFileData(fd.get(), st, path, relative));
+    if (fd.get() >= 0) {
+      GB_RETURN_IF_ERROR(WriteFileData(fd.get(), st, path, relative));
+      stats_.source_bytes += static_cast<uint64_t>(st.st_size);
+    }
     return Status::Ok();
   }
 
@@ -484,7 +488,6 @@ class ArchiveWriterSession {
     if (written < 0 || static_cast<size_t>(written) != size) {
       return ArchiveError("writing archive member " + member);
     }
-    stats_.source_bytes += member == kPairMemberName ? 0 : size;
     bytes_done_ += size;
     if (options_.progress && bytes_done_ >= next_progress_) {
       options_.progress(bytes_done_);

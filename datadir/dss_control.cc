@@ -38,8 +38,16 @@ std::vector<std::string> NonEmptyLines(const std::string& text) {
   return lines;
 }
 
-// What bin/dss said last: the admin's best clue when it failed.
+// The admin's best clue when bin/dss failed: its "[!]" error lines (DSS scripts mark
+// errors so, and often follow the error with the remedy), else the last line it printed.
 std::string LastOutputLine(const ExitInfo& exit) {
+  std::string marked;
+  for (const std::string* text : {&exit.stderr_text, &exit.stdout_text}) {
+    for (const std::string& line : NonEmptyLines(*text)) {
+      if (line.rfind("[!]", 0) == 0) marked += (marked.empty() ? "" : "; ") + line;
+    }
+    if (!marked.empty()) return marked;
+  }
   auto err = NonEmptyLines(exit.stderr_text);
   if (!err.empty()) return err.back();
   auto out = NonEmptyLines(exit.stdout_text);

@@ -1,7 +1,6 @@
 #include "datadir/sample_node.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +12,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -432,7 +432,7 @@ std::string ConfigJson(Rng& rng, const std::string& type, const std::string& id)
   return json;
 }
 
-// Roughly a third random bytes (incompressible), the rest text from a small vocabulary:
+// About 20% random bytes (incompressible), the rest text from a small vocabulary:
 // zstd compresses the mix about 2-3x, like a real data dir's managed folders.
 void FillMixedData(Rng& rng, std::string* buffer, size_t size) {
   buffer->clear();
@@ -440,7 +440,7 @@ void FillMixedData(Rng& rng, std::string* buffer, size_t size) {
   const auto& words = Words();
   while (buffer->size() < size) {
     size_t block = std::min<size_t>(4096, size - buffer->size());
-    if (rng.Below(100) < 35) {
+    if (rng.Below(100) < 20) {
       size_t start = buffer->size();
       buffer->resize(start + block);
       for (size_t i = 0; i < block; i += 8) {
@@ -563,23 +563,42 @@ struct Layout {
     }
     GB_RETURN_IF_ERROR(Symlink("general-settings.json", D("config/current-settings.json")));
 
-    // The config-like bulk: projects of a dozen files each.
-    constexpr int kFilesPerProject = 12;
-    const char* kinds[] = {"params", "permissions", "recipe", "dataset", "saved-model",
-                           "scenario", "notebook", "webapp", "wiki", "dashboard", "insight",
-                           "metric"};
-    for (int i = 0; i < options.small_files; ++i) {
-      char project[32];
-      std::snprintf(project, sizeof(project), "P%05d", i / kFilesPerProject);
-      int k = i % kFilesPerProject;
-      std::string kind = kinds[k];
-      std::string relative = "config/projects/" + std::string(project) + "/";
+    // The config-like bulk: projects of two dozen files in three folders (few folders per
+    // file: the file system's latency per entry dominates with 100,000 files).
+    const int projects = (options.small_files + kFilesPerProject - 1) / kFilesPerProject;
+    for (int project = 0; project < projects; ++project) {
+      GB_RETURN_IF_ERROR(WriteProject(rng, project));
+    }
+    return Status::Ok();
+  }
+
+  static constexpr int kFilesPerProject = 24;
+
+  Status WriteProject(Rng& project_rng, int project) const {
+    static const char* kinds[] = {"recipe", "dataset", "scenario", "notebook", "webapp",
+                                  "wiki", "dashboard", "insight", "metric", "saved-model"};
+    char name[32];
+    std::snprintf(name, sizeof(name), "P%05d", project);
+    const std::string project_dir = "config/projects/" + std::string(name);
+    for (const char* sub : {"recipes", "datasets"}) {
+      GB_RETURN_IF_ERROR(MakeDirs(D(project_dir + "/" + sub)));
+    }
+    const int first = project * kFilesPerProject;
+    const int end = std::min(options.small_files, first + kFilesPerProject);
+    for (int i = first; i < end; ++i) {
+      int k = i - first;
+      std::string relative;
+      std::string kind;
       if (k < 2) {
-        relative += kind + ".json";
+        kind = k == 0 ? "params" : "permissions";
+        relative = project_dir + "/" + kind + ".json";
       } else {
-        relative += kind + "s/" + kind + "_" + std::to_string(i) + ".json";
+        kind = kinds[i % 10];
+        relative = project_dir + (k % 2 == 0 ? "/recipes/" : "/datasets/") + kind + "_" +
+                   std::to_string(i) + ".json";
       }
-      GB_RETURN_IF_ERROR(Write(relative, ConfigJson(rng, kind, kind + std::to_string(i))));
+      GB_RETURN_IF_ERROR(
+          WriteFile(D(relative), ConfigJson(project_rng, kind, kind + std::to_string(i))));
     }
     return Status::Ok();
   }
@@ -683,26 +702,17 @@ Status EnsureSystemUser(const std::string& name) {
   return Status::Ok();
 }
 
-uid_t g_chown_uid;
-gid_t g_chown_gid;
-int g_chown_errno;
-
-int ChownEntry(const char* path, const struct stat*, int, struct FTW*) {
-  if (::lchown(path, g_chown_uid, g_chown_gid) != 0) {
-    g_chown_errno = errno;
-    return 1;
-  }
-  return 0;
-}
-
+// lchown of `root` and everything below it, symlinks themselves rather than their targets.
 Status ChownTree(const std::string& root, uid_t uid, gid_t gid) {
-  g_chown_uid = uid;
-  g_chown_gid = gid;
-  g_chown_errno = 0;
-  int rc = ::nftw(root.c_str(), ChownEntry, 64, FTW_PHYS);
-  if (rc != 0) {
-    return Status::FromErrno("cannot chown " + root, g_chown_errno != 0 ? g_chown_errno : errno);
+  if (::lchown(root.c_str(), uid, gid) != 0) return Status::FromErrno("cannot chown " + root, errno);
+  std::error_code error;
+  for (std::filesystem::recursive_directory_iterator it(root, error), end; !error && it != end;
+       it.increment(error)) {
+    if (::lchown(it->path().c_str(), uid, gid) != 0) {
+      return Status::FromErrno("cannot chown " + it->path().string(), errno);
+    }
   }
+  if (error) return Status::Failed("cannot walk " + root + ": " + error.message());
   return Status::Ok();
 }
 

@@ -67,9 +67,33 @@ Status MakePipe(Fd& read_end, Fd& write_end) {
   return Status::Ok();
 }
 
+// A password given on a command line (a libpq "password=" keyword or a URI's user:password@)
+// must not reach the log.
+std::string RedactPassword(std::string arg) {
+  size_t at = arg.find("password=");
+  if (at != std::string::npos) {
+    size_t start = at + 9;
+    size_t end = arg.find_first_of(" &", start);
+    arg.replace(start, end == std::string::npos ? std::string::npos : end - start, "***");
+  }
+  size_t scheme = arg.find("://");
+  if (scheme != std::string::npos) {
+    size_t authority_end = arg.find_first_of("/?", scheme + 3);
+    size_t user_end = arg.rfind('@', authority_end);
+    if (user_end != std::string::npos && user_end > scheme) {
+      size_t colon = arg.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < user_end) {
+        arg.replace(colon + 1, user_end - colon - 1, "***");
+      }
+    }
+  }
+  return arg;
+}
+
 std::string JoinArgv(const std::vector<std::string>& argv) {
   std::string line;
-  for (const std::string& arg : argv) {
+  for (const std::string& raw : argv) {
+    const std::string arg = RedactPassword(raw);
     if (!line.empty()) line += ' ';
     bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`") == std::string::npos;
     line += plain ? arg : "'" + arg + "'";
@@ -162,7 +186,7 @@ struct Subprocess::Impl {
   Fd pidfd;
   Fd stdout_pipe;  // read end, when the caller streams stdout
   Fd stdin_pipe;   // write end, when the caller streams stdin
-  bool reaped = false;
+  std::atomic<bool> reaped{false};  // read by Signal() from other threads
   ExitInfo info;
 
   std::atomic<bool> child_exited{false};

@@ -1,6 +1,5 @@
 #include "pg/dump.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -112,9 +111,13 @@ Result<FedRun> RunFed(const std::vector<std::string>& argv,
 }
 
 void ParseTocLine(const std::string& line, DumpToc* toc) {
+  // Header lines are ";     <key> <value>"; "; Selected TOC Entries:" is not one of them.
   auto value_after = [&line](const char* key) -> std::optional<std::string> {
-    const auto at = line.find(key);
-    if (line.empty() || line[0] != ';' || at == std::string::npos) return std::nullopt;
+    if (line.empty() || line[0] != ';') return std::nullopt;
+    const auto at = line.find_first_not_of(' ', 1);
+    if (at == std::string::npos || line.compare(at, std::strlen(key), key) != 0) {
+      return std::nullopt;
+    }
     std::string value = line.substr(at + std::strlen(key));
     const auto begin = value.find_first_not_of(' ');
     return begin == std::string::npos ? "" : value.substr(begin);
@@ -185,9 +188,8 @@ Result<std::unique_ptr<PgDump>> PgDump::Start(const DumpTools& tools,
 
 Status PgDump::WaitUntilSnapshotHeld() {
   Impl& impl = *impl_;
-  if (!impl.first_bytes.empty() || impl.exit) return impl.exit && !impl.exit->success()
-                                                        ? impl.Failure()
-                                                        : Status::Ok();
+  if (impl.exit) return impl.exit->success() ? Status::Ok() : impl.Failure();
+  if (!impl.first_bytes.empty()) return Status::Ok();
   const int fd = impl.process->stdout_fd();
   std::vector<char> buffer(64 * 1024);
   while (true) {
@@ -267,7 +269,6 @@ Result<DumpToc> ReadDumpToc(const DumpTools& tools, ByteSource& source) {
   std::istringstream lines(run.exit.stdout_text);
   std::string line;
   while (std::getline(lines, line)) ParseTocLine(line, &toc);
-  spdlog::debug("pg_restore --list:\n{}", run.exit.stdout_text.substr(0, 2000));
   if (toc.entries == 0 && toc.dbname.empty()) {
     return Status::Failed("pg_restore --list gave no table of contents",
                           "the database dump is damaged or not a custom-format dump");

@@ -18,10 +18,11 @@ std::string Where(const ConnectionParams& params) {
 }
 
 std::string PasswordFileHint(const ConnectionParams& params) {
-  std::string file = params.password_file.empty() ? std::string("(PGPASSFILE or ~/.pgpass)")
-                                                  : params.password_file;
+  const std::string file = params.password_file.empty()
+                               ? std::string("(PGPASSFILE, else ~/.pgpass)")
+                               : params.password_file + " (set as [database].password_file)";
   return "check the password in the libpq password file " + file +
-         " (or PGPASSFILE/~/.pgpass); its line must match host:port:database:user";
+         "; its line must match host:port:database:user";
 }
 
 // The first line of a libpq message, without "FATAL:" and surrounding blanks.

@@ -18,7 +18,7 @@ namespace {
 
 // Measured bytes of table and index storage per artifact with its relationship and its
 // share of attachments (see the loops below); used to turn approx_bytes into a row count.
-constexpr uint64_t kBytesPerArtifact = 1450;
+constexpr uint64_t kBytesPerArtifact = 1000;
 constexpr uint64_t kArtifactsPerBatch = 50000;
 constexpr int kAttachmentEvery = 25;  // one attachment per this many artifacts
 
@@ -134,10 +134,11 @@ INSERT INTO artifacts (id, blueprint_version_id, kind, name, fields, created_by,
            'risk', (ARRAY['low', 'medium', 'high'])[1 + i % 3],
            'budget', (random() * 1000000)::int,
            'description', 'Governed item ' || i || ': ' ||
-             repeat('the model is reviewed by the governance board before deployment; ', 6),
+             repeat('the model is reviewed by the governance board before deployment; ', 2),
            'checksum', md5(random()::text) || md5(random()::text),
+           'signature', md5(random()::text) || md5(random()::text) || md5(random()::text),
            'review_notes', md5(random()::text) || ' ' || md5(random()::text) || ' ' ||
-             md5(random()::text)),
+             md5(random()::text) || ' ' || md5(random()::text) || ' ' || md5(random()::text)),
          'user' || (1 + i % 200),
          timestamptz '2024-01-01' + i * interval '1 minute'
   FROM generate_series($1::bigint, $2::bigint) AS i;
@@ -146,8 +147,9 @@ INSERT INTO artifact_relationships (id, source_id, target_id, kind)
   FROM generate_series(greatest($1::bigint, 2), $2::bigint) AS i;
 INSERT INTO attachments (id, artifact_id, filename, content)
   SELECT i, i, 'report-' || i || '.txt',
-         convert_to(repeat('Validation report for artifact ' || i || E'.\n', 20) ||
-                    md5(random()::text) || md5(random()::text) || md5(random()::text), 'UTF8')
+         convert_to(repeat('Validation report for artifact ' || i || E'.\n', 8) ||
+                    (SELECT string_agg(md5(random()::text || i || k), E'\n')
+                     FROM generate_series(1, 12) AS k), 'UTF8')
   FROM generate_series($1::bigint, $2::bigint) AS i
   WHERE i % )sql";
 

@@ -392,13 +392,15 @@ Status ThrowawayCluster::StartServer() {
 Status ThrowawayCluster::Stop() {
   Impl& impl = *impl_;
   if (impl.stopped || impl.directory.empty()) return Status::Ok();
+  if (impl.options.keep) {
+    // Kept for exploring (demo --keep, the benchmark): the server stays up.
+    impl.stopped = true;
+    spdlog::info("throwaway cluster kept running in {}", impl.directory);
+    return Status::Ok();
+  }
   Status server_stopped = StopServer();
   if (!server_stopped.ok()) return server_stopped;
   impl.stopped = true;
-  if (impl.options.keep) {
-    spdlog::info("throwaway cluster kept in {}", impl.directory);
-    return Status::Ok();
-  }
   std::error_code error;
   fs::remove_all(impl.directory, error);
   if (error) return Status::Failed("cannot remove " + impl.directory + ": " + error.message());

@@ -19,7 +19,7 @@ struct ThrowawayClusterOptions {
   std::string govern_password = "govern-secret";
   std::string govern_db = "govern";
   bool govern_can_create_db = true;
-  bool keep = false;
+  bool keep = false;              // Stop() leaves the server running and its files in place
 };
 
 class ThrowawayCluster {
@@ -40,7 +40,7 @@ class ThrowawayCluster {
 
   Status StopServer();   // pg_ctl stop (data kept): "database down"
   Status StartServer();  // pg_ctl start again
-  Status Stop();         // stop and remove everything unless keep
+  Status Stop();         // stop and remove everything; with keep, leave it all running
 
  private:
   ThrowawayCluster();

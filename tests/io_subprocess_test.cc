@@ -6,9 +6,12 @@
 
 #include <climits>
 #include <chrono>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "io/byte_stream.h"
 #include "io_test_util.h"
@@ -44,6 +47,23 @@ TEST(Subprocess, FeedsStdinAndDefaultsToDevNull) {
   options.stdin_text = std::string(1 << 20, 'x');  // more than a pipe holds
   EXPECT_EQ(RunOk(options).stdout_text, "1048576\n");
   EXPECT_EQ(RunOk(Command({"wc", "-c"})).stdout_text, "0\n");
+}
+
+TEST(Subprocess, StreamsStdinThroughAPipe) {
+  SubprocessOptions options = Command({"sh", "-c", "wc -c; echo done >&2"});
+  options.stdin_pipe = true;
+  auto process = Subprocess::Start(options);
+  ASSERT_TRUE(process.ok()) << process.status().ToString();
+  const std::string data(4 << 20, 'z');  // many times what a pipe holds
+  FdSink sink((*process)->stdin_fd());
+  ASSERT_TRUE(sink.Write(data.data(), data.size()).ok());
+  (*process)->CloseStdin();
+  (*process)->CloseStdin();  // idempotent
+  EXPECT_EQ((*process)->stdin_fd(), -1);
+  ExitInfo info = (*process)->Wait();
+  EXPECT_TRUE(info.success()) << info.Describe();
+  EXPECT_EQ(info.stdout_text, "4194304\n");
+  EXPECT_EQ(info.stderr_text, "done\n");
 }
 
 TEST(Subprocess, ChildThatIgnoresStdinDoesNotHangUs) {
@@ -90,6 +110,27 @@ TEST(Subprocess, ProgramThatCannotRunIsAnErrorFromStart) {
   EXPECT_NE(not_executable.status().message().find("Permission denied"), std::string::npos);
 
   EXPECT_FALSE(Subprocess::Start(Command({})).ok());
+}
+
+TEST(Subprocess, LogsTheCommandLineWithoutPasswords) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+  ExitInfo info = RunOk(Command({"echo", "--dbname=postgresql://backup:s3cret@db:5432/govern",
+                                 "host=db password=hunter2 user=x", "plain"}));
+  spdlog::set_default_logger(previous);
+  EXPECT_TRUE(info.success());
+  const std::string text = log.str();
+  EXPECT_NE(text.find("running: echo --dbname=postgresql://backup:***@db:5432/govern "
+                      "'host=db password=*** user=x' plain"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("s3cret"), std::string::npos);
+  EXPECT_EQ(text.find("hunter2"), std::string::npos);
+  EXPECT_NE(info.stdout_text.find("s3cret"), std::string::npos);  // the child got it intact
 }
 
 TEST(Subprocess, ReportsTheKillingSignal) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -203,6 +204,50 @@ TEST(ZstdFile, CorruptFileIsAnError) {
   EXPECT_FALSE(ReadZstd(path).ok());
   ASSERT_TRUE(WriteFileAtomically(path, "not zstd at all, just text").ok());
   EXPECT_FALSE(ReadZstd(path).ok());
+}
+
+// Peak resident memory of this process in KiB (VmHWM), or -1.
+long PeakRssKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+TEST(ZstdFile, WriterAndReaderMemoryStaysSmall) {
+  // The whole tool must fit in 100 MB while compressing a 1 GB data directory.
+  {
+    std::ofstream reset("/proc/self/clear_refs");
+    reset << "5";  // resets VmHWM to the current RSS
+  }
+  ScratchDir dir;
+  const std::string path = dir / "big.zst";
+  const std::string data = MakeTestData(8 << 20, 21);
+  long before = PeakRssKiB();
+  if (before < 0) GTEST_SKIP() << "no /proc/self/status";
+  {
+    ZstdWriterOptions options;
+    options.threads = 2;
+    auto writer = ZstdFileWriter::Create(path, options);
+    ASSERT_TRUE(writer.ok());
+    for (int i = 0; i < 24; ++i) ASSERT_TRUE((*writer)->Write(data.data(), data.size()).ok());
+    ASSERT_TRUE((*writer)->Finish().ok());
+    auto reader = ZstdFileReader::Open(path);
+    ASSERT_TRUE(reader.ok());
+    std::vector<char> buffer(1 << 20);
+    uint64_t total = 0;
+    while (true) {
+      auto n = (*reader)->Read(buffer.data(), buffer.size());
+      ASSERT_TRUE(n.ok()) << n.status().ToString();
+      if (*n == 0) break;
+      total += *n;
+    }
+    EXPECT_EQ(total, 24u * data.size());
+  }
+  long growth_mib = (PeakRssKiB() - before) / 1024;
+  EXPECT_LT(growth_mib, 40) << "zstd buffers grew the peak RSS by " << growth_mib << " MiB";
 }
 
 TEST(ZstdFile, MissingFileIsAnError) {

@@ -163,7 +163,7 @@ TEST_F(PgClusterTest, TableOfContentsDescribesTheDump) {
   EXPECT_EQ(toc->dbname, "toc_source");
   EXPECT_EQ(toc->server_version, identity->server_version);
   EXPECT_EQ(toc->dump_version, Tools().pg_dump_version);
-  EXPECT_GT(toc->entries, 30) << testing::PrintToString(toc->tables);
+  EXPECT_GT(toc->entries, 30) ;
   std::vector<std::string> tables = toc->tables;
   std::sort(tables.begin(), tables.end());
   const std::vector<std::string> expected = {

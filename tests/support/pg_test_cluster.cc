@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include <spdlog/cfg/env.h>
+
 #include "pg/server.h"
 
 namespace gb {
@@ -18,6 +20,8 @@ std::unique_ptr<ThrowawayCluster>& ClusterSlot() {
 // Stops the cluster while gtest and spdlog are still alive (not from a static destructor).
 class SharedClusterEnvironment : public ::testing::Environment {
  public:
+  // SPDLOG_LEVEL=debug shows the commands run and the statements' outcomes.
+  void SetUp() override { spdlog::cfg::load_env_levels(); }
   void TearDown() override {
     if (ClusterSlot()) {
       Status stopped = ClusterSlot()->Stop();

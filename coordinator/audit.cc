@@ -1,0 +1,449 @@
+// `govern-backup audit [--max-age DURATION] [--quick]`: the repository and the live node as
+// a monitoring check. Every set is checked as verify checks it (read through, unless
+// --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
+// interrupted backups and restores), retention, the age of the newest set, and whether the
+// live node still matches the newest set. One line per finding with what to do; exit 3 when
+// there is any. Audit takes no lock and changes nothing.
+#include <sys/stat.h>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "coordinator/commands.h"
+#include "coordinator/json_writer.h"
+#include "coordinator/node_context.h"
+#include "coordinator/pair_identity.h"
+#include "coordinator/repository.h"
+#include "coordinator/restore_marker.h"
+#include "coordinator/retention.h"
+#include "coordinator/set_checks.h"
+#include "coordinator/work_leftovers.h"
+#include "datadir/dss_control.h"
+#include "datadir/node.h"
+#include "io/zstd_file.h"
+#include "pg/server.h"
+
+namespace gb {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::system_clock;
+
+struct Finding {
+  std::string subject;  // a set id, a path, "node", "database", "repository"
+  std::string problem;
+  std::string todo;
+};
+
+class Audit {
+ public:
+  Audit(const GlobalOptions& global, const AuditOptions& options, Config config)
+      : global_(global), options_(options), config_(std::move(config)),
+        repo_(config_.repository.path), now_(global.env->Now()) {}
+
+  Status Run() {
+    std::optional<std::chrono::seconds> max_age;
+    if (!options_.max_age.empty()) {
+      Result<std::chrono::seconds> parsed = ParseDuration(options_.max_age);
+      if (!parsed.ok())
+        return Status::Usage("--max-age " + options_.max_age + ": " + parsed.status().message(),
+                             "a duration such as 26h, 2d or 1d12h");
+      max_age = *parsed;
+    }
+    std::error_code error;
+    if (!fs::is_directory(repo_.root(), error)) {
+      Add("repository", "repository " + repo_.root() + " does not exist: no backup was ever taken",
+          "take one: `govern-backup backup`");
+    } else {
+      repo_exists_ = true;
+      running_ = RunningOperation(repo_);
+      if (running_) Note("an operation is running: " + *running_);
+      CheckSets();
+      CheckRepositoryRoot();
+      CheckWorkLeftovers();
+      CheckRetention();
+    }
+    CheckNewest(max_age);
+    CheckLiveNode();
+    return Report();
+  }
+
+ private:
+  void Add(std::string subject, std::string problem, std::string todo) {
+    findings_.push_back({std::move(subject), std::move(problem), std::move(todo)});
+  }
+  void Note(std::string note) { notes_.push_back(std::move(note)); }
+
+  std::string AgeOf(const std::string& path) const {
+    struct stat info {};
+    if (::lstat(path.c_str(), &info) != 0) return "?";
+    auto age = now_ - Clock::from_time_t(info.st_mtime);
+    return FormatAge(std::chrono::duration_cast<std::chrono::seconds>(age));
+  }
+  std::string AgeAndSize(const std::string& path) const {
+    return "age " + AgeOf(path) + ", " + FormatBytes(TreeBytes(path));
+  }
+
+  // Step: every set, as verify checks it.
+  void CheckSets() {
+    Result<std::vector<SetEntry>> listed = repo_.ListSets();
+    if (!listed.ok()) {
+      Add("repository", listed.status().message(), "check the repository's permissions");
+      return;
+    }
+    sets_ = std::move(listed).value();
+    DumpToolsCache tools_cache(config_.database.pg_bin_dir);
+    for (const auto& set : sets_) {
+      if (!set.has_manifest) {
+        Add(set.id,
+            "set directory " + set.dir + " has no manifest: an incomplete set that can never be restored (" +
+                AgeAndSize(set.dir) + ")",
+            "an interrupted backup or prune left it; `govern-backup prune` removes it");
+        continue;
+      }
+      ++sets_checked_;
+      SetCheckOptions check;
+      check.read_through = !options_.quick;
+      std::optional<DumpTools> tools;
+      if (set.manifest.ok() && set.manifest->database && check.read_through) {
+        Result<DumpTools> found = tools_cache.For(*set.manifest);
+        if (found.ok()) tools = *found;
+        else
+          Add(set.id, "set " + set.id + ": database: the dump's table of contents cannot be read: " +
+                          found.status().message(),
+              found.status().hint().empty() ? "install pg_restore of the server's major version"
+                                            : found.status().hint());
+        check.tools = tools ? &*tools : nullptr;
+      }
+      SetCheckReport report = CheckSet(repo_, set.id, check);
+      for (const auto& finding : report.findings)
+        Add(set.id, "set " + set.id + ": " + finding.half + ": " + finding.problem,
+            finding.hint.empty() ? "`govern-backup verify " + set.id + "` for details" : finding.hint);
+      CheckSetDirectory(set);
+    }
+  }
+
+  // Files in a set directory that are not the set's manifest or halves.
+  void CheckSetDirectory(const SetEntry& set) {
+    std::set<std::string> expected = {kManifestName, Repository::DatadirFileName(set.id),
+                                      Repository::DatabaseFileName(set.id)};
+    if (set.manifest.ok()) {
+      expected.insert(set.manifest->datadir.file);
+      if (set.manifest->database) expected.insert(set.manifest->database->file);
+    }
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(set.dir, error)) {
+      std::string name = entry.path().filename().string();
+      if (!expected.count(name)) Orphan(entry.path().string());
+    }
+  }
+
+  // Step: what lies in the repository besides the sets and its own dot-entries.
+  void CheckRepositoryRoot() {
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(repo_.root(), error)) {
+      std::string name = entry.path().filename().string();
+      if (name == ".lock" || name == ".work" || name == ".safety") continue;
+      if (entry.is_directory(error) && Repository::LooksLikeSetId(name)) continue;
+      Orphan(entry.path().string());
+    }
+  }
+
+  void Orphan(const std::string& path) {
+    std::string name = fs::path(path).filename().string();
+    bool is_half = name.size() > 4 && name.compare(name.size() - 4, 4, ".zst") == 0;
+    if (!is_half) {
+      Add(path, "unexpected " + std::string(fs::is_directory(path) ? "directory " : "file ") + path +
+                    " in the repository (" + AgeAndSize(path) + ")",
+          "it belongs to no set: move it out of the repository or remove it");
+      return;
+    }
+    std::string claims;
+    Result<std::string> frame = ReadHeaderFrame(path);
+    if (frame.ok()) {
+      Result<PairIdentity> identity = PairIdentity::Parse(*frame, path);
+      if (identity.ok()) claims = "; it carries the " + identity->role + " half of set " + identity->id;
+    }
+    Add(path, "half " + path + " belongs to no set (" + AgeAndSize(path) + claims + ")",
+        "no manifest refers to it, so it can never be restored by govern-backup: put it back into "
+        "its set's directory if that set misses it, else remove it");
+  }
+
+  // Step: leftovers of interrupted backups (and of verify --deep) in <repo>/.work.
+  void CheckWorkLeftovers() {
+    Result<std::vector<WorkEntry>> entries = ListWorkEntries(repo_, now_);
+    if (!entries.ok()) {
+      Add(repo_.WorkRoot(), entries.status().message(), "check the repository's permissions");
+      return;
+    }
+    for (const auto& entry : *entries) {
+      if (entry.in_use) {
+        Note(entry.path + " is in use by " + entry.owner);
+        continue;
+      }
+      if (entry.kind == WorkEntry::Kind::kBackup) backup_leftover_ = true;
+      Add(entry.path,
+          entry.Describe() + ": " + entry.path + " (age " + FormatAge(entry.age) + ", " +
+              FormatBytes(entry.bytes) + ")",
+          "`govern-backup prune` removes it (or rm -rf " + entry.path + ")");
+    }
+  }
+
+  // Step: complete sets that the retention policy no longer keeps.
+  void CheckRetention() {
+    RetentionPolicy policy = RetentionPolicy::FromConfig(config_.retention);
+    Status valid = ValidateRetention(policy);
+    if (!valid.ok()) {
+      Add("retention", valid.message(), valid.hint());
+      return;
+    }
+    std::vector<RetentionCandidate> candidates;
+    for (const auto& set : sets_)
+      if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
+    for (const auto& decision : ApplyRetention(candidates, policy))
+      if (!decision.keep)
+        Add(decision.id,
+            "set " + decision.id + " (" + FormatRfc3339(decision.created_at) +
+                ") is past retention: `govern-backup prune` would remove it",
+            "run `govern-backup prune` (is the nightly prune running?)");
+  }
+
+  const Manifest* Newest() const {
+    const Manifest* newest = nullptr;
+    for (const auto& set : sets_)
+      if (set.has_manifest && set.manifest.ok() &&
+          (!newest || set.manifest->created_at >= newest->created_at))
+        newest = &*set.manifest;
+    return newest;
+  }
+
+  // Step: the age of the newest complete set.
+  void CheckNewest(const std::optional<std::chrono::seconds>& max_age) {
+    const Manifest* newest = Newest();
+    if (!newest) {
+      if (!repo_exists_) return;  // said already
+      Add("repository", "no complete backup set in " + repo_.root(), "take one: `govern-backup backup`");
+      return;
+    }
+    auto age = std::chrono::duration_cast<std::chrono::seconds>(now_ - newest->created_at);
+    newest_age_ = age;
+    Note("newest complete set: " + newest->id + " (" + FormatRfc3339(newest->created_at) + ", " +
+         FormatAge(age) + " old)");
+    if (max_age && age > *max_age)
+      Add(newest->id,
+          "the newest complete set " + newest->id + " is " + FormatAge(age) + " old, more than --max-age " +
+              options_.max_age,
+          "backups have stopped: check the timer (`systemctl status govern-backup.timer`, "
+          "`journalctl -u govern-backup`) and take a backup now");
+  }
+
+  // Step: the live node against the newest set.
+  void CheckLiveNode() {
+    const std::string& data_dir = config_.node.data_dir;
+    if (data_dir.empty() || !LooksLikeDataDir(data_dir)) {
+      Note("live node not checked: " + data_dir + " is not a DSS data dir on this machine");
+      return;
+    }
+    Result<DssNode> node = DiscoverNode(data_dir);
+    if (!node.ok()) {
+      Add("node", "cannot read the live node: " + node.status().message(), node.status().hint());
+      return;
+    }
+    const Manifest* newest = Newest();
+    if (newest) {
+      int compared = CompareDssVersions(node->dss_version, newest->node.dss_version);
+      if (compared > 0)
+        Add("node",
+            "node upgraded since the last backup: DSS " + node->dss_version + ", the newest set " +
+                newest->id + " has " + newest->node.dss_version,
+            "take a new backup now: older sets restore only onto the older DSS version");
+      else if (compared < 0)
+        Add("node",
+            "the live node runs DSS " + node->dss_version + ", older than the newest set " + newest->id +
+                " (" + newest->node.dss_version + ")",
+            "was the node downgraded or restored from an older set? take a new backup now");
+    }
+    CheckDss(*node);
+    CheckDatabase(*node, newest);
+    CheckRestoreLeftovers(data_dir);
+    ReadRestoredFrom(data_dir);
+  }
+
+  void CheckDss(const DssNode& node) {
+    if (!backup_leftover_) return;  // only an interrupted backup leaves DSS stopped by us
+    Result<DssControlOptions> control =
+        MakeDssControlOptions(config_.node.data_dir, config_.node.dss_command, config_.node.dss_user);
+    if (!control.ok()) return;
+    Result<DssState> state = DssControl(*control).Status();
+    if (state.ok() && *state == DssState::kStopped)
+      Add("node", "DSS is stopped and a backup was interrupted: it may have stopped DSS",
+          "start DSS: " + control->dss_command + " start");
+  }
+
+  void CheckDatabase(const DssNode& node, const Manifest* newest) {
+    std::optional<ConnectionParams> params = ResolveDatabase(config_, node, nullptr);
+    if (!params) return;
+    Result<ServerIdentity> server = ReadServerIdentity(*params);
+    if (!server.ok()) {
+      Add("database", "cannot reach the node's database: " + server.status().message(),
+          server.status().hint().empty() ? "check that PostgreSQL runs" : server.status().hint());
+      return;
+    }
+    if (newest && newest->database) {
+      if (newest->database->dbname != params->dbname)
+        Add("database",
+            "the node's database is now \"" + params->dbname + "\", the newest set " + newest->id +
+                " has \"" + newest->database->dbname + "\"",
+            "take a new backup now");
+      if (!server->system_identifier.empty() && !newest->database->system_identifier.empty() &&
+          server->system_identifier != newest->database->system_identifier)
+        Add("database",
+            "the database server changed since the last backup: system identifier " +
+                server->system_identifier + ", the newest set " + newest->id + " has " +
+                newest->database->system_identifier,
+            "take a new backup now");
+    }
+    ListScratchDatabases(*params);
+  }
+
+  // Databases left by an interrupted restore (<dbname>_restore_*) or verify --deep
+  // (<dbname>_verify_*).
+  void ListScratchDatabases(const ConnectionParams& params) {
+    try {
+      pqxx::connection connection(params.WithDatabase("postgres").ConnectionString());
+      pqxx::nontransaction tx(connection);
+      for (const char* kind : {"_restore_", "_verify_"}) {
+        std::string pattern = params.dbname + kind;
+        auto rows = tx.exec_params(
+            "SELECT datname, pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database "
+            "WHERE left(datname, length($1)) = $1 ORDER BY 1",
+            pattern);
+        for (const auto& row : rows) {
+          std::string name = row[0].as<std::string>();
+          bool restore = std::string(kind) == "_restore_";
+          if (running_ && restore && running_->rfind("restore", 0) == 0) {
+            Note("database " + name + " is in use by " + *running_);
+            continue;
+          }
+          Add("database",
+              std::string("database ") + name + " is the leftover of an interrupted " +
+                  (restore ? "restore" : "verify --deep") + " (" + FormatBytes(row[1].as<uint64_t>()) + ")",
+              "drop it: dropdb " + name);
+        }
+      }
+    } catch (const std::exception& error) {
+      spdlog::debug("scratch databases not listed: {}", error.what());
+    }
+  }
+
+  // Staging directories of interrupted restores beside the data dir; the asides a finished
+  // restore kept on purpose are only noted.
+  void CheckRestoreLeftovers(const std::string& data_dir) {
+    fs::path live(data_dir);
+    while (live.has_parent_path() && live.filename().empty()) live = live.parent_path();
+    std::string base = live.filename().string();
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(live.parent_path(), error)) {
+      std::string name = entry.path().filename().string();
+      std::string path = entry.path().string();
+      if (name.rfind(base + ".restore-", 0) == 0) {
+        if (running_ && running_->rfind("restore", 0) == 0) {
+          Note(path + " is in use by " + *running_);
+          continue;
+        }
+        Add(path, "leftover of an interrupted restore: " + path + " (" + AgeAndSize(path) + ")",
+            "no restore is running: remove it (rm -rf " + path + ")");
+      } else if (name.rfind(base + ".pre-restore-", 0) == 0) {
+        Note("the data dir replaced by a restore is kept as " + path + " (" + AgeAndSize(path) +
+             "); remove it when the restored node is fine");
+      }
+    }
+  }
+
+  void ReadRestoredFrom(const std::string& data_dir) {
+    std::string path = data_dir + "/" + kRestoredFromMarker;
+    std::error_code error;
+    if (!fs::exists(path, error)) return;
+    try {
+      toml::table marker = toml::parse_file(path);
+      std::string id = marker["id"].value_or(std::string("?"));
+      std::string token = marker["pair_token"].value_or(std::string());
+      std::string when;
+      if (auto at = marker["restored_at"].value<toml::date_time>()) {
+        std::ostringstream text;
+        text << *at;
+        when = text.str();
+      } else {
+        when = marker["restored_at"].value_or(std::string("?"));
+      }
+      std::string note = "the live node was restored from set " + id + " at " + when;
+      bool present = false;
+      for (const auto& set : sets_)
+        if (set.id == id && set.manifest.ok() && set.manifest->pair_token == token) present = true;
+      if (!present) note += " (that set is no longer in the repository)";
+      Note(note);
+    } catch (const std::exception& parse_error) {
+      Note("restore marker " + path + " is unreadable: " + parse_error.what());
+    }
+  }
+
+  Status Report() {
+    if (global_.json) {
+      JsonWriter json;
+      json.BeginObject().Key("clean").Bool(findings_.empty()).Key("repository").String(repo_.root())
+          .Key("sets_checked").Integer(sets_checked_).Key("quick").Bool(options_.quick);
+      if (newest_age_) json.Key("newest_age_seconds").Integer(newest_age_->count());
+      json.Key("findings").BeginArray();
+      for (const auto& finding : findings_)
+        json.BeginObject().Key("subject").String(finding.subject).Key("problem").String(finding.problem)
+            .Key("todo").String(finding.todo).EndObject();
+      json.EndArray().Key("notes").BeginArray();
+      for (const auto& note : notes_) json.String(note);
+      json.EndArray().EndObject();
+      std::cout << json.str() << "\n";
+    } else {
+      for (const auto& finding : findings_) {
+        std::cout << "PROBLEM " << finding.problem << "\n";
+        if (!finding.todo.empty()) std::cout << "        what to do: " << finding.todo << "\n";
+      }
+      for (const auto& note : notes_) std::cout << "note    " << note << "\n";
+      if (findings_.empty())
+        std::cout << "audit: clean (" << sets_checked_ << " set(s) checked"
+                  << (options_.quick ? ", quick" : "") << ")\n";
+      else
+        std::cout << "audit: " << findings_.size() << " problem(s)\n";
+    }
+    std::cout.flush();
+    if (findings_.empty()) return Status::Ok();
+    return Status::Problems("audit found " + std::to_string(findings_.size()) + " problem(s)");
+  }
+
+  const GlobalOptions& global_;
+  const AuditOptions& options_;
+  Config config_;
+  Repository repo_;
+  Clock::time_point now_;
+  std::optional<std::string> running_;
+  std::vector<SetEntry> sets_;
+  int64_t sets_checked_ = 0;
+  bool backup_leftover_ = false;
+  bool repo_exists_ = false;
+  std::optional<std::chrono::seconds> newest_age_;
+  std::vector<Finding> findings_;
+  std::vector<std::string> notes_;
+};
+
+}  // namespace
+
+Status RunAudit(const GlobalOptions& global, const AuditOptions& options) {
+  GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
+  return Audit(global, options, std::move(config)).Run();
+}
+
+}  // namespace gb

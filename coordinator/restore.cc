@@ -1,0 +1,211 @@
+// `govern-backup restore ID`: puts a node back to one set, data dir and database together,
+// or refuses before touching anything. A flat script: pre-flight (restore_plan), stage
+// while the node runs (restore_staging), switch with an undo list (restore_switch).
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coordinator/commands.h"
+#include "coordinator/interrupt.h"
+#include "coordinator/json_writer.h"
+#include "coordinator/node_context.h"
+#include "coordinator/progress.h"
+#include "coordinator/repository.h"
+#include "coordinator/repository_lock.h"
+#include "coordinator/restore_plan.h"
+#include "coordinator/restore_staging.h"
+#include "coordinator/restore_switch.h"
+
+namespace gb {
+namespace {
+
+std::string ShellQuote(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                              "0123456789_-./:=@%+,") == std::string::npos)
+    return text;
+  std::string out = "'";
+  for (char c : text) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+bool AskToConfirm() {
+  std::cout << "Restore? [y/N] " << std::flush;
+  std::string answer;
+  if (!std::getline(std::cin, answer)) return false;
+  return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
+}
+
+// The DSS doc's steps for a restore that is not pristine, with the real paths.
+std::vector<std::string> NextSteps(const RestorePlan& plan) {
+  std::vector<std::string> steps;
+  if (plan.pristine()) return steps;
+  const std::string dir = ShellQuote(plan.data_dir);
+  const std::string install = plan.install_dir.empty() ? "INSTALL_DIR" : ShellQuote(plan.install_dir);
+  const bool reattach = plan.relocated() || plan.upgrade() || plan.target_dss_version.empty();
+  if (plan.relocated())
+    steps.push_back("mv " + dir + "/pyenv " + dir + "/pyenv.backup   # the path changed: the "
+                    "installer rebuilds the Python environment");
+  if (reattach) {
+    std::string why = "reattach the data dir to the installation";
+    if (plan.upgrade())
+      why += " and migrate it from DSS " + plan.manifest.node.dss_version + " to " +
+             plan.target_dss_version;
+    steps.push_back(install + "/installer.sh -d " + dir + " -u   # " + why);
+  }
+  if (plan.renamed_database())
+    steps.push_back("in " + dir + "/config/dip.properties, make psql.jdbc.url name database " +
+                    plan.database.dbname + " (it names " + plan.manifest.database->dbname + ")");
+  if (reattach)
+    steps.push_back("replay the integrations this node uses (DSS doc): " + dir +
+                    "/bin/dssadmin install-R-integration, install-hadoop-integration, "
+                    "install-spark-integration");
+  steps.push_back(dir + "/bin/dss start");
+  return steps;
+}
+
+struct AsideItem {
+  std::string what;
+  std::string name;
+  std::string delete_command;
+};
+
+std::vector<AsideItem> SetAside(const RestorePlan& plan, const SwitchOutcome& outcome) {
+  std::vector<AsideItem> items;
+  if (!outcome.aside_dir.empty())
+    items.push_back({"data dir", outcome.aside_dir, "rm -rf " + ShellQuote(outcome.aside_dir)});
+  if (!outcome.aside_db.empty())
+    items.push_back({"database", outcome.aside_db,
+                     "dropdb -h " + ShellQuote(plan.database.host) + " -p " +
+                         std::to_string(plan.database.port) + " -U " +
+                         ShellQuote(plan.database.user) + " " + ShellQuote(outcome.aside_db) +
+                         "   (or in psql: DROP DATABASE \"" + outcome.aside_db + "\";)"});
+  return items;
+}
+
+void PrintResultText(const RestorePlan& plan, const StagedHalves& staged,
+                     const SwitchOutcome& outcome, double seconds) {
+  char took[32];
+  std::snprintf(took, sizeof took, "%.1f", seconds);
+  std::cout << "restored set " << plan.manifest.id << " in " << took << " s:\n";
+  std::cout << "  data dir  " << plan.data_dir << " (" << staged.scan.entries << " entries, "
+            << FormatBytes(staged.scan.source_bytes) << ")\n";
+  if (plan.has_database) std::cout << "  database  " << plan.database.dbname << "\n";
+  if (outcome.dss_started)
+    std::cout << "DSS: started again on the restored node\n";
+  else if (plan.pristine() && plan.dss)
+    std::cout << "DSS: was stopped before the restore and stays stopped (start: "
+              << plan.dss->dss_command << " start)\n";
+  std::vector<std::string> steps = NextSteps(plan);
+  if (!steps.empty()) {
+    std::cout << "DSS was not started: this is not a pristine restore. Next steps:\n";
+    for (size_t i = 0; i < steps.size(); ++i) std::cout << "  " << i + 1 << ". " << steps[i] << "\n";
+  }
+  std::vector<AsideItem> aside = SetAside(plan, outcome);
+  if (aside.empty()) {
+    std::cout << "nothing was replaced, nothing was set aside\n";
+  } else {
+    std::cout << "set aside (delete when you no longer need them):\n";
+    for (const auto& item : aside)
+      std::cout << "  " << item.what << "  " << item.name << "\n    delete: " << item.delete_command
+                << "\n";
+  }
+}
+
+void PrintResultJson(const RestorePlan& plan, const StagedHalves* staged,
+                     const SwitchOutcome* outcome, bool dry_run) {
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("id").String(plan.manifest.id);
+  json.Key("dry_run").Bool(dry_run);
+  json.Key("data_dir").String(plan.data_dir);
+  json.Key("staging_dir").String(plan.staging_dir);
+  json.Key("database").String(plan.has_database ? plan.database.dbname : "");
+  json.Key("staging_database").String(plan.has_database ? plan.staging_db : "");
+  json.Key("pristine").Bool(plan.pristine());
+  if (staged) json.Key("entries").Integer(static_cast<int64_t>(staged->scan.entries));
+  if (outcome) {
+    json.Key("dss_started").Bool(outcome->dss_started);
+    json.Key("set_aside").BeginArray();
+    for (const auto& item : SetAside(plan, *outcome)) {
+      json.BeginObject();
+      json.Key("kind").String(item.what);
+      json.Key("name").String(item.name);
+      json.Key("delete").String(item.delete_command);
+      json.EndObject();
+    }
+    json.EndArray();
+  }
+  json.Key("next_steps").BeginArray();
+  for (const auto& step : NextSteps(plan)) json.String(step);
+  json.EndArray();
+  json.EndObject();
+  std::cout << json.str() << "\n";
+}
+
+}  // namespace
+
+Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  InstallInterruptHandlers();
+
+  // Step: configuration, and whether we may go ahead without asking.
+  GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
+  const bool terminal = ::isatty(0) && ::isatty(1);
+  if (!options.yes && !options.dry_run && (!terminal || global.json))
+    return Status::Usage("restore replaces the live data dir and database and needs a "
+                         "confirmation: there is no terminal to ask on",
+                         "add --yes (or --dry-run to see the plan first)");
+  Repository repo(config.repository.path);
+
+  // Step: one operation at a time (a missing repository is refused by the pre-flight).
+  std::unique_ptr<RepositoryLock> lock;
+  std::error_code error;
+  if (!options.dry_run && std::filesystem::is_directory(repo.root(), error)) {
+    GB_ASSIGN_OR_RETURN(lock, RepositoryLock::Acquire(repo.LockPath(), "restore"));
+  }
+
+  // Step: pre-flight; any refusal leaves everything untouched.
+  GB_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(config, options, global.env));
+  GB_RETURN_IF_ERROR(RefusalStatus(plan));
+
+  // Step: the plan, and the confirmation.
+  if (options.dry_run) {
+    if (global.json) {
+      PrintResultJson(plan, nullptr, nullptr, true);
+    } else {
+      std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
+      PrintRestorePlan(plan, std::cout);
+    }
+    return Status::Ok();
+  }
+  if (!global.json) PrintRestorePlan(plan, std::cout);
+  if (!options.yes && !AskToConfirm())
+    return Status::Failed("restore not confirmed; nothing was touched");
+
+  // Step: stage both halves while the node keeps running.
+  uint64_t total = plan.manifest.datadir.source_bytes +
+                   (plan.manifest.database ? plan.manifest.database->dump_bytes : 0);
+  Progress progress("restore " + plan.manifest.id, total);
+  GB_ASSIGN_OR_RETURN(StagedHalves staged, StageHalves(plan, global.env, &progress));
+  progress.Finish();
+
+  // Step: the switch; a failure puts everything back.
+  GB_ASSIGN_OR_RETURN(SwitchOutcome outcome, SwitchHalves(plan, global.env));
+
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  spdlog::info("restore of set {} complete in {:.1f} s", plan.manifest.id, seconds);
+  if (global.json) PrintResultJson(plan, &staged, &outcome, false);
+  else PrintResultText(plan, staged, outcome, seconds);
+  return Status::Ok();
+}
+
+}  // namespace gb

@@ -1,0 +1,250 @@
+#include "coordinator/restore_staging.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "coordinator/interrupt.h"
+#include "coordinator/restore_marker.h"
+#include "io/atomic_file.h"
+#include "io/zstd_file.h"
+#include "pg/dump.h"
+#include "pg/server.h"
+
+namespace gb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Counts decompressed bytes for the progress line and stops at a signal.
+class WatchedSource : public ByteSource {
+ public:
+  WatchedSource(ByteSource& inner, Progress* progress, int stream)
+      : inner_(inner), progress_(progress), stream_(stream) {}
+
+  Result<size_t> Read(void* buffer, size_t capacity) override {
+    GB_RETURN_IF_ERROR(CheckInterrupted());
+    GB_ASSIGN_OR_RETURN(size_t n, inner_.Read(buffer, capacity));
+    done_ += n;
+    if (progress_ != nullptr) progress_->Set(stream_, done_);
+    return n;
+  }
+
+ private:
+  ByteSource& inner_;
+  Progress* progress_;
+  int stream_;
+  uint64_t done_ = 0;
+};
+
+// Reads what the consumer left unread (padding, a tail pg_restore did not need), then checks
+// that the file read is the one the pre-flight checked: it could have changed since.
+Status CheckReadThrough(ZstdFileReader& reader, const std::string& path,
+                        const std::string& expected_sha256) {
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    GB_ASSIGN_OR_RETURN(size_t n, reader.Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+  }
+  if (reader.sha256_hex() != expected_sha256)
+    return Status::Failed(path + " changed since the pre-flight check (SHA-256 " +
+                              reader.sha256_hex() + ", manifest " + expected_sha256 + ")",
+                          "something else is writing to the repository; run the restore again");
+  return Status::Ok();
+}
+
+std::string TomlString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+struct TreeCount {
+  uint64_t entries = 0;
+  uint64_t bytes = 0;  // regular-file content, each inode once
+};
+
+// What the staged tree holds, our .govern-backup/ left out as the archive's count leaves it.
+Result<TreeCount> CountTree(const std::string& dir) {
+  TreeCount count;
+  std::set<std::pair<dev_t, ino_t>> seen;
+  std::error_code error;
+  fs::recursive_directory_iterator it(dir, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    if (it.depth() == 0 && it->path().filename() == ".govern-backup") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    struct stat info {};
+    if (::lstat(it->path().c_str(), &info) != 0)
+      return Status::FromErrno("cannot read staged " + it->path().string(), errno);
+    ++count.entries;
+    if (S_ISREG(info.st_mode) && seen.insert({info.st_dev, info.st_ino}).second)
+      count.bytes += static_cast<uint64_t>(info.st_size);
+  }
+  if (error) return Status::Failed("cannot walk the staged data dir " + dir + ": " + error.message());
+  return count;
+}
+
+// The staged root takes the live root's mode and owner (a new one: 0755, owned like the
+// files inside it), as the DSS user must be able to write there.
+Status SetRootModeAndOwner(const RestorePlan& plan, const std::string& dir) {
+  std::optional<uid_t> uid = plan.target_uid;
+  std::optional<gid_t> gid = plan.target_gid;
+  if (!uid) {
+    struct stat inside {};
+    if (::lstat((dir + "/dss-version.json").c_str(), &inside) == 0) {
+      uid = inside.st_uid;
+      gid = inside.st_gid;
+    }
+  }
+  if (uid && ::geteuid() == 0 && ::lchown(dir.c_str(), *uid, *gid) != 0)
+    return Status::FromErrno("cannot set the owner of " + dir, errno);
+  if (::chmod(dir.c_str(), plan.target_mode) != 0)
+    return Status::FromErrno("cannot set the mode of " + dir, errno);
+  return Status::Ok();
+}
+
+Status WriteMarker(const RestorePlan& plan, const std::string& dir, Env* env) {
+  const std::string marker_dir = dir + "/.govern-backup";
+  GB_RETURN_IF_ERROR(env->CreateDirectory(marker_dir, 0700));
+  const std::string path = dir + "/" + kRestoredFromMarker;
+  GB_RETURN_IF_ERROR(WriteFileAtomically(
+      path, RestoredFromMarkerText(plan.manifest, env->Now(), plan.database.dbname), 0600));
+  struct stat root {};
+  if (::geteuid() == 0 && ::stat(dir.c_str(), &root) == 0) {
+    // audit may run as the DSS user.
+    for (const std::string& p : {marker_dir, path})
+      if (::lchown(p.c_str(), root.st_uid, root.st_gid) != 0)
+        return Status::FromErrno("cannot set the owner of " + p, errno);
+  }
+  return Status::Ok();
+}
+
+Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, ArchiveScan* scan,
+                    bool* created) {
+  const ManifestDatadir& expected = plan.manifest.datadir;
+  GB_RETURN_IF_ERROR(env->CreateDirectory(plan.staging_dir, 0700));
+  *created = true;
+  spdlog::info("extracting {} into {}", plan.datadir_file, plan.staging_dir);
+  GB_ASSIGN_OR_RETURN(auto reader, ZstdFileReader::Open(plan.datadir_file));
+  WatchedSource source(*reader, progress, 0);
+  ExtractOptions options;
+  options.destination = plan.staging_dir;
+  options.restore_owners = true;
+  GB_ASSIGN_OR_RETURN(*scan, ExtractArchive(source, options));
+  GB_RETURN_IF_ERROR(CheckReadThrough(*reader, plan.datadir_file, expected.sha256));
+  if (scan->entries != expected.files || scan->source_bytes != expected.source_bytes)
+    return Status::Failed("the archive " + plan.datadir_file + " held " +
+                          std::to_string(scan->entries) + " entries and " +
+                          std::to_string(scan->source_bytes) + " bytes; the manifest says " +
+                          std::to_string(expected.files) + " and " +
+                          std::to_string(expected.source_bytes));
+
+  // What is on disk now, against what the archive held.
+  GB_ASSIGN_OR_RETURN(TreeCount staged, CountTree(plan.staging_dir));
+  if (staged.entries != expected.files || staged.bytes != expected.source_bytes)
+    return Status::Failed("the staged data dir " + plan.staging_dir + " holds " +
+                          std::to_string(staged.entries) + " entries and " +
+                          std::to_string(staged.bytes) + " bytes; the archive held " +
+                          std::to_string(expected.files) + " and " +
+                          std::to_string(expected.source_bytes));
+  GB_RETURN_IF_ERROR(SetRootModeAndOwner(plan, plan.staging_dir));
+  GB_RETURN_IF_ERROR(WriteMarker(plan, plan.staging_dir, env));
+  spdlog::info("data dir staged: {} entries, {}", staged.entries, FormatBytes(staged.bytes));
+  return Status::Ok();
+}
+
+Status StageDatabase(const RestorePlan& plan, Progress* progress, bool* created) {
+  const ManifestDatabase& expected = *plan.manifest.database;
+  GB_RETURN_IF_ERROR(CreateDatabase(plan.database, plan.staging_db, plan.database.user));
+  *created = true;
+  const ConnectionParams staging = plan.database.WithDatabase(plan.staging_db);
+  spdlog::info("restoring {} into database {}", plan.database_file, plan.staging_db);
+  GB_ASSIGN_OR_RETURN(auto reader, ZstdFileReader::Open(plan.database_file));
+  WatchedSource source(*reader, progress, 1);
+  GB_RETURN_IF_ERROR(RestoreDump(plan.tools, staging, source));
+  GB_RETURN_IF_ERROR(CheckReadThrough(*reader, plan.database_file, expected.sha256));
+
+  if (!expected.table_rows.empty()) {
+    GB_ASSIGN_OR_RETURN(auto rows, CountTableRows(staging));
+    for (const auto& [table, count] : expected.table_rows) {
+      auto found = rows.find(table);
+      uint64_t staged = found == rows.end() ? 0 : found->second;
+      if (found == rows.end() || staged != count)
+        return Status::Failed("table " + table + " of the staging database " + plan.staging_db +
+                              " has " + (found == rows.end() ? std::string("no rows table")
+                                                             : std::to_string(staged) + " rows") +
+                              "; the manifest recorded " + std::to_string(count));
+    }
+  }
+  spdlog::info("database staged: {}", plan.staging_db);
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string RestoredFromMarkerText(const Manifest& manifest, TimePoint restored_at,
+                                   const std::string& database) {
+  std::string text = "# Written by govern-backup restore: the backup set this data dir came from.\n";
+  text += "id = " + TomlString(manifest.id) + "\n";
+  text += "pair_token = " + TomlString(manifest.pair_token) + "\n";
+  text += "restored_at = " + FormatRfc3339(restored_at) + "\n";
+  text += "from_data_dir = " + TomlString(manifest.node.data_dir) + "\n";
+  text += "dss_version = " + TomlString(manifest.node.dss_version) + "\n";
+  if (!database.empty()) text += "database = " + TomlString(database) + "\n";
+  return text;
+}
+
+Result<StagedHalves> StageHalves(const RestorePlan& plan, Env* env, Progress* progress) {
+  StagedHalves staged;
+  bool dir_created = false;
+  bool db_created = false;
+  Status datadir_status;
+  Status database_status;
+
+  // Both halves at once: the extraction is disk- and zstd-bound, pg_restore server-bound.
+  std::thread database_thread;
+  if (plan.has_database)
+    database_thread = std::thread(
+        [&] { database_status = StageDatabase(plan, progress, &db_created); });
+  datadir_status = StageDataDir(plan, env, progress, &staged.scan, &dir_created);
+  if (database_thread.joinable()) database_thread.join();
+
+  Status failed = !datadir_status.ok() ? datadir_status : database_status;
+  if (!failed.ok()) {
+    if (!datadir_status.ok() && !database_status.ok())
+      spdlog::error("staging the database failed too: {}", database_status.message());
+    if (dir_created) {
+      Status removed = env->RemoveAll(plan.staging_dir);
+      if (!removed.ok()) spdlog::error("{}", removed.message());
+    }
+    if (db_created) {
+      Status dropped = DropDatabase(plan.database, plan.staging_db);
+      if (!dropped.ok()) spdlog::error("{}", dropped.message());
+    }
+    return Status::Failed("staging set " + plan.manifest.id + " failed: " + failed.message() +
+                              "; the staged copies were removed and nothing live was touched",
+                          failed.hint());
+  }
+  staged.dir = plan.staging_dir;
+  if (plan.has_database) staged.database = plan.staging_db;
+  return staged;
+}
+
+Status DiscardStaged(const RestorePlan& plan, Env* env) {
+  Status removed = env->RemoveAll(plan.staging_dir);
+  Status dropped = plan.has_database ? DropDatabase(plan.database, plan.staging_db) : Status::Ok();
+  return !removed.ok() ? removed : dropped;
+}
+
+}  // namespace gb

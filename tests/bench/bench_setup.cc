@@ -1,0 +1,70 @@
+// govern-bench-setup DIR: builds the benchmark's Govern node with the same generators as the
+// tests and the demo: a throwaway PostgreSQL (left running) with a Govern database of
+// --db-mb MB, a data dir of about --data-mb MB in --files small files plus large ones, and a
+// config.toml. Prints shell assignments that scripts/bench evaluates.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "datadir/sample_node.h"
+#include "pg/throwaway_cluster.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"build the govern-backup benchmark node"};
+  std::string dir;
+  int files = 100000;
+  int data_mb = 1100;
+  int db_mb = 320;
+  app.add_option("DIR", dir, "where to build it")->required();
+  app.add_option("--files", files, "small config-like files");
+  app.add_option("--data-mb", data_mb, "data dir size in MB (large files make up the rest)");
+  app.add_option("--db-mb", db_mb, "database size in MB");
+  CLI11_PARSE(app, argc, argv);
+
+  gb::ThrowawayClusterOptions cluster_options;
+  cluster_options.directory = dir + "/postgresql";
+  cluster_options.keep = true;
+  auto cluster = gb::ThrowawayCluster::Start(cluster_options);
+  if (!cluster.ok()) {
+    std::cerr << cluster.status().ToString() << "\n";
+    return 1;
+  }
+  gb::ConnectionParams db = (*cluster)->GovernParams();
+  gb::Status loaded = gb::LoadSampleGovernSchema(db, "", static_cast<uint64_t>(db_mb) << 20);
+  if (!loaded.ok()) {
+    std::cerr << loaded.ToString() << "\n";
+    return 1;
+  }
+
+  gb::SampleNodeOptions node_options;
+  node_options.root = dir + "/node";
+  node_options.db_host = db.host;
+  node_options.db_port = db.port;
+  node_options.db_name = db.dbname;
+  node_options.db_user = db.user;
+  node_options.small_files = files;
+  node_options.large_file_bytes = 64ull << 20;
+  // Small files average a few KB; large files make up the rest of the size asked for.
+  uint64_t small_bytes = static_cast<uint64_t>(files) * 4096;
+  uint64_t wanted = static_cast<uint64_t>(data_mb) << 20;
+  node_options.large_files = wanted > small_bytes ? static_cast<int>((wanted - small_bytes) / node_options.large_file_bytes) : 1;
+  auto node = gb::GenerateSampleNode(node_options);
+  if (!node.ok()) {
+    std::cerr << node.status().ToString() << "\n";
+    return 1;
+  }
+
+  std::ofstream(dir + "/config.toml")
+      << "[node]\ndata_dir = \"" << node->data_dir << "\"\n[database]\npassword_file = \""
+      << (*cluster)->password_file() << "\"\npg_bin_dir = \"" << (*cluster)->bin_dir()
+      << "\"\n[repository]\npath = \"" << dir << "/repository\"\n";
+  std::cout << "DATA_DIR='" << node->data_dir << "'\n"
+            << "EVENTS='" << node->events_log() << "'\n"
+            << "PG_BIN='" << (*cluster)->bin_dir() << "'\n"
+            << "PGHOST='" << db.host << "'\nPGPORT='" << db.port << "'\nPGUSER='" << db.user
+            << "'\nPGDATABASE='" << db.dbname << "'\nPGPASSFILE='" << (*cluster)->password_file()
+            << "'\nPG_DIR='" << cluster_options.directory << "'\n";
+  return 0;
+}
