@@ -245,6 +245,11 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   std::vector<std::string> ids = options.ids;
   if (options.all && !ids.empty())
     return Status::Usage("verify: give set ids or --all, not both");
+  std::error_code missing;
+  if (ids.empty() && !fs::is_directory(repo.root(), missing))
+    return Status::Problems("no complete backup set to verify: repository " + repo.root() +
+                                " does not exist",
+                            "take one: `govern-backup backup`");
   if (ids.empty()) {
     GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
     if (options.all) {

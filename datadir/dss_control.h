@@ -26,7 +26,8 @@ struct DssControlOptions {
 };
 
 // Resolves who runs bin/dss: `dss_user` if set, else the owner of `data_dir`. When we are
-// not root, bin/dss runs as ourselves. Refuses root as the DSS user.
+// not root, bin/dss runs as ourselves (a `dss_user` naming someone else is then an error).
+// Refuses root as the DSS user; an unknown `dss_user` is a usage error naming it.
 Result<DssControlOptions> MakeDssControlOptions(const std::string& data_dir,
                                                 const std::string& dss_command,
                                                 const std::string& dss_user);
@@ -38,9 +39,10 @@ class DssControl {
   // Running (exit 0, or 3 when some program is stopped) or stopped (exit 1 with
   // "not running"); anything else is an error.
   Result<DssState> Status() const;
-  // Stops DSS; a node already stopped is not an error.
+  // Stops DSS and confirms with status; a node already stopped is not an error.
   gb::Status Stop() const;
-  // Starts DSS and fails with bin/dss's last output line if it does not come up.
+  // Starts DSS and confirms with status; a node already running is not an error. Fails
+  // with bin/dss's "[!]" error lines (else its last line) if it does not come up.
   gb::Status Start() const;
 
   const DssControlOptions& options() const { return options_; }

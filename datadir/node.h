@@ -22,7 +22,9 @@ struct JdbcSettings {
   bool password_present = false;
 };
 
-// Parses "jdbc:postgresql://host[:port]/db[?currentSchema=s&...]".
+// Parses "jdbc:postgresql://host[:port]/db[?currentSchema=s&...]" (also [ipv6]:port, the
+// host-less "jdbc:postgresql:db", and junixsocket's socketFactoryArg=<dir>/.s.PGSQL.<port>,
+// which gives host = <dir>). Error messages show the URL with any password= masked.
 Result<JdbcSettings> ParseJdbcUrl(const std::string& url);
 
 struct DssNode {

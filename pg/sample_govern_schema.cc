@@ -16,8 +16,8 @@
 namespace gb {
 namespace {
 
-// Measured bytes of table and index storage per artifact with its relationship and its
-// share of attachments (see the loops below); used to turn approx_bytes into a row count.
+// Measured growth of pg_database_size per artifact, with its relationship and its share of
+// attachments (see kArtifactBatch); turns approx_bytes into a number of artifacts.
 constexpr uint64_t kBytesPerArtifact = 1000;
 constexpr uint64_t kArtifactsPerBatch = 50000;
 constexpr int kAttachmentEvery = 25;  // one attachment per this many artifacts

@@ -71,6 +71,7 @@ void GovernNodeTest::TearDown() {
     }
     stop.timeout = std::chrono::seconds(30);
     (void)RunSubprocess(stop);
+    (void)node_.KillSupervisor();  // in case a fault switch made bin/dss stop fail
   }
   // Restores leave data dirs beside the node and databases beside ours; both go.
   std::error_code error;
