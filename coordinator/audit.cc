@@ -383,10 +383,13 @@ class Audit {
         when = marker["restored_at"].value_or(std::string("?"));
       }
       std::string note = "the live node was restored from set " + id + " at " + when;
-      bool present = false;
+      const SetEntry* found = nullptr;
       for (const auto& set : sets_)
-        if (set.id == id && set.manifest.ok() && set.manifest->pair_token == token) present = true;
-      if (!present) note += " (that set is no longer in the repository)";
+        if (set.id == id) found = &set;
+      if (!found || !found->has_manifest)
+        note += " (that set is no longer in the repository)";
+      else if (found->manifest.ok() && found->manifest->pair_token != token)
+        note += " (but the set of that id in this repository has another pair token)";
       Note(note);
     } catch (const std::exception& parse_error) {
       Note("restore marker " + path + " is unreadable: " + parse_error.what());

@@ -98,10 +98,12 @@ class Planner {
     int needed = std::max(MajorOf(db.server_version), MajorOf(db.pg_dump_version));
     Result<DumpTools> tools = FindDumpToolsFor(config_.database.pg_bin_dir, needed);
     if (!tools.ok()) {
-      Refuse(tools.status().WithContext("the dump was made by pg_dump " + db.pg_dump_version +
-                                        " from PostgreSQL " + db.server_version +
-                                        "; no pg_restore of major " + std::to_string(needed) +
-                                        " or newer"));
+      spdlog::debug("looking for pg_restore {}+: {}", needed, tools.status().ToString());
+      Refuse("the dump was made by pg_dump " + db.pg_dump_version + " from PostgreSQL " +
+                 db.server_version + "; no pg_restore of major " + std::to_string(needed) +
+                 " or newer was found (pg_bin_dir, PATH, /usr/lib/postgresql/*/bin)",
+             "install postgresql-client-" + std::to_string(needed) +
+                 " and set [database] pg_bin_dir to its bin directory");
       return;
     }
     plan_.tools = *tools;

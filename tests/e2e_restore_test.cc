@@ -267,6 +267,11 @@ TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   EXPECT_NE(marker.find(LoadManifest(id).pair_token), std::string::npos);
   // No staging left behind.
   EXPECT_FALSE(fs::exists(data + ".restore-" + id));
+
+  // The restored node backs up again, and that set verifies: the marker stays out of it.
+  std::string again = BackupOk();
+  CommandResult verified = Run({"verify", again});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
 TEST_F(RestoreTest, HalvesSwappedBetweenSetsAreRefused) {
@@ -424,6 +429,50 @@ TEST_F(RestoreTest, TheDatabaseRenameFailingAfterTheFilesMovedIsRolledBack) {
   ASSERT_TRUE(intruder);
   intruder.reset();
   ExpectUntouched(before, /*dss_restarted=*/true);
+}
+
+TEST_F(RestoreTest, DssFailingToStartOnTheRestoredNodeIsRolledBack) {
+  std::string id = BackupOk();
+  WriteText(node_.data_dir + "/config/made-after-backup.json", "{}\n");
+  Sql(db_, "CREATE TABLE made_after_backup (x int)");
+  Snapshot before = Take();
+
+  // DSS will not start once the staged data dir is in place; it may again by the time the
+  // rollback has put the old data dir back (rename #4).
+  FaultyEnv env;
+  env.after_rename = [&](int n) {
+    if (n == 2) WriteText(node_.switch_path("fail-start"), "");
+    if (n == 4) fs::remove(node_.switch_path("fail-start"));
+  };
+  Status status = RestoreInProcess(id, &env);
+  fs::remove(node_.switch_path("fail-start"));
+  EXPECT_EQ(status.code(), Code::kFailed) << status.ToString();
+  EXPECT_NE(status.message().find("starting DSS on the restored node"), std::string::npos)
+      << status.ToString();
+  EXPECT_NE(status.message().find("rolled back"), std::string::npos) << status.ToString();
+  EXPECT_EQ(env.renames, 4);
+  ExpectUntouched(before, /*dss_restarted=*/true);
+}
+
+TEST_F(RestoreTest, DssStoppedBeforeTheRestoreStaysStopped) {
+  auto rows = DatabaseDigest(db_);
+  std::string id = BackupOk();
+  Sql(db_, "CREATE TABLE made_after_backup (x int)");
+  SubprocessOptions stop;
+  stop.argv = {node_.data_dir + "/bin/dss", "stop"};
+  if (::geteuid() == 0) {
+    stop.uid = node_.owner_uid;
+    stop.gid = node_.owner_gid;
+  }
+  Result<ExitInfo> stopped = RunSubprocess(stop);
+  ASSERT_TRUE(stopped.ok() && stopped->success());
+  ASSERT_FALSE(node_.IsRunning());
+
+  CommandResult result = Run({"restore", id, "--yes"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_EQ(DatabaseDigest(db_), rows);
+  EXPECT_FALSE(node_.IsRunning());
+  EXPECT_NE(result.out.find("stays stopped"), std::string::npos) << result.out;
 }
 
 TEST_F(RestoreTest, DssFailingToStopIsRolledBack) {

@@ -57,7 +57,7 @@ class VerifyTest : public GovernNodeTest {
 
   // verify exits 3 and names the set and the half on a FAIL line.
   void ExpectFailure(const std::string& id, const std::string& half, const std::string& words) {
-    CommandResult result = Run({"verify", id}); std::cerr << "DEBUG " << result.out;
+    CommandResult result = Run({"verify", id});
     EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
     EXPECT_NE(result.out.find("FAIL " + id + "  " + half + ": "), std::string::npos) << result.out;
     EXPECT_NE(result.out.find(words), std::string::npos) << result.out;

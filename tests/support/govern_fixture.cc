@@ -151,7 +151,8 @@ std::map<std::string, std::string> GovernNodeTest::TreeDigest(
   std::map<std::string, std::string> digest;
   std::error_code error;
   for (fs::recursive_directory_iterator it(dir, error), end; it != end; it.increment(error)) {
-    std::string relative = fs::relative(it->path(), dir).string();
+    // Lexically: fs::relative resolves symlinks, which would name a link by its target.
+    std::string relative = it->path().lexically_relative(dir).string();
     std::string top = relative.substr(0, relative.find('/'));
     if (std::find(skip_top.begin(), skip_top.end(), top) != skip_top.end()) {
       if (it->is_directory() && !it->is_symlink()) it.disable_recursion_pending();
