@@ -313,12 +313,12 @@ class Audit {
   }
 
   // Databases left by an interrupted restore (<dbname>_restore_*) or verify --deep
-  // (<dbname>_verify_*).
+  // (<dbname>_verify_*); the asides of finished restores (<dbname>_pre_restore_*) are noted.
   void ListScratchDatabases(const ConnectionParams& params) {
     try {
       pqxx::connection connection(params.WithDatabase("postgres").ConnectionString());
       pqxx::nontransaction tx(connection);
-      for (const char* kind : {"_restore_", "_verify_"}) {
+      for (const char* kind : {"_restore_", "_verify_", "_pre_restore_"}) {
         std::string pattern = params.dbname + kind;
         auto rows = tx.exec_params(
             "SELECT datname, pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database "
@@ -326,6 +326,11 @@ class Audit {
             pattern);
         for (const auto& row : rows) {
           std::string name = row[0].as<std::string>();
+          if (std::string(kind) == "_pre_restore_") {  // kept on purpose by a finished restore
+            Note("the database replaced by a restore is kept as " + name + " (" +
+                 FormatBytes(row[1].as<uint64_t>()) + "); drop it when the restored node is fine");
+            continue;
+          }
           bool restore = std::string(kind) == "_restore_";
           if (running_ && restore && running_->rfind("restore", 0) == 0) {
             Note("database " + name + " is in use by " + *running_);

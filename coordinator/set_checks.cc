@@ -92,9 +92,15 @@ class HalfChecker {
 
   // `what` carries `identity`; true when it is this half of this set.
   bool IdentityMatches(const PairIdentity& identity, const std::string& what) {
-    if (identity.id != manifest_.id || identity.pair_token != manifest_.pair_token) {
+    if (identity.id != manifest_.id) {
       Find(what + " carries pair token " + identity.pair_token + " of set " + identity.id +
                ": it belongs to another set",
+           kSwappedHint);
+      return false;
+    }
+    if (identity.pair_token != manifest_.pair_token) {
+      Find(what + " carries pair token " + identity.pair_token + ", the manifest says " +
+               manifest_.pair_token + ": it belongs to another set of the same id, or was altered",
            kSwappedHint);
       return false;
     }

@@ -115,7 +115,8 @@ void DeepDatadir(const GlobalOptions& global, const Repository& repo, const Mani
     return;
   }
   WalkExtracted(dir, &result.extracted_entries, &result.extracted_bytes);
-  // The walk does not see the pair member (not extracted) nor the top directory.
+  // What landed on disk must be what the archive holds; the walk sees neither the pair
+  // member (not extracted) nor the archive's entry for the top directory itself.
   if (scan->entries != manifest.datadir.files || result.extracted_entries + 1 < manifest.datadir.files)
     find("test extraction of " + file + " gave " + std::to_string(result.extracted_entries) +
              " entries, the manifest says " + std::to_string(manifest.datadir.files),

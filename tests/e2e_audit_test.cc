@@ -1,6 +1,7 @@
 // End-to-end tests of `govern-backup audit`: a clean repository exits 0; a stale newest set, a
 // missing half, an orphan half, a manifest-less set directory, the leftover of a backup killed
-// with SIGKILL (and the DSS it left stopped), and a node upgraded since the last backup each
+// with SIGKILL (and the DSS it left stopped), the staging directory and database of an
+// interrupted restore, and a node upgraded since the last backup each
 // exit 3 with a finding that says what to do.
 #include <signal.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 
 #include "coordinator/manifest.h"
 #include "coordinator/restore_marker.h"
@@ -152,7 +154,7 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
 }
 
-TEST_F(AuditTest, NodeUpgradedSinceTheLastBackupAndRestoredFromIsNoted) {
+TEST_F(AuditTest, NodeUpgradedRestoreLeftoversAndRestoredFrom) {
   std::string id = BackupOk();
   ReplaceInFile(node_.data_dir + "/dss-version.json", "\"14.4.1\"", "\"14.5.0\"");
   ReplaceInFile(node_.install_dir + "/dss-version.json", "\"14.4.1\"", "\"14.5.0\"");
@@ -160,7 +162,17 @@ TEST_F(AuditTest, NodeUpgradedSinceTheLastBackupAndRestoredFromIsNoted) {
   std::ofstream(node_.data_dir + "/" + kRestoredFromMarker)
       << "id = \"" << id << "\"\npair_token = \"0123\"\nrestored_at = 2026-11-24T08:15:00Z\n";
 
+  // What an interrupted restore leaves: its staging directory and staging database.
+  fs::create_directories(node_.data_dir + ".restore-" + id + "/config");
+  {
+    pqxx::connection admin(SharedCluster().SuperuserParams().WithDatabase("postgres").ConnectionString());
+    pqxx::nontransaction work(admin);
+    work.exec("CREATE DATABASE " + work.quote_name(dbname_ + "_restore_1a2b3c"));
+  }
+
   CommandResult result = Run({"audit"});
+  ExpectFinding(result, "leftover of an interrupted restore: " + node_.data_dir + ".restore-" + id);
+  ExpectFinding(result, "database " + dbname_ + "_restore_1a2b3c is the leftover of an interrupted restore");
   ExpectFinding(result, "node upgraded since the last backup: DSS 14.5.0, the newest set " + id +
                             " has 14.4.1");
   ExpectFinding(result, "take a new backup now");

@@ -216,6 +216,39 @@ TEST_F(BackupTest, DryRunTouchesNothing) {
   EXPECT_FALSE(fs::exists(repo_));
 }
 
+TEST_F(BackupTest, SnapshotProcedureArchivesTheSnapshotAndAlwaysDestroysIt) {
+  // A copy stands in for an LVM snapshot: same procedure, same guarantees.
+  std::string snap = root_ + "/snapshot";
+  WriteConfig("[snapshot]\ncreate = \"cp -a " + node_.data_dir + " " + snap + "\"\npath = \"" + snap +
+              "\"\ndestroy = \"rm -rf " + snap + "\"\n");
+  auto live_tree = TreeDigest(node_.data_dir, kDefaultExcludes);
+  std::string before = ReadText(node_.events_log());
+  std::string id = BackupOk();
+  Manifest manifest = LoadManifest(id);
+  EXPECT_EQ(manifest.consistency, "snapshot");
+  EXPECT_FALSE(fs::exists(snap)) << "destroy must run";
+  std::string events = ReadText(node_.events_log()).substr(before.size());
+  EXPECT_EQ(CountLines(events, " stop"), 1) << events;
+  EXPECT_EQ(CountLines(events, " start"), 1) << events;
+  EXPECT_TRUE(node_.IsRunning());
+  std::string extracted = root_ + "/from-snapshot";
+  fs::create_directories(extracted);
+  ASSERT_EQ(Shell("zstd -dc " + repo_ + "/" + id + "/" + manifest.datadir.file + " | tar -xpf - -C " +
+                  extracted + " --exclude=.govern-backup"), 0);
+  EXPECT_EQ(TreeDigest(extracted), live_tree);
+}
+
+TEST_F(BackupTest, SnapshotIsDestroyedAndDssRunningWhenTheCaptureFails) {
+  std::string snap = root_ + "/snapshot";
+  WriteConfig("[snapshot]\ncreate = \"mkdir -p " + snap + "\"\npath = \"" + snap +
+              "/not-mounted\"\ndestroy = \"rm -rf " + snap + "\"\n");
+  CommandResult result = Run({"backup"});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  EXPECT_FALSE(fs::exists(snap)) << "destroy must run after a failure";
+  EXPECT_TRUE(node_.IsRunning());
+  EXPECT_TRUE(SetIds().empty());
+}
+
 class InterruptTest : public BackupTest, public ::testing::WithParamInterface<int> {};
 
 TEST_P(InterruptTest, SignalMidBackupLeavesDssRunningAndNoSet) {

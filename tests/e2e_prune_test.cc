@@ -38,11 +38,26 @@ class FailingRemoveEnv : public Env {
 
 class PruneTest : public GovernNodeTest {
  protected:
+  // The faked clock must not reach DSS: with DSS stopped, a backup neither stops nor
+  // starts it, so no supervisor runs under libfaketime.
+  void StopDss() {
+    SubprocessOptions stop;
+    stop.argv = {node_.data_dir + "/bin/dss", "stop"};
+    if (::geteuid() == 0) {
+      stop.uid = node_.owner_uid;
+      stop.gid = node_.owner_gid;
+    }
+    stop.timeout = std::chrono::seconds(30);
+    Result<ExitInfo> stopped = RunSubprocess(stop);
+    ASSERT_TRUE(stopped.ok() && stopped->success()) << (stopped.ok() ? stopped->Describe() : "");
+  }
+
   // A real backup whose clock (and so created_at and id) starts at `when` (UTC).
   std::string BackupAt(const std::string& when) {
     SubprocessOptions options;
     options.argv = {"faketime", when, GOVERN_BACKUP_BINARY, "--config", config_path_, "backup"};
     options.extra_env["TZ"] = "UTC";
+    options.extra_env["NO_FAKE_STAT"] = "1";  // file times stay real: the archive compares them
     options.timeout = std::chrono::minutes(2);
     Result<ExitInfo> exit = RunSubprocess(options);
     EXPECT_TRUE(exit.ok()) << exit.status().ToString();
@@ -74,6 +89,7 @@ TEST_F(PruneTest, RetentionAcrossTheIsoYearBoundaryDryRunAndNewestKept) {
   // 2020 has an ISO week 53: Monday 2020-12-28 to Sunday 2021-01-03.
   WriteConfig("[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 2\nkeep_monthly = 0\n"
               "keep_within = \"0s\"\n");
+  StopDss();
   std::string tuesday = BackupAt("2020-12-29 10:00:00");  // 2020-W53
   std::string thursday = BackupAt("2020-12-31 10:00:00");  // 2020-W53
   std::string friday = BackupAt("2021-01-01 10:00:00");    // 2020-W53, its newest
@@ -85,10 +101,10 @@ TEST_F(PruneTest, RetentionAcrossTheIsoYearBoundaryDryRunAndNewestKept) {
 
   CommandResult audit = Run({"audit"});
   EXPECT_EQ(audit.exit_code, 3) << audit.out << audit.err;
-  EXPECT_NE(audit.out.find("set " + tuesday + " (2020-12-29T10:00:00Z) is past retention: "
-                           "`govern-backup prune` would remove it"),
-            std::string::npos)
+  EXPECT_NE(audit.out.find("set " + tuesday + " (2020-12-29T10:00:"), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("is past retention: `govern-backup prune` would remove it"), std::string::npos)
       << audit.out;
+  EXPECT_EQ(audit.out.find("set " + friday + " ("), std::string::npos) << audit.out;
 
   CommandResult dry = Run({"prune", "--dry-run"});
   EXPECT_EQ(dry.exit_code, 0) << dry.out << dry.err;
@@ -132,6 +148,7 @@ TEST_F(PruneTest, APolicyThatKeepsNothingIsRefused) {
 TEST_F(PruneTest, AnInterruptedPruneNeverLeavesAHalfSetThatLooksComplete) {
   WriteConfig("[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n"
               "keep_within = \"0s\"\n");
+  StopDss();
   BackupAt("2021-03-01 10:00:00");
   BackupAt("2021-03-02 10:00:00");
   std::string newest = BackupAt("2021-03-03 10:00:00");
