@@ -31,6 +31,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// A quoted, escaped string; also a valid TOML basic string (same escapes).
 std::string JsonQuote(const std::string& text);
 
 }  // namespace gb

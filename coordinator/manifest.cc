@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "coordinator/json_writer.h"
 #include "io/atomic_file.h"
 #include "io/sha256.h"
 
@@ -13,27 +14,8 @@ namespace {
 
 constexpr char kChecksumHeader[] = "\n[checksum]\n";
 
-std::string Quote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+// TOML basic strings take the same escapes as JSON strings.
+std::string Quote(const std::string& text) { return JsonQuote(text); }
 
 std::string QuoteList(const std::vector<std::string>& items) {
   std::string out = "[";

@@ -7,15 +7,6 @@
 namespace gb {
 namespace {
 
-std::string Utc(TimePoint time, const char* format) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, format, &utc);
-  return buffer;
-}
-
 // keep_daily/weekly/monthly: walking newest first, the first set met in a bucket is the
 // newest of that bucket; it is kept while fewer than `count` buckets have been kept.
 void KeepNewestPerBucket(std::vector<RetentionDecision>& decisions, int count, const char* rule,
@@ -32,9 +23,9 @@ void KeepNewestPerBucket(std::vector<RetentionDecision>& decisions, int count, c
 
 }  // namespace
 
-std::string DayBucket(TimePoint time) { return Utc(time, "%Y-%m-%d"); }
-std::string IsoWeekBucket(TimePoint time) { return Utc(time, "%G-W%V"); }
-std::string MonthBucket(TimePoint time) { return Utc(time, "%Y-%m"); }
+std::string DayBucket(TimePoint time) { return FormatUtc(time, "%Y-%m-%d"); }
+std::string IsoWeekBucket(TimePoint time) { return FormatUtc(time, "%G-W%V"); }
+std::string MonthBucket(TimePoint time) { return FormatUtc(time, "%Y-%m"); }
 
 RetentionPolicy RetentionPolicy::FromConfig(const RetentionConfig& config) {
   RetentionPolicy policy;

@@ -4,9 +4,7 @@
 #include <ctime>
 
 namespace gb {
-namespace {
-
-std::string FormatWith(TimePoint time, const char* format) {
+std::string FormatUtc(TimePoint time, const char* format) {
   std::time_t seconds = std::chrono::system_clock::to_time_t(time);
   std::tm utc{};
   gmtime_r(&seconds, &utc);
@@ -15,10 +13,8 @@ std::string FormatWith(TimePoint time, const char* format) {
   return buffer;
 }
 
-}  // namespace
-
-std::string FormatRfc3339(TimePoint time) { return FormatWith(time, "%Y-%m-%dT%H:%M:%SZ"); }
-std::string FormatCompact(TimePoint time) { return FormatWith(time, "%Y%m%dT%H%M%SZ"); }
+std::string FormatRfc3339(TimePoint time) { return FormatUtc(time, "%Y-%m-%dT%H:%M:%SZ"); }
+std::string FormatCompact(TimePoint time) { return FormatUtc(time, "%Y%m%dT%H%M%SZ"); }
 
 std::optional<TimePoint> ParseRfc3339(const std::string& text) {
   std::tm utc{};

@@ -9,6 +9,7 @@ namespace gb {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
+std::string FormatUtc(TimePoint time, const char* strftime_format);
 std::string FormatRfc3339(TimePoint time);          // 2026-11-24T08:15:00Z
 std::optional<TimePoint> ParseRfc3339(const std::string& text);
 std::string FormatCompact(TimePoint time);          // 20261124T081500Z

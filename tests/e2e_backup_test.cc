@@ -169,13 +169,7 @@ TEST_F(BackupTest, OnlineNeverStopsDssAndRecordsChanges) {
 }
 
 TEST_F(BackupTest, DssAlreadyStoppedStaysStopped) {
-  SubprocessOptions stop;
-  stop.argv = {node_.data_dir + "/bin/dss", "stop"};
-  if (::geteuid() == 0) {
-    stop.uid = node_.owner_uid;
-    stop.gid = node_.owner_gid;
-  }
-  ASSERT_TRUE(RunSubprocess(stop).ok());
+  ASSERT_TRUE(RunDss("stop").ok());
   ASSERT_FALSE(node_.IsRunning());
   std::string id = BackupOk();
   EXPECT_FALSE(node_.IsRunning());

@@ -41,14 +41,7 @@ class PruneTest : public GovernNodeTest {
   // The faked clock must not reach DSS: with DSS stopped, a backup neither stops nor
   // starts it, so no supervisor runs under libfaketime.
   void StopDss() {
-    SubprocessOptions stop;
-    stop.argv = {node_.data_dir + "/bin/dss", "stop"};
-    if (::geteuid() == 0) {
-      stop.uid = node_.owner_uid;
-      stop.gid = node_.owner_gid;
-    }
-    stop.timeout = std::chrono::seconds(30);
-    Result<ExitInfo> stopped = RunSubprocess(stop);
+    Result<ExitInfo> stopped = RunDss("stop");
     ASSERT_TRUE(stopped.ok() && stopped->success()) << (stopped.ok() ? stopped->Describe() : "");
   }
 

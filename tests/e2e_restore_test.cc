@@ -458,13 +458,7 @@ TEST_F(RestoreTest, DssStoppedBeforeTheRestoreStaysStopped) {
   auto rows = DatabaseDigest(db_);
   std::string id = BackupOk();
   Sql(db_, "CREATE TABLE made_after_backup (x int)");
-  SubprocessOptions stop;
-  stop.argv = {node_.data_dir + "/bin/dss", "stop"};
-  if (::geteuid() == 0) {
-    stop.uid = node_.owner_uid;
-    stop.gid = node_.owner_gid;
-  }
-  Result<ExitInfo> stopped = RunSubprocess(stop);
+  Result<ExitInfo> stopped = RunDss("stop");
   ASSERT_TRUE(stopped.ok() && stopped->success());
   ASSERT_FALSE(node_.IsRunning());
 

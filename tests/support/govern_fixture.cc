@@ -63,14 +63,7 @@ void GovernNodeTest::SetUp() {
 
 void GovernNodeTest::TearDown() {
   if (!node_.data_dir.empty()) {
-    SubprocessOptions stop;
-    stop.argv = {node_.data_dir + "/bin/dss", "stop"};
-    if (::geteuid() == 0) {
-      stop.uid = node_.owner_uid;
-      stop.gid = node_.owner_gid;
-    }
-    stop.timeout = std::chrono::seconds(30);
-    (void)RunSubprocess(stop);
+    (void)RunDss("stop");
     (void)node_.KillSupervisor();  // in case a fault switch made bin/dss stop fail
   }
   // Restores leave data dirs beside the node and databases beside ours; both go.
@@ -84,6 +77,17 @@ void GovernNodeTest::TearDown() {
       work.exec("DROP DATABASE IF EXISTS " + work.quote_name(row[0].c_str()));
   } catch (const std::exception&) {
   }
+}
+
+Result<ExitInfo> GovernNodeTest::RunDss(const std::string& verb) {
+  SubprocessOptions options;
+  options.argv = {node_.data_dir + "/bin/dss", verb};
+  if (::geteuid() == 0) {
+    options.uid = node_.owner_uid;
+    options.gid = node_.owner_gid;
+  }
+  options.timeout = std::chrono::seconds(30);
+  return RunSubprocess(options);
 }
 
 void GovernNodeTest::WriteConfig(const std::string& extra_toml) {
