@@ -6,7 +6,6 @@
 // there is any. Audit takes no lock and changes nothing.
 #include <sys/stat.h>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
@@ -315,35 +314,28 @@ class Audit {
   // Databases left by an interrupted restore (<dbname>_restore_*) or verify --deep
   // (<dbname>_verify_*); the asides of finished restores (<dbname>_pre_restore_*) are noted.
   void ListScratchDatabases(const ConnectionParams& params) {
-    try {
-      pqxx::connection connection(params.WithDatabase("postgres").ConnectionString());
-      pqxx::nontransaction tx(connection);
-      for (const char* kind : {"_restore_", "_verify_", "_pre_restore_"}) {
-        std::string pattern = params.dbname + kind;
-        auto rows = tx.exec_params(
-            "SELECT datname, pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database "
-            "WHERE left(datname, length($1)) = $1 ORDER BY 1",
-            pattern);
-        for (const auto& row : rows) {
-          std::string name = row[0].as<std::string>();
-          if (std::string(kind) == "_pre_restore_") {  // kept on purpose by a finished restore
-            Note("the database replaced by a restore is kept as " + name + " (" +
-                 FormatBytes(row[1].as<uint64_t>()) + "); drop it when the restored node is fine");
-            continue;
-          }
-          bool restore = std::string(kind) == "_restore_";
-          if (running_ && restore && running_->rfind("restore", 0) == 0) {
-            Note("database " + name + " is in use by " + *running_);
-            continue;
-          }
-          Add("database",
-              std::string("database ") + name + " is the leftover of an interrupted " +
-                  (restore ? "restore" : "verify --deep") + " (" + FormatBytes(row[1].as<uint64_t>()) + ")",
-              "drop it: dropdb " + name);
-        }
+    for (const char* kind : {"_restore_", "_verify_", "_pre_restore_"}) {
+      Result<std::vector<DatabaseSize>> databases = DatabasesWithPrefix(params, params.dbname + kind);
+      if (!databases.ok()) {
+        spdlog::debug("scratch databases not listed: {}", databases.status().message());
+        return;
       }
-    } catch (const std::exception& error) {
-      spdlog::debug("scratch databases not listed: {}", error.what());
+      for (const DatabaseSize& database : *databases) {
+        if (std::string(kind) == "_pre_restore_") {  // kept on purpose by a finished restore
+          Note("the database replaced by a restore is kept as " + database.name + " (" +
+               FormatBytes(database.bytes) + "); drop it when the restored node is fine");
+          continue;
+        }
+        bool restore = std::string(kind) == "_restore_";
+        if (running_ && restore && running_->rfind("restore", 0) == 0) {
+          Note("database " + database.name + " is in use by " + *running_);
+          continue;
+        }
+        Add("database",
+            "database " + database.name + " is the leftover of an interrupted " +
+                (restore ? "restore" : "verify --deep") + " (" + FormatBytes(database.bytes) + ")",
+            "drop it: dropdb " + database.name);
+      }
     }
   }
 

@@ -148,4 +148,20 @@ Result<std::vector<std::string>> OtherSessions(const ConnectionParams& params,
   return sessions;
 }
 
+Result<std::vector<DatabaseSize>> DatabasesWithPrefix(const ConnectionParams& params,
+                                                      const std::string& prefix) {
+  std::vector<DatabaseSize> databases;
+  GB_RETURN_IF_ERROR(OnMaintenanceDatabase(
+      params, "listing the databases named " + prefix + "*", [&](pqxx::nontransaction& tx) {
+        const pqxx::result rows = tx.exec_params(
+            "SELECT datname, pg_catalog.pg_database_size(oid) FROM pg_catalog.pg_database "
+            "WHERE left(datname, length($1)) = $1 ORDER BY 1",
+            prefix);
+        for (const auto& row : rows)
+          databases.push_back({row[0].as<std::string>(), row[1].as<uint64_t>()});
+        return Status::Ok();
+      }));
+  return databases;
+}
+
 }  // namespace gb

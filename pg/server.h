@@ -38,6 +38,14 @@ Status CreateDatabase(const ConnectionParams& params, const std::string& dbname,
 Status DropDatabase(const ConnectionParams& params, const std::string& dbname);
 Status RenameDatabase(const ConnectionParams& params, const std::string& from,
                       const std::string& to);
+// Databases whose name starts with `prefix`, with their sizes, sorted by name.
+struct DatabaseSize {
+  std::string name;
+  uint64_t bytes = 0;
+};
+Result<std::vector<DatabaseSize>> DatabasesWithPrefix(const ConnectionParams& params,
+                                                      const std::string& prefix);
+
 // Other sessions connected to `dbname` (pid, user, application), ours excluded.
 Result<std::vector<std::string>> OtherSessions(const ConnectionParams& params,
                                                const std::string& dbname);
