@@ -158,8 +158,8 @@ Status RunDemo(const GlobalOptions& global, const DemoOptions& options) {
     std::cout << "  export GOVERN_BACKUP_CONFIG=" << config_path << "\n"
               << "  govern-backup list; govern-backup verify --all; govern-backup audit\n"
               << "PostgreSQL keeps running on port " << cluster->port() << " (data in "
-              << cluster_options.directory << "); stop it with:\n"
-              << "  " << cluster->bin_dir() << "/pg_ctl -D " << cluster_options.directory
+              << cluster->directory() << "); stop it with:\n"
+              << "  " << cluster->bin_dir() << "/pg_ctl -D " << cluster->directory()
               << "/data stop   (as the postgres user when root)\n";
     return Status::Ok();
   }

@@ -235,7 +235,8 @@ version_of() {
 do_status() {
   local pid up
   if pid=$(supervisor_pid); then
-    up=$(( $(date +%s) - $(stat -c %Y "$PID_FILE") ))
+    # The pid file may vanish between the two reads (a concurrent stop): uptime 0 then.
+    up=$(( $(date +%s) - $(stat -c %Y "$PID_FILE" 2>/dev/null || date +%s) ))
     printf '%-32s %-9s pid %s, uptime %d:%02d:%02d\n' governserver RUNNING "$pid" \
       $((up / 3600)) $((up % 3600 / 60)) $((up % 60))
     printf '%-32s %-9s pid %s, uptime %d:%02d:%02d\n' nginx RUNNING "$pid" \

@@ -3,6 +3,8 @@
 // --db-mb MB, a data dir of about --data-mb MB in --files small files plus large ones, and a
 // config.toml. Prints shell assignments that scripts/bench evaluates.
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <fstream>
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-mb", data_mb, "data dir size in MB (large files make up the rest)");
   app.add_option("--db-mb", db_mb, "database size in MB");
   CLI11_PARSE(app, argc, argv);
+  // stdout carries only the shell assignments scripts/bench evaluates.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("bench-setup"));
 
   gb::ThrowawayClusterOptions cluster_options;
   cluster_options.directory = dir + "/postgresql";
@@ -65,6 +69,6 @@ int main(int argc, char** argv) {
             << "PG_BIN='" << (*cluster)->bin_dir() << "'\n"
             << "PGHOST='" << db.host << "'\nPGPORT='" << db.port << "'\nPGUSER='" << db.user
             << "'\nPGDATABASE='" << db.dbname << "'\nPGPASSFILE='" << (*cluster)->password_file()
-            << "'\nPG_DIR='" << cluster_options.directory << "'\n";
+            << "'\nPG_DIR='" << (*cluster)->directory() << "'\n";
   return 0;
 }
