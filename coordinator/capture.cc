@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <thread>
 
@@ -118,6 +120,7 @@ class DatabaseCapture {
  public:
   ~DatabaseCapture() {
     if (dump_) dump_->Cancel();
+    AllowDrain();
     if (pump_.joinable()) pump_.join();
   }
 
@@ -133,6 +136,7 @@ class DatabaseCapture {
     GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
     GB_RETURN_IF_ERROR(dump_->WaitUntilSnapshotHeld().WithContext("pg_dump"));
     pump_ = std::thread([this] {
+      WaitUntilDrainAllowed();
       InterruptibleSink sink(*writer_);
       Progress* progress = request_->progress;
       pumped_ = dump_->PumpTo(sink, [progress](uint64_t done) {
@@ -140,6 +144,14 @@ class DatabaseCapture {
       });
     });
     return Status::Ok();
+  }
+
+  // pg_dump holds its snapshot while blocked on a full pipe, so its output can wait: while
+  // DSS is down the cores go to the data dir, whose capture is what DSS waits for.
+  void AllowDrain() {
+    std::lock_guard<std::mutex> lock(drain_mutex_);
+    drain_allowed_ = true;
+    drain_changed_.notify_all();
   }
 
   // Row counts as the snapshot saw them, taken while pg_dump runs; then the exporting
@@ -152,6 +164,7 @@ class DatabaseCapture {
   }
 
   Result<ManifestDatabase> Finish() {
+    AllowDrain();
     pump_.join();
     if (!pumped_.ok()) return pumped_.status();
     GB_RETURN_IF_ERROR(writer_->Finish());
@@ -172,7 +185,15 @@ class DatabaseCapture {
   }
 
  private:
+  void WaitUntilDrainAllowed() {
+    std::unique_lock<std::mutex> lock(drain_mutex_);
+    drain_changed_.wait(lock, [this] { return drain_allowed_; });
+  }
+
   const CaptureRequest* request_ = nullptr;
+  std::mutex drain_mutex_;
+  std::condition_variable drain_changed_;
+  bool drain_allowed_ = false;
   std::string file_;
   std::unique_ptr<ZstdFileWriter> writer_;
   std::unique_ptr<ExportedSnapshot> snapshot_;
@@ -243,12 +264,14 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
 
   // Step: with a volume snapshot, both halves are frozen already: DSS may run again.
   if (request.consistency == "snapshot") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+  if (request.consistency != "offline" || !result.window.dss_was_running) database.AllowDrain();
 
   // Step: the data-dir half, in one pass.
   GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source));
 
   // Step: DSS back as soon as the data dir is captured; pg_dump finishes meanwhile.
   if (request.consistency == "offline") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+  database.AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
 
   // Step: the database half completes.
