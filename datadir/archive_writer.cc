@@ -22,114 +22,19 @@
 #include <spdlog/spdlog.h>
 
 #include "datadir/archive_locale.h"
+#include "datadir/data_dir_walk.h"
+#include "datadir/read_ahead.h"
 
 namespace gb {
 namespace {
 
 constexpr size_t kReadChunk = 1 << 20;            // file reads and sink writes
 constexpr uint64_t kProgressEvery = 16ull << 20;  // bytes between progress callbacks
-constexpr char kPairDirName[] = ".govern-backup";
+constexpr int kReadAheadThreads = 2;
+constexpr uint64_t kReadAheadWindow = 256ull << 20;  // page cache warmed ahead of the reader
 
 const char kPermissionHint[] =
     "run govern-backup as root or as the owner of the data directory";
-
-// "analysis_data" and "analysis-data" name the same DSS folder across versions.
-std::string ExclusionKey(std::string_view name) {
-  if (name == "analysis-data") return "analysis_data";
-  return std::string(name);
-}
-
-std::string StripTrailingSlashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
-int CompareByName(const FTSENT** a, const FTSENT** b) {
-  return std::strcmp((*a)->fts_name, (*b)->fts_name);
-}
-
-// A physical, name-sorted walk of a data dir that leaves out the root itself, the excluded
-// top-level entries and the post-order visits of directories.
-class DataDirWalk {
- public:
-  static Result<std::unique_ptr<DataDirWalk>> Open(const std::string& root,
-                                                   const std::vector<std::string>& exclude) {
-    std::unique_ptr<DataDirWalk> walk(new DataDirWalk());
-    walk->root_ = StripTrailingSlashes(root);
-    for (const std::string& name : exclude) walk->excluded_keys_.insert(ExclusionKey(name));
-
-    struct stat st;
-    if (stat(walk->root_.c_str(), &st) != 0) {
-      return Status::FromErrno("cannot read data directory " + walk->root_, errno);
-    }
-    if (!S_ISDIR(st.st_mode)) return Status::Failed(walk->root_ + " is not a directory");
-
-    char* paths[] = {walk->root_.data(), nullptr};
-    walk->fts_ = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR | FTS_COMFOLLOW, CompareByName);
-    if (walk->fts_ == nullptr) {
-      return Status::FromErrno("cannot walk data directory " + walk->root_, errno);
-    }
-    return walk;
-  }
-
-  ~DataDirWalk() {
-    if (fts_ != nullptr) fts_close(fts_);
-  }
-
-  // The next entry, or nullptr at the end. Entries keep fts's fts_info (FTS_NS, FTS_DNR ...
-  // for those that could not be read).
-  Result<FTSENT*> Next() {
-    for (;;) {
-      errno = 0;
-      FTSENT* entry = fts_read(fts_);
-      if (entry == nullptr) {
-        if (errno != 0) return Status::FromErrno("walking " + root_, errno);
-        return static_cast<FTSENT*>(nullptr);
-      }
-      if (entry->fts_level == 0) {
-        if (entry->fts_info == FTS_DNR || entry->fts_info == FTS_ERR) return entry;
-        continue;
-      }
-      if (entry->fts_info == FTS_DP) continue;
-      // The live .govern-backup/ (a restore's restored-from marker) describes this node, not
-      // the set being written: each set carries its own pair member there instead.
-      if (entry->fts_level == 1 && std::strcmp(entry->fts_name, kPairDirName) == 0) {
-        fts_set(fts_, entry, FTS_SKIP);
-        continue;
-      }
-      if (entry->fts_level == 1 && excluded_keys_.count(ExclusionKey(entry->fts_name)) > 0) {
-        excluded_present_.push_back(entry->fts_name);
-        fts_set(fts_, entry, FTS_SKIP);
-        if (on_excluded_) on_excluded_(entry);
-        continue;
-      }
-      return entry;
-    }
-  }
-
-  // Path of `entry` relative to the root, e.g. "config/general-settings.json".
-  std::string_view Relative(const FTSENT* entry) const {
-    std::string_view path(entry->fts_path, entry->fts_pathlen);
-    if (entry->fts_level == 0) return {};
-    size_t prefix = root_ == "/" ? 1 : root_.size() + 1;
-    return path.substr(prefix);
-  }
-
-  const std::string& root() const { return root_; }
-  const std::vector<std::string>& excluded_present() const { return excluded_present_; }
-  void set_on_excluded(std::function<void(const FTSENT*)> callback) {
-    on_excluded_ = std::move(callback);
-  }
-
- private:
-  DataDirWalk() = default;
-
-  std::string root_;
-  std::set<std::string> excluded_keys_;
-  std::vector<std::string> excluded_present_;
-  std::function<void(const FTSENT*)> on_excluded_;
-  FTS* fts_ = nullptr;
-};
 
 // libarchive's client writer: batches its 10 KiB blocks into large ByteSink writes and keeps
 // the sink's own Status, which says more than libarchive's "write callback failed".
@@ -254,10 +159,13 @@ class ArchiveWriterSession {
   Result<ArchiveWriteStats> Run() {
     ScopedUtf8Locale utf8;
     GB_ASSIGN_OR_RETURN(walk_, DataDirWalk::Open(options_.source_dir, options_.exclude));
+    read_ahead_ = std::make_unique<ReadAhead>(options_.source_dir, options_.exclude,
+                                              kReadAheadThreads, kReadAheadWindow);
     Status status = Open();
     if (status.ok()) status = WritePairMember();
     if (status.ok()) status = WriteTree();
     if (status.ok()) status = Close();
+    read_ahead_.reset();
     if (!status.ok()) {
       adapter_.Abandon();
       return status;
@@ -489,6 +397,7 @@ class ArchiveWriterSession {
       return ArchiveError("writing archive member " + member);
     }
     bytes_done_ += size;
+    if (read_ahead_) read_ahead_->Consumed(bytes_done_);
     if (options_.progress && bytes_done_ >= next_progress_) {
       options_.progress(bytes_done_);
       next_progress_ = bytes_done_ + kProgressEvery;
@@ -513,6 +422,7 @@ class ArchiveWriterSession {
   SinkAdapter adapter_;
   std::unique_ptr<char[]> buffer_;
   std::unique_ptr<DataDirWalk> walk_;
+  std::unique_ptr<ReadAhead> read_ahead_;
   std::unique_ptr<struct archive, ArchiveDeleter> archive_;
   std::unique_ptr<struct archive_entry, EntryDeleter> entry_;
   std::unique_ptr<struct archive_entry_linkresolver, ResolverDeleter> resolver_;
