@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "datadir/archive_locale.h"
 #include "datadir/data_dir_walk.h"
 #include "datadir/read_ahead.h"
+#include "datadir/tree_stats.h"
 
 namespace gb {
 namespace {
@@ -433,28 +435,6 @@ class ArchiveWriterSession {
 };
 
 // Apparent size of what lies under `path` (du -s --apparent-size, links counted once).
-Result<uint64_t> TreeSize(const std::string& path) {
-  char* paths[] = {const_cast<char*>(path.c_str()), nullptr};
-  FTS* fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, nullptr);
-  if (fts == nullptr) return Status::FromErrno("cannot walk " + path, errno);
-  std::set<std::pair<dev_t, ino_t>> seen;
-  uint64_t total = 0;
-  for (;;) {
-    errno = 0;
-    FTSENT* node = fts_read(fts);
-    if (node == nullptr) break;
-    if (node->fts_info == FTS_F || node->fts_info == FTS_SL || node->fts_info == FTS_SLNONE) {
-      const struct stat& st = *node->fts_statp;
-      if (st.st_nlink > 1 && !seen.emplace(st.st_dev, st.st_ino).second) continue;
-      total += static_cast<uint64_t>(st.st_size);
-    }
-  }
-  const int error = errno;
-  fts_close(fts);
-  if (error != 0) return Status::FromErrno("walking " + path, error);
-  return total;
-}
-
 }  // namespace
 
 Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options,
@@ -465,37 +445,38 @@ Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options
 
 Result<DataDirEstimate> EstimateDataDir(const std::string& source_dir,
                                         const std::vector<std::string>& exclude) {
-  GB_ASSIGN_OR_RETURN(std::unique_ptr<DataDirWalk> walk, DataDirWalk::Open(source_dir, exclude));
+  std::set<std::string> excluded_keys;
+  for (const std::string& name : exclude) excluded_keys.insert(ExclusionKey(name));
+  auto is_excluded = [&](std::string_view name) { return excluded_keys.count(ExclusionKey(name)) > 0; };
+  auto skipped = [&](std::string_view name) { return name == kPairDirName || is_excluded(name); };
+
   DataDirEstimate estimate;
-  std::vector<std::string> excluded_paths;
-  walk->set_on_excluded([&](const FTSENT* node) { excluded_paths.push_back(node->fts_path); });
-  std::set<std::pair<dev_t, ino_t>> linked;
-  for (;;) {
-    GB_ASSIGN_OR_RETURN(FTSENT * node, walk->Next());
-    if (node == nullptr) break;
-    switch (node->fts_info) {
-      case FTS_NS:
-      case FTS_DNR:
-      case FTS_ERR: {
-        Status status = Status::FromErrno("cannot read " + std::string(node->fts_path),
-                                          node->fts_errno);
-        if (node->fts_errno == EACCES) return status.WithHint(kPermissionHint);
-        return status;
-      }
-      default:
-        break;
-    }
-    const struct stat& st = *node->fts_statp;
-    if (S_ISSOCK(st.st_mode)) continue;
-    ++estimate.entries;
-    if (!S_ISREG(st.st_mode)) continue;
-    if (st.st_nlink > 1 && !linked.emplace(st.st_dev, st.st_ino).second) continue;
-    estimate.bytes += static_cast<uint64_t>(st.st_size);
+  Result<TreeStats> archived = MeasureTree(source_dir, skipped);
+  if (!archived.ok()) {
+    if (archived.status().message().find("Permission denied") != std::string::npos)
+      return archived.status().WithHint(kPermissionHint);
+    return archived.status();
   }
-  const std::vector<std::string>& names = walk->excluded_present();
-  for (size_t i = 0; i < names.size(); ++i) {
-    GB_ASSIGN_OR_RETURN(uint64_t size, TreeSize(excluded_paths[i]));
-    estimate.excluded.emplace_back(names[i], size);
+  estimate.entries = archived->entries;
+  estimate.bytes = archived->bytes;
+
+  std::error_code error;
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir, error)) {
+    std::string name = entry.path().filename().string();
+    if (is_excluded(name)) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string path = source_dir + "/" + name;
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) continue;
+    uint64_t bytes = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+    if (S_ISDIR(st.st_mode)) {
+      GB_ASSIGN_OR_RETURN(TreeStats excluded, MeasureTree(path));
+      bytes = excluded.bytes;
+    }
+    estimate.excluded.emplace_back(name, bytes);
   }
   return estimate;
 }
