@@ -226,7 +226,7 @@ Result<uint64_t> PgDump::PumpTo(ByteSink& sink, const std::function<void(uint64_
       ssize_t n = ::read(fd, chunk.data() + filled, chunk.size() - filled);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        Cancel();
+        Abort();
         return Status::FromErrno("reading pg_dump's output", errno);
       }
       if (n == 0) {
@@ -238,7 +238,7 @@ Result<uint64_t> PgDump::PumpTo(ByteSink& sink, const std::function<void(uint64_
     if (filled > 0) {
       Status written = sink.Write(chunk.data(), filled);
       if (!written.ok()) {
-        Cancel();
+        Abort();
         return written;
       }
       total += filled;
@@ -252,6 +252,11 @@ Result<uint64_t> PgDump::PumpTo(ByteSink& sink, const std::function<void(uint64_
 }
 
 void PgDump::Cancel() {
+  if (impl_->process) impl_->process->Signal(SIGTERM);
+}
+
+// Stops pg_dump and reaps it; only from the thread that reads its output.
+void PgDump::Abort() {
   if (impl_->process && !impl_->exit) {
     impl_->process->Signal(SIGTERM);
     impl_->exit = impl_->process->Wait();

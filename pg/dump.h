@@ -31,10 +31,13 @@ class PgDump {
   // Copies all of pg_dump's output into `sink`, then checks its exit status and stderr. A
   // failing pg_dump is an error with its last stderr line.
   Result<uint64_t> PumpTo(ByteSink& sink, const std::function<void(uint64_t)>& progress = {});
+  // Asks pg_dump to stop (SIGTERM). Safe from another thread while PumpTo() runs: the
+  // pumping thread then sees the end of the output and reaps pg_dump itself.
   void Cancel();
 
  private:
   PgDump();
+  void Abort();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
