@@ -180,8 +180,10 @@ class ArchiveReaderSession {
     disk_.reset(archive_write_disk_new());
     if (!disk_) return Status::Failed("out of memory (libarchive)");
     // Absolute member paths are refused above libarchive; the entries it receives are
-    // destination-prefixed, hence no SECURE_NOABSOLUTEPATHS.
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+    // destination-prefixed, hence no SECURE_NOABSOLUTEPATHS. Nor SECURE_SYMLINKS:
+    // CheckNoSymlinkOnTheWay makes the same check once per directory instead of lstat-ing
+    // every component of every member, which made extraction ~1.6x slower than GNU tar.
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
                 ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (extract_->restore_owners && geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(disk_.get(), flags);
