@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "config/config.h"
 #include "coordinator/manifest.h"
 #include "coordinator/pair_identity.h"
 #include "io/atomic_file.h"
@@ -24,9 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kDefaultExcludes = {
-    "tmp", "caches", "data-catalog", "run", "jobs", "scenarios", "diagnosis",
-    "exports", "prepared_bundles", "apinode-packages"};
+const std::vector<std::string> kDefaultExcludes = BackupConfig::DefaultExcludes();
 
 int Shell(const std::string& command) { return std::system(command.c_str()); }
 
@@ -61,6 +60,16 @@ class BackupTest : public GovernNodeTest {
     for (const auto& id : SetIds())
       if (fs::exists(repo_ + "/" + id + "/manifest.toml")) return true;
     return false;
+  }
+  // A backup refused before DSS is touched: exit 1 naming why, DSS untouched, no set.
+  void ExpectRefusedWithDssUntouched(const std::string& reason) {
+    std::string before = ReadText(node_.events_log());
+    CommandResult result = Run({"backup"});
+    EXPECT_EQ(result.exit_code, 1);
+    EXPECT_NE(result.err.find(reason), std::string::npos) << result.err;
+    EXPECT_EQ(ReadText(node_.events_log()), before);
+    EXPECT_TRUE(node_.IsRunning());
+    EXPECT_FALSE(HasCompleteSet());
   }
   // Makes the capture slow enough to interrupt: maximal compression of incompressible data.
   void MakeBackupSlow() {
@@ -178,26 +187,14 @@ TEST_F(BackupTest, DssAlreadyStoppedStaysStopped) {
 
 TEST_F(BackupTest, MigrationInProgressIsRefusedWithoutStoppingDss) {
   std::ofstream(node_.data_dir + "/DSS-MIGRATION-IN-PROGRESS.json") << "{}\n";
-  std::string before = ReadText(node_.events_log());
-  CommandResult result = Run({"backup"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("migration"), std::string::npos) << result.err;
-  EXPECT_EQ(ReadText(node_.events_log()), before);
-  EXPECT_TRUE(node_.IsRunning());
-  EXPECT_FALSE(HasCompleteSet());
+  ExpectRefusedWithDssUntouched("migration");
 }
 
 TEST_F(BackupTest, UnreachableDatabaseIsRefusedWithoutStoppingDss) {
   std::ofstream(config_path_, std::ios::trunc)
       << "[node]\ndata_dir = \"" << node_.data_dir << "\"\n[database]\nport = 1\npassword_file = \""
       << SharedCluster().password_file() << "\"\n[repository]\npath = \"" << repo_ << "\"\n";
-  std::string before = ReadText(node_.events_log());
-  CommandResult result = Run({"backup"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.err.find("not reachable"), std::string::npos) << result.err;
-  EXPECT_EQ(ReadText(node_.events_log()), before);
-  EXPECT_TRUE(node_.IsRunning());
-  EXPECT_FALSE(HasCompleteSet());
+  ExpectRefusedWithDssUntouched("not reachable");
 }
 
 TEST_F(BackupTest, DryRunTouchesNothing) {

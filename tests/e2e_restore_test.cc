@@ -24,6 +24,7 @@
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "pg/server.h"
+#include "config/config.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -32,9 +33,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::vector<std::string> kSkip = {
-    "tmp", "caches", "data-catalog", "run", "jobs", "scenarios", "diagnosis",
-    "exports", "prepared_bundles", "apinode-packages", ".govern-backup"};
+// What a restore does not bring back: the excluded folders, and the restored-from marker.
+std::vector<std::string> SkippedByRestore() {
+  std::vector<std::string> skip = BackupConfig::DefaultExcludes();
+  skip.push_back(".govern-backup");
+  return skip;
+}
+const std::vector<std::string> kSkip = SkippedByRestore();
 
 std::string ReadText(const std::string& path) {
   Result<std::string> text = ReadWholeFile(path);
