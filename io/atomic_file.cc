@@ -1,5 +1,7 @@
 #include "io/atomic_file.h"
 
+#include "io/files.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,24 +10,6 @@
 #include <filesystem>
 
 namespace gb {
-namespace {
-
-Status WriteAll(int fd, const std::string& content, const std::string& path) {
-  const char* next = content.data();
-  size_t left = content.size();
-  while (left > 0) {
-    ssize_t n = write(fd, next, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot write " + path, errno);
-    }
-    next += n;
-    left -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status WriteFileAtomically(const std::string& path, const std::string& content, mode_t mode) {
   const std::string temporary = path + ".tmp-" + std::to_string(getpid());
@@ -36,7 +20,7 @@ Status WriteFileAtomically(const std::string& path, const std::string& content, 
   if (fchmod(fd, mode) != 0) {  // the umask must not loosen or tighten what was asked
     status = Status::FromErrno("cannot set the mode of " + temporary, errno);
   }
-  if (status.ok()) status = WriteAll(fd, content, temporary);
+  if (status.ok()) status = WriteAll(fd, content.data(), content.size(), temporary);
   if (status.ok() && fsync(fd) != 0) status = Status::FromErrno("cannot fsync " + temporary, errno);
   if (close(fd) != 0 && status.ok()) status = Status::FromErrno("cannot close " + temporary, errno);
   if (status.ok() && rename(temporary.c_str(), path.c_str()) != 0) {
@@ -62,28 +46,6 @@ Status FsyncPath(const std::string& path) {
 Status FsyncParentDirectory(const std::string& path) {
   std::string parent = std::filesystem::path(path).parent_path().string();
   return FsyncPath(parent.empty() ? "." : parent);
-}
-
-Result<std::string> ReadWholeFile(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot open " + path, errno);
-  std::string content;
-  struct stat info;
-  if (fstat(fd, &info) == 0 && info.st_size > 0) content.reserve(info.st_size);
-  char buffer[65536];
-  while (true) {
-    ssize_t n = read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int error = errno;
-      close(fd);
-      return Status::FromErrno("cannot read " + path, error);
-    }
-    if (n == 0) break;
-    content.append(buffer, static_cast<size_t>(n));
-  }
-  close(fd);
-  return content;
 }
 
 }  // namespace gb

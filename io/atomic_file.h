@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "io/files.h"
 #include "io/status.h"
 
 namespace gb {
@@ -16,7 +17,5 @@ Status WriteFileAtomically(const std::string& path, const std::string& content,
 
 Status FsyncPath(const std::string& path);       // a file or a directory
 Status FsyncParentDirectory(const std::string& path);
-
-Result<std::string> ReadWholeFile(const std::string& path);
 
 }  // namespace gb

@@ -71,7 +71,11 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}                 // NOLINT: implicit by design
-  Result(Status status) : status_(std::move(status)) {}         // NOLINT: implicit by design
+  // REQUIRES: !status.ok(). A success without a value is a programming error: it becomes a
+  // failure here rather than an empty optional dereferenced later.
+  Result(Status status) : status_(std::move(status)) {          // NOLINT: implicit by design
+    if (status_.ok()) status_ = Status::Failed("internal error: a result without a value");
+  }
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
