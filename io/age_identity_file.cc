@@ -18,21 +18,6 @@ namespace {
 
 constexpr char kAgeIntro[] = "age-encryption.org/v1\n";
 
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(const std::string& data) : data_(data) {}
-  Result<size_t> Read(void* buffer, size_t capacity) override {
-    const size_t n = std::min(capacity, data_.size() - offset_);
-    std::memcpy(buffer, data_.data() + offset_, n);
-    offset_ += n;
-    return n;
-  }
-
- private:
-  const std::string& data_;
-  size_t offset_ = 0;
-};
-
 std::string OctalMode(mode_t mode) {
   char text[8];
   std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
@@ -76,27 +61,17 @@ Result<std::vector<AgeIdentity>> DecryptIdentityFile(const std::string& path,
                                                      const PassphraseSource& source) {
   GB_ASSIGN_OR_RETURN(std::string passphrase,
                       ReadPassphrase(source, "Enter passphrase for key file " + path + ": "));
-  StringSource input(encrypted);
   std::vector<AgeIdentity> passphrase_identity = {AgeIdentity::Passphrase(passphrase)};
   age::Wipe(passphrase);
   AgeFailure failure = AgeFailure::kNone;
-  auto decryptor = AgeDecryptingSource::Open(&input, passphrase_identity, "key file " + path, &failure);
-  if (!decryptor.ok()) {
-    if (failure == AgeFailure::kNoMatch) {
-      return Status::Usage("wrong passphrase for key file " + path,
-                           "the key file must have been encrypted with `age -p`");
-    }
-    return decryptor.status();
+  auto text = AgeDecryptString(encrypted, passphrase_identity, "key file " + path, &failure);
+  if (failure == AgeFailure::kNoMatch) {
+    return Status::Usage("wrong passphrase for key file " + path,
+                         "the key file must have been encrypted with `age -p`");
   }
-  std::string text;
-  char buffer[4096];
-  while (true) {
-    GB_ASSIGN_OR_RETURN(size_t n, (*decryptor)->Read(buffer, sizeof(buffer)));
-    if (n == 0) break;
-    text.append(buffer, n);
-  }
-  auto identities = ParseIdentities(text, path);
-  age::Wipe(text);
+  if (!text.ok()) return text.status();
+  auto identities = ParseIdentities(*text, path);
+  age::Wipe(*text);
   return identities;
 }
 

@@ -100,4 +100,10 @@ class AgeRangeDecryptor {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whole-buffer forms for small payloads (an encrypted key file, a manifest).
+Result<std::string> AgeEncryptString(std::string_view plaintext, const AgeEncryptOptions& options);
+Result<std::string> AgeDecryptString(std::string_view ciphertext,
+                                     const std::vector<AgeIdentity>& identities,
+                                     const std::string& origin, AgeFailure* failure = nullptr);
+
 }  // namespace gb

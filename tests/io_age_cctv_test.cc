@@ -5,7 +5,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -14,6 +13,7 @@
 #include "io/age_stream.h"
 #include "io/files.h"
 #include "io/sha256.h"
+#include "io_age_test_util.h"
 
 namespace gb {
 namespace {
@@ -96,21 +96,6 @@ bool InScope(const Vector& vector) {
   return true;
 }
 
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(const std::string& data) : data_(data) {}
-  Result<size_t> Read(void* buffer, size_t capacity) override {
-    const size_t n = std::min(capacity, data_.size() - offset_);
-    std::memcpy(buffer, data_.data() + offset_, n);
-    offset_ += n;
-    return n;
-  }
-
- private:
-  const std::string& data_;
-  size_t offset_ = 0;
-};
-
 const char* OutcomeName(AgeFailure failure) {
   switch (failure) {
     case AgeFailure::kNone: return "success";
@@ -135,20 +120,7 @@ AgeFailure Decrypt(const Vector& vector, std::string* released) {
       identities.push_back(AgeIdentity::Passphrase(value));
     }
   }
-  StringSource input(vector.age_file);
-  AgeFailure failure = AgeFailure::kNone;
-  auto source = AgeDecryptingSource::Open(&input, identities, "vector", &failure);
-  if (!source.ok()) {
-    EXPECT_NE(failure, AgeFailure::kNone) << source.status().ToString();
-    return failure;
-  }
-  char buffer[10000];  // not a multiple of the chunk size, to exercise partial reads
-  while (true) {
-    auto n = (*source)->Read(buffer, sizeof(buffer));
-    if (!n.ok()) return (*source)->failure();
-    if (*n == 0) return AgeFailure::kNone;
-    released->append(buffer, *n);
-  }
+  return testing::DecryptReleased(vector.age_file, identities, released);
 }
 
 class CctvAge : public ::testing::TestWithParam<std::string> {};

@@ -1,0 +1,56 @@
+// Helpers shared by the age tests: in-memory byte streams and a decryption that keeps the
+// plaintext released before a failure (what the CCTV vectors hash).
+#pragma once
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/age_stream.h"
+
+namespace gb::testing {
+
+class StringSource : public ByteSource {
+ public:
+  explicit StringSource(std::string_view data) : data_(data) {}
+  Result<size_t> Read(void* buffer, size_t capacity) override {
+    const size_t n = std::min(capacity, data_.size());
+    std::memcpy(buffer, data_.data(), n);
+    data_.remove_prefix(n);
+    return n;
+  }
+
+ private:
+  std::string_view data_;
+};
+
+class StringSink : public ByteSink {
+ public:
+  Status Write(const void* data, size_t size) override {
+    text.append(static_cast<const char*>(data), size);
+    return Status::Ok();
+  }
+  std::string text;
+};
+
+// Decrypts `ciphertext` reading `piece` bytes at a time; returns the outcome and appends the
+// plaintext released on the way to `*released`.
+inline AgeFailure DecryptReleased(std::string_view ciphertext,
+                                  const std::vector<AgeIdentity>& identities,
+                                  std::string* released, size_t piece = 10000) {
+  StringSource input(ciphertext);
+  AgeFailure failure = AgeFailure::kNone;
+  auto source = AgeDecryptingSource::Open(&input, identities, "test file", &failure);
+  if (!source.ok()) return failure;
+  std::string buffer(piece, '\0');
+  while (true) {
+    auto n = (*source)->Read(buffer.data(), buffer.size());
+    if (!n.ok()) return (*source)->failure();
+    if (*n == 0) return AgeFailure::kNone;
+    released->append(buffer.data(), *n);
+  }
+}
+
+}  // namespace gb::testing
