@@ -81,9 +81,12 @@ struct AgeEncryptingSink::Impl {
     ciphertext_bytes += size;
     return downstream->Write(data, size);
   }
+  Status Seal(const char* data, size_t size, bool last) {
+    GB_RETURN_IF_ERROR(cipher->Seal(next_chunk++, last, data, size, sealed.data()));
+    return Emit(sealed.data(), size + age::kTagSize);
+  }
   Status SealPending(bool last) {
-    GB_RETURN_IF_ERROR(cipher->Seal(next_chunk++, last, pending.data(), pending.size(), sealed.data()));
-    GB_RETURN_IF_ERROR(Emit(sealed.data(), pending.size() + age::kTagSize));
+    GB_RETURN_IF_ERROR(Seal(pending.data(), pending.size(), last));
     pending.clear();
     return Status::Ok();
   }
@@ -119,6 +122,12 @@ Status AgeEncryptingSink::Write(const void* data, size_t size) {
     // A full chunk is sealed as non-final only once more input proves it is not the last:
     // input of exactly N x 64 KiB must end with a full final chunk, as age writes it.
     if (impl_->pending.size() == kAgeChunkSize) GB_RETURN_IF_ERROR(impl_->SealPending(false));
+    if (impl_->pending.empty() && size > kAgeChunkSize) {  // no copy through `pending`
+      GB_RETURN_IF_ERROR(impl_->Seal(next, kAgeChunkSize, false));
+      next += kAgeChunkSize;
+      size -= kAgeChunkSize;
+      continue;
+    }
     const size_t take = std::min(size, kAgeChunkSize - impl_->pending.size());
     impl_->pending.append(next, take);
     next += take;

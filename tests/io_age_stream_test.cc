@@ -56,19 +56,22 @@ class AgeStreamTest : public ::testing::Test {
 TEST_F(AgeStreamTest, RoundTripAtChunkBoundariesForEveryRecipient) {
   for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{65537},
                       size_t{131072}, size_t{200000}}) {
-    SCOPED_TRACE("size " + std::to_string(size));
-    const std::string data = MakeTestData(size, static_cast<unsigned>(size));
-    Encrypted encrypted = Encrypt(data, ToBoth(), 7000);
-    EXPECT_EQ(encrypted.plaintext_bytes, size);
-    EXPECT_EQ(encrypted.ciphertext_bytes, encrypted.file.size());
-    // One 16-byte tag per chunk, at least one chunk; a full final chunk is never followed by
-    // an empty one (as age writes it).
-    const size_t chunks = std::max<size_t>(1, (size + kAgeChunkSize - 1) / kAgeChunkSize);
-    EXPECT_EQ(encrypted.file.size(), HeaderSize(encrypted.file) + 16 + size + 16 * chunks);
-    for (const AgeIdentity& identity : {alice_, bob_}) {
-      std::string released;
-      EXPECT_EQ(DecryptReleased(encrypted.file, {identity}, &released, 4096), AgeFailure::kNone);
-      EXPECT_TRUE(released == data);
+    // Small writes go through the chunk buffer; large ones are sealed in place.
+    for (size_t piece : {size_t{7000}, size_t{1 << 20}}) {
+      SCOPED_TRACE("size " + std::to_string(size) + ", writes of " + std::to_string(piece));
+      const std::string data = MakeTestData(size, static_cast<unsigned>(size));
+      Encrypted encrypted = Encrypt(data, ToBoth(), piece);
+      EXPECT_EQ(encrypted.plaintext_bytes, size);
+      EXPECT_EQ(encrypted.ciphertext_bytes, encrypted.file.size());
+      // One 16-byte tag per chunk, at least one chunk; a full final chunk is never followed
+      // by an empty one (as age writes it).
+      const size_t chunks = std::max<size_t>(1, (size + kAgeChunkSize - 1) / kAgeChunkSize);
+      EXPECT_EQ(encrypted.file.size(), HeaderSize(encrypted.file) + 16 + size + 16 * chunks);
+      for (const AgeIdentity& identity : {alice_, bob_}) {
+        std::string released;
+        EXPECT_EQ(DecryptReleased(encrypted.file, {identity}, &released, 4096), AgeFailure::kNone);
+        EXPECT_TRUE(released == data);
+      }
     }
   }
 }
