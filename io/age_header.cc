@@ -1,6 +1,11 @@
 #include "io/age_header.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <openssl/crypto.h>
+
+#include <cerrno>
 
 #include "io/age_crypto.h"
 
@@ -147,6 +152,17 @@ Result<AgeHeader> ReadAgeHeader(ByteSource& source, const std::string& origin, s
     }
     data.append(buffer, *n);
   }
+}
+
+Result<AgeHeader> ReadAgeFileHeader(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open " + path, errno);
+  FdSource file(fd);
+  std::string rest;
+  AgeFailure failure;
+  Result<AgeHeader> header = ReadAgeHeader(file, path, &rest, &failure);
+  close(fd);
+  return header;
 }
 
 namespace {

@@ -51,6 +51,10 @@ Result<std::optional<AgeHeader>> ParseAgeHeader(std::string_view data);
 Result<AgeHeader> ReadAgeHeader(ByteSource& source, const std::string& origin, std::string* rest,
                                 AgeFailure* failure);
 
+// Reads just the header of the age file at `path` (no identity needed), e.g. to match two
+// halves by their pair tokens.
+Result<AgeHeader> ReadAgeFileHeader(const std::string& path);
+
 // The header for `file_key`: one stanza per recipient (fresh ephemeral keys), an optional
 // pair stanza, and the MAC line. Refuses an scrypt recipient that is not alone.
 Result<std::string> BuildAgeHeader(const std::vector<AgeRecipient>& recipients,

@@ -6,6 +6,7 @@
 
 #include "io/age_crypto.h"
 #include "io/age_header.h"
+#include "io/files.h"
 #include "io_age_test_util.h"
 #include "io_test_util.h"
 
@@ -14,6 +15,7 @@ namespace {
 
 using testing::DecryptReleased;
 using testing::MakeTestData;
+using testing::ScratchDir;
 using testing::StringSink;
 
 constexpr size_t kSealed = kAgeChunkSize + age::kTagSize;
@@ -123,6 +125,16 @@ TEST_F(AgeStreamTest, PairTokenIsReadableWithoutKeyAndCoveredByMac) {
   std::string released;
   EXPECT_EQ(DecryptReleased(encrypted.file, {bob_}, &released), AgeFailure::kNone);
   EXPECT_EQ(released, "payload");
+
+  ScratchDir dir;
+  ASSERT_TRUE(WriteFile(dir / "half.age", encrypted.file).ok());
+  auto from_file = ReadAgeFileHeader(dir / "half.age");
+  ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
+  EXPECT_EQ(AgePairToken(*from_file), options.pair_token);
+  ASSERT_TRUE(WriteFile(dir / "plain", "not age\n").ok());
+  auto not_age = ReadAgeFileHeader(dir / "plain");
+  ASSERT_FALSE(not_age.ok());
+  EXPECT_NE(not_age.status().message().find(dir / "plain"), std::string::npos);
 
   // Another token in its place (re-encoded, so the header still parses) breaks the MAC.
   const std::string original = EncodeAgeStanza({kAgePairStanzaType, {}, *options.pair_token});
