@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -99,9 +100,10 @@ TEST(AgeInterop, ByHandRestorePipeline) {
   EXPECT_EQ(*ReadWholeFile(out + "/blob.bin"), *ReadWholeFile(tree + "/blob.bin"));
 }
 
-// Runs `argv` on a new pseudo-terminal (its controlling terminal), typing `answer` at each
-// passphrase prompt; returns the exit status. Waits on output with a deadline, never sleeps.
-int RunOnTerminal(const std::vector<std::string>& argv, const std::string& answer) {
+// Runs `child` in a new process whose controlling terminal is a new pseudo-terminal, typing
+// `answer` at each passphrase prompt; returns its exit status. `child` must end with _exit or
+// exec. Waits on the terminal's output with a deadline, never sleeps.
+int RunOnTerminal(const std::function<void()>& child, const std::string& answer) {
   int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return -1;
   const std::string terminal = ptsname(master);
@@ -110,10 +112,7 @@ int RunOnTerminal(const std::vector<std::string>& argv, const std::string& answe
     setsid();
     int slave = open(terminal.c_str(), O_RDWR);  // becomes the controlling terminal
     dup2(slave, 0), dup2(slave, 1), dup2(slave, 2);
-    std::vector<char*> args;
-    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
+    child();
     _exit(127);
   }
   std::string output;
@@ -142,12 +141,21 @@ int RunOnTerminal(const std::vector<std::string>& argv, const std::string& answe
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+void Exec(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+}
+
 TEST(AgeInterop, KeyFileProtectedWithAgeCliPassphrase) {
   SKIP_WITHOUT_AGE_CLI();
   ScratchDir dir;
   auto identity = GenerateIdentityFile(dir / "key.txt");
   ASSERT_TRUE(identity.ok());
-  ASSERT_EQ(RunOnTerminal({"age", "-p", "-o", dir / "key.age", dir / "key.txt"}, "tiger lily"), 0);
+  ASSERT_EQ(RunOnTerminal([&] { Exec({"age", "-p", "-o", dir / "key.age", dir / "key.txt"}); },
+                          "tiger lily"),
+            0);
   auto protected_file = ReadWholeFile(dir / "key.age");
   ASSERT_TRUE(protected_file.ok());
   ASSERT_EQ(protected_file->rfind("age-encryption.org/v1\n-> scrypt ", 0), 0u);
@@ -157,6 +165,15 @@ TEST(AgeInterop, KeyFileProtectedWithAgeCliPassphrase) {
   ASSERT_TRUE(identities.ok()) << identities.status().ToString();
   ASSERT_EQ(identities->size(), 1u);
   EXPECT_EQ((*identities)[0].secret_key(), identity->secret_key());
+
+  // The same file with the passphrase typed at our own prompt (echo off) on the terminal.
+  const std::string secret = identity->secret_key();
+  auto read_on_terminal = [&] {
+    auto typed = ReadIdentityFile(dir / "key.age");
+    _exit(typed.ok() && typed->size() == 1 && (*typed)[0].secret_key() == secret ? 0 : 1);
+  };
+  EXPECT_EQ(RunOnTerminal(read_on_terminal, "tiger lily"), 0);
+  EXPECT_EQ(RunOnTerminal(read_on_terminal, "tiger lilies"), 1);
 }
 
 }  // namespace
