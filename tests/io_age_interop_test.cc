@@ -176,5 +176,22 @@ TEST(AgeInterop, KeyFileProtectedWithAgeCliPassphrase) {
   EXPECT_EQ(RunOnTerminal(read_on_terminal, "tiger lilies"), 1);
 }
 
+// The other direction: a key file we protect with a passphrase opens with `age -d`.
+TEST(AgeInterop, AgeCliDecryptsOurPassphraseProtectedKeyFile) {
+  SKIP_WITHOUT_AGE_CLI();
+  ScratchDir dir;
+  AgeIdentity identity = AgeIdentity::Generate();
+  const std::string text = FormatIdentityFile(identity, 0);
+  AgeEncryptOptions options;
+  options.recipients = {AgeRecipient::Passphrase("tiger lily", 12)};
+  ASSERT_TRUE(EncryptFile(dir / "key.age", text, options).ok());
+  ASSERT_EQ(RunOnTerminal([&] { Exec({"age", "-d", "-o", dir / "key.txt", dir / "key.age"}); },
+                          "tiger lily"),
+            0);
+  auto decrypted = ReadWholeFile(dir / "key.txt");
+  ASSERT_TRUE(decrypted.ok());
+  EXPECT_EQ(*decrypted, text);
+}
+
 }  // namespace
 }  // namespace gb
