@@ -81,7 +81,8 @@ Result<std::string> Hkdf(std::string_view ikm, std::string_view salt, std::strin
                                               info.size());
   *next = OSSL_PARAM_construct_end();
   std::string out(kKeySize, '\0');
-  int ok = EVP_KDF_derive(context, reinterpret_cast<unsigned char*>(out.data()), out.size(), params);
+  int ok =
+      EVP_KDF_derive(context, reinterpret_cast<unsigned char*>(out.data()), out.size(), params);
   EVP_KDF_CTX_free(context);
   if (ok != 1) return Status::Failed("HKDF-SHA-256 failed in OpenSSL");
   return out;
@@ -91,7 +92,8 @@ Result<std::string> HmacSha256(std::string_view key, std::string_view data) {
   std::string out(32, '\0');
   unsigned int size = 0;
   if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(),
-           reinterpret_cast<unsigned char*>(out.data()), &size) == nullptr || size != 32) {
+           reinterpret_cast<unsigned char*>(out.data()), &size) == nullptr ||
+      size != 32) {
     return Status::Failed("HMAC-SHA-256 failed in OpenSSL");
   }
   return out;
@@ -101,8 +103,10 @@ Result<std::string> X25519Public(std::string_view secret) {
   Pkey key(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, Bytes(secret), secret.size()));
   std::string out(kKeySize, '\0');
   size_t size = out.size();
-  if (!key || EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(out.data()),
-                                          &size) != 1 || size != kKeySize) {
+  if (!key ||
+      EVP_PKEY_get_raw_public_key(key.get(), reinterpret_cast<unsigned char*>(out.data()), &size) !=
+          1 ||
+      size != kKeySize) {
     return Status::Failed("not a valid X25519 secret key");
   }
   return out;
@@ -161,7 +165,8 @@ Status ChaChaPoly::Seal(const uint8_t nonce[kNonceSize], const void* in, size_t 
   auto* bytes = static_cast<unsigned char*>(out);
   int n = 0, tail = 0;
   if (EVP_CipherInit_ex(c, nullptr, nullptr, nullptr, nonce, 1) != 1 ||
-      EVP_CipherUpdate(c, bytes, &n, static_cast<const unsigned char*>(in), static_cast<int>(size)) != 1 ||
+      EVP_CipherUpdate(c, bytes, &n, static_cast<const unsigned char*>(in),
+                       static_cast<int>(size)) != 1 ||
       EVP_CipherFinal_ex(c, bytes + n, &tail) != 1 ||
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, kTagSize, bytes + size) != 1) {
     return Status::Failed("ChaCha20-Poly1305 encryption failed in OpenSSL");

@@ -1,9 +1,8 @@
 #include "io/age_header.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <openssl/crypto.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -18,7 +17,9 @@ constexpr char kScryptLabel[] = "age-encryption.org/v1/scrypt";
 constexpr size_t kMaxHeaderSize = 1 << 20;  // bounds what a hostile file makes us buffer
 constexpr size_t kBodyLineBytes = 48;       // 64 base64 characters
 
-Status Malformed(const std::string& what) { return Status::Failed("malformed age header: " + what); }
+Status Malformed(const std::string& what) {
+  return Status::Failed("malformed age header: " + what);
+}
 
 std::vector<std::string_view> SplitSpaces(std::string_view line) {
   std::vector<std::string_view> parts;
@@ -199,8 +200,10 @@ Result<std::string> BuildAgeHeader(const std::vector<AgeRecipient>& recipients,
   if (recipients.empty()) return Status::Usage("no age recipient to encrypt to");
   for (const AgeRecipient& recipient : recipients) {
     if (recipient.is_passphrase() && (recipients.size() > 1 || pair_token)) {
-      return Status::Usage("a passphrase (scrypt) recipient must be the only stanza of an age "
-                           "header", "use X25519 recipients (age1...) to add others or a pair token");
+      return Status::Usage(
+          "a passphrase (scrypt) recipient must be the only stanza of an age "
+          "header",
+          "use X25519 recipients (age1...) to add others or a pair token");
     }
   }
   std::string header(kIntro);

@@ -32,9 +32,9 @@ struct AgeStanza {
 
 struct AgeHeader {
   std::vector<AgeStanza> stanzas;
-  std::string mac;          // 32 bytes
-  std::string mac_input;    // the header bytes up to and including "---": what the MAC covers
-  size_t size = 0;          // bytes of the header, MAC line included (the payload follows)
+  std::string mac;        // 32 bytes
+  std::string mac_input;  // the header bytes up to and including "---": what the MAC covers
+  size_t size = 0;        // bytes of the header, MAC line included (the payload follows)
 };
 
 // Stanza type of the pair token. Qualified as age.md recommends for non-native stanzas.

@@ -79,11 +79,13 @@ Result<std::vector<AgeIdentity>> DecryptIdentityFile(const std::string& path,
 
 Status CheckPrivateFileMode(const std::string& path, const std::string& what) {
   struct stat info;
-  if (stat(path.c_str(), &info) != 0) return Status::FromErrno("cannot read " + what + " " + path, errno);
+  if (stat(path.c_str(), &info) != 0)
+    return Status::FromErrno("cannot read " + what + " " + path, errno);
   if ((info.st_mode & 077) != 0) {
-    return Status::Usage(what + " " + path + " has mode " + OctalMode(info.st_mode) +
-                             ": group or others may access it",
-                         "chmod 600 " + path + " (and consider the secret exposed if others read it)");
+    return Status::Usage(
+        what + " " + path + " has mode " + OctalMode(info.st_mode) +
+            ": group or others may access it",
+        "chmod 600 " + path + " (and consider the secret exposed if others read it)");
   }
   return Status::Ok();
 }

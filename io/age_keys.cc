@@ -114,8 +114,7 @@ constexpr char kIdentityHrp[] = "AGE-SECRET-KEY-";
 
 Result<AgeRecipient> AgeRecipient::Parse(std::string_view text) {
   std::string hrp, key;
-  if (!age::Bech32Decode(text, &hrp, &key) || hrp != kRecipientHrp ||
-      key.size() != age::kKeySize) {
+  if (!age::Bech32Decode(text, &hrp, &key) || hrp != kRecipientHrp || key.size() != age::kKeySize) {
     return Status::Usage("'" + std::string(text) + "' is not an age X25519 recipient",
                          "a recipient looks like age1... (see `age-keygen -y KEYFILE`)");
   }
@@ -128,7 +127,9 @@ AgeRecipient AgeRecipient::Passphrase(std::string passphrase, int work_factor) {
 
 std::string AgeRecipient::ToString() const { return age::Bech32Encode(kRecipientHrp, key_); }
 
-AgeIdentity AgeIdentity::Generate() { return AgeIdentity(false, age::RandomBytes(age::kKeySize), 0); }
+AgeIdentity AgeIdentity::Generate() {
+  return AgeIdentity(false, age::RandomBytes(age::kKeySize), 0);
+}
 
 Result<AgeIdentity> AgeIdentity::Parse(std::string_view text) {
   std::string hrp, key;
@@ -158,8 +159,8 @@ std::string FormatIdentityFile(const AgeIdentity& identity, std::time_t created)
   std::tm utc{};
   gmtime_r(&created, &utc);
   std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return std::string("# created: ") + stamp + "\n# public key: " +
-         identity.Recipient().ToString() + "\n" + identity.ToString() + "\n";
+  return std::string("# created: ") + stamp + "\n# public key: " + identity.Recipient().ToString() +
+         "\n" + identity.ToString() + "\n";
 }
 
 Result<std::vector<AgeIdentity>> ParseIdentities(std::string_view text, const std::string& origin) {
@@ -195,9 +196,11 @@ Result<AgeIdentity> GenerateIdentityFile(const std::string& path) {
   // The umask may only remove bits, but be explicit: the file holds a secret.
   Status status = fchmod(fd, 0600) == 0 ? WriteAll(fd, text.data(), text.size(), path)
                                         : Status::FromErrno("cannot chmod key file " + path, errno);
-  if (status.ok() && fsync(fd) != 0) status = Status::FromErrno("cannot sync key file " + path, errno);
+  if (status.ok() && fsync(fd) != 0)
+    status = Status::FromErrno("cannot sync key file " + path, errno);
   age::Wipe(text);
-  if (close(fd) != 0 && status.ok()) status = Status::FromErrno("cannot close key file " + path, errno);
+  if (close(fd) != 0 && status.ok())
+    status = Status::FromErrno("cannot close key file " + path, errno);
   if (!status.ok()) {
     unlink(path.c_str());
     return status;

@@ -60,12 +60,14 @@ class AgeIdentity {
   const std::string& secret_key() const { return secret_; }  // 32 bytes; X25519 only
   const std::string& passphrase() const { return secret_; }  // scrypt only
   int max_work_factor() const { return max_work_factor_; }
-  std::string ToString() const;  // "AGE-SECRET-KEY-1..."; X25519 only
+  std::string ToString() const;    // "AGE-SECRET-KEY-1..."; X25519 only
   AgeRecipient Recipient() const;  // X25519 only
 
  private:
   AgeIdentity(bool is_passphrase, std::string secret, int max_work_factor)
-      : is_passphrase_(is_passphrase), secret_(std::move(secret)), max_work_factor_(max_work_factor) {}
+      : is_passphrase_(is_passphrase),
+        secret_(std::move(secret)),
+        max_work_factor_(max_work_factor) {}
   bool is_passphrase_;
   std::string secret_;
   int max_work_factor_;

@@ -235,12 +235,14 @@ Result<std::unique_ptr<AgeDecryptingSource>> AgeDecryptingSource::Open(
   AgeFailure ignored;
   AgeFailure* kind = failure ? failure : &ignored;
   GB_ASSIGN_OR_RETURN(impl.header, ReadAgeHeader(*upstream, origin, &impl.carry, kind));
-  GB_ASSIGN_OR_RETURN(std::string file_key, UnwrapAgeFileKey(impl.header, identities, origin, kind));
+  GB_ASSIGN_OR_RETURN(std::string file_key,
+                      UnwrapAgeFileKey(impl.header, identities, origin, kind));
   std::string nonce(kStreamNonceSize, '\0');
   auto n = impl.ReadFull(nonce.data(), nonce.size());
   if (!n.ok() || *n != kStreamNonceSize) {
     *kind = n.ok() ? AgeFailure::kHeader : AgeFailure::kRead;
-    return n.ok() ? Status::Failed(origin + ": the age payload nonce is missing or short") : n.status();
+    return n.ok() ? Status::Failed(origin + ": the age payload nonce is missing or short")
+                  : n.status();
   }
   auto payload_key = PayloadKey(file_key, nonce);
   age::Wipe(file_key);
@@ -295,8 +297,8 @@ Result<AgeRangeDecryptor> AgeRangeDecryptor::Open(std::string_view head, uint64_
   *kind = AgeFailure::kHeader;
   GB_ASSIGN_OR_RETURN(std::optional<AgeHeader> header, ParseAgeHeader(head));
   if (!header || head.size() < header->size + kStreamNonceSize) {
-    return Status::Failed(origin + ": the first bytes given do not hold the whole age header and "
-                          "nonce", "fetch more of the start of the file");
+    return Status::Failed(origin + ": the first bytes given do not hold the age header and nonce",
+                          "fetch more of the start of the file");
   }
   GB_ASSIGN_OR_RETURN(std::string file_key, UnwrapAgeFileKey(*header, identities, origin, kind));
   auto payload_key = PayloadKey(file_key, head.substr(header->size, kStreamNonceSize));
@@ -312,10 +314,12 @@ Result<AgeRangeDecryptor> AgeRangeDecryptor::Open(std::string_view head, uint64_
   const uint64_t sealed = file_size >= impl.payload_offset ? file_size - impl.payload_offset : 0;
   impl.chunks = (sealed + kSealedChunkSize - 1) / kSealedChunkSize;
   const uint64_t last_size = sealed - (impl.chunks ? impl.chunks - 1 : 0) * kSealedChunkSize;
-  if (impl.chunks == 0 || last_size < age::kTagSize || (impl.chunks > 1 && last_size == age::kTagSize)) {
+  if (impl.chunks == 0 || last_size < age::kTagSize ||
+      (impl.chunks > 1 && last_size == age::kTagSize)) {
     *kind = AgeFailure::kPayload;
     return Status::Failed(origin + ": an age file of " + std::to_string(file_size) +
-                          " bytes cannot end with a valid final chunk", "the file is truncated");
+                              " bytes cannot end with a valid final chunk",
+                          "the file is truncated");
   }
   impl.plaintext_size = sealed - impl.chunks * age::kTagSize;
   *kind = AgeFailure::kNone;
@@ -328,7 +332,8 @@ AgeRangeDecryptor::Span AgeRangeDecryptor::CipherSpan(uint64_t begin, uint64_t e
   if (begin >= end) return {impl_->payload_offset + begin / kAgeChunkSize * kSealedChunkSize, 0};
   const uint64_t first = begin / kAgeChunkSize, last = (end - 1) / kAgeChunkSize;
   const uint64_t offset = impl_->payload_offset + first * kSealedChunkSize;
-  const uint64_t stop = std::min(impl_->file_size, impl_->payload_offset + (last + 1) * kSealedChunkSize);
+  const uint64_t stop =
+      std::min(impl_->file_size, impl_->payload_offset + (last + 1) * kSealedChunkSize);
   return {offset, stop - offset};
 }
 
@@ -346,10 +351,11 @@ Result<std::string> AgeRangeDecryptor::Decrypt(uint64_t begin, uint64_t end,
     const size_t size = std::min(kSealedChunkSize, cipher.size() - offset);
     const size_t at = plain.size();
     plain.resize(at + size - age::kTagSize);
-    if (!impl.cipher->Open(index, index + 1 == impl.chunks, cipher.data() + offset, size, plain.data() + at)) {
-      return Status::Failed(impl.origin + ": age payload chunk " + std::to_string(index) +
-                                " does not authenticate",
-                            "the file is corrupt or was altered after encryption");
+    if (!impl.cipher->Open(index, index + 1 == impl.chunks, cipher.data() + offset, size,
+                           plain.data() + at)) {
+      return Status::Failed(
+          impl.origin + ": age payload chunk " + std::to_string(index) + " does not authenticate",
+          "the file is corrupt or was altered after encryption");
     }
   }
   return plain.substr(begin - first * kAgeChunkSize, end - begin);
@@ -369,7 +375,8 @@ Result<std::string> AgeDecryptString(std::string_view ciphertext,
                                      const std::vector<AgeIdentity>& identities,
                                      const std::string& origin, AgeFailure* failure) {
   StringSource input(ciphertext);
-  GB_ASSIGN_OR_RETURN(auto decryptor, AgeDecryptingSource::Open(&input, identities, origin, failure));
+  GB_ASSIGN_OR_RETURN(auto decryptor,
+                      AgeDecryptingSource::Open(&input, identities, origin, failure));
   StringSink output;
   auto copied = CopyStream(*decryptor, output);
   if (failure) *failure = decryptor->failure();

@@ -27,7 +27,7 @@ namespace gb {
 inline constexpr size_t kAgeChunkSize = 64 * 1024;
 
 struct AgeEncryptOptions {
-  std::vector<AgeRecipient> recipients;  // every one can decrypt; at least one
+  std::vector<AgeRecipient> recipients;   // every one can decrypt; at least one
   std::optional<std::string> pair_token;  // travels in clear in the header's pair stanza
 };
 

@@ -1,11 +1,10 @@
 #include "io/signing.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -77,17 +76,20 @@ Result<SigningKey> SigningKey::ReadFile(const std::string& path) {
   SigningKey signing_key;
   signing_key.impl_->key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   age::Wipe(pem);
-  if (!signing_key.impl_->key || EVP_PKEY_get_id(signing_key.impl_->key.get()) != EVP_PKEY_ED25519) {
-    return Status::Usage("signing key file " + path + " does not hold an Ed25519 private key in PEM",
-                         "create one with the tool's key generation, or `openssl genpkey "
-                         "-algorithm ed25519`");
+  if (!signing_key.impl_->key ||
+      EVP_PKEY_get_id(signing_key.impl_->key.get()) != EVP_PKEY_ED25519) {
+    return Status::Usage(
+        "signing key file " + path + " does not hold an Ed25519 private key in PEM",
+        "create one with the tool's key generation, or `openssl genpkey "
+        "-algorithm ed25519`");
   }
   return signing_key;
 }
 
 Status SigningKey::WriteFile(const std::string& path) const {
   std::unique_ptr<BIO, BioDeleter> bio(BIO_new(BIO_s_mem()));
-  if (PEM_write_bio_PrivateKey(bio.get(), impl_->key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+  if (PEM_write_bio_PrivateKey(bio.get(), impl_->key.get(), nullptr, nullptr, 0, nullptr,
+                               nullptr) != 1) {
     return Status::Failed("cannot encode the signing key as PEM");
   }
   char* data = nullptr;
@@ -105,7 +107,8 @@ Status SigningKey::WriteFile(const std::string& path) const {
 std::string SigningKey::PublicKey() const {
   std::string raw(kPublicKeySize, '\0');
   size_t size = raw.size();
-  EVP_PKEY_get_raw_public_key(impl_->key.get(), reinterpret_cast<unsigned char*>(raw.data()), &size);
+  EVP_PKEY_get_raw_public_key(impl_->key.get(), reinterpret_cast<unsigned char*>(raw.data()),
+                              &size);
   return kPublicPrefix + age::Base64Encode(raw);
 }
 
@@ -150,9 +153,12 @@ SignatureVerdict VerifySignature(std::string_view data, const std::optional<Sign
 
 std::string SignatureVerdict::Describe() const {
   switch (check) {
-    case SignatureCheck::kValid: return "signed by trusted key " + public_key;
-    case SignatureCheck::kUnsigned: return "not signed";
-    case SignatureCheck::kUnknownKey: return "signed by " + public_key + ", which is not a trusted key";
+    case SignatureCheck::kValid:
+      return "signed by trusted key " + public_key;
+    case SignatureCheck::kUnsigned:
+      return "not signed";
+    case SignatureCheck::kUnknownKey:
+      return "signed by " + public_key + ", which is not a trusted key";
     case SignatureCheck::kInvalid:
       return "the signature by trusted key " + public_key + " does not match: the data was altered";
   }

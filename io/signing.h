@@ -56,7 +56,7 @@ enum class SignatureCheck {
 
 struct SignatureVerdict {
   SignatureCheck check = SignatureCheck::kUnsigned;
-  std::string public_key;  // the signer's key as stated by the signature, if any
+  std::string public_key;        // the signer's key as stated by the signature, if any
   std::string Describe() const;  // one line for the admin
 };
 

@@ -2,14 +2,13 @@
 // asserted; correctness is). GB_AGE_BENCH_MB sets the size (default 16; the figures in the
 // report used 1024).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-
-#include <gtest/gtest.h>
 
 #include "io/age_crypto.h"
 #include "io/age_identity_file.h"
@@ -112,9 +111,11 @@ TEST(AgeBench, StreamThroughputVsAgeCli) {
 
   if (access("/usr/bin/age", X_OK) != 0) GTEST_SKIP() << "age CLI not installed: no comparison";
   Report("age 1.1.1 encrypt (file->null)", bytes,
-         TimeCommand({"age", "-r", identity->Recipient().ToString(), "-o", "/dev/null", dir / "plain"}));
+         TimeCommand(
+             {"age", "-r", identity->Recipient().ToString(), "-o", "/dev/null", dir / "plain"}));
   Report("age 1.1.1 encrypt (file->file)", bytes,
-         TimeCommand({"age", "-r", identity->Recipient().ToString(), "-o", dir / "cli.age", dir / "plain"}));
+         TimeCommand({"age", "-r", identity->Recipient().ToString(), "-o", dir / "cli.age",
+                      dir / "plain"}));
   Report("age 1.1.1 decrypt (file->null)", bytes,
          TimeCommand({"age", "-d", "-i", dir / "key.txt", "-o", "/dev/null", dir / "ours.age"}));
   auto cross = TimeOurDecryption(dir / "cli.age", {*identity}, bytes);

@@ -2,12 +2,11 @@
 // vector that is neither armored nor post-quantum must give the expected outcome and, when
 // given, the SHA-256 of the plaintext released before the end or the failure.
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <map>
-
-#include <gtest/gtest.h>
 
 #include "io/age_header.h"
 #include "io/age_stream.h"
@@ -57,8 +56,8 @@ Vector LoadVector(const std::string& name) {
   Vector vector;
   const size_t split = text->find("\n\n");
   size_t pos = 0;
-  static const char* kKnown[] = {"expect", "payload", "file key", "identity", "passphrase",
-                                 "armored", "compressed", "comment"};
+  static const char* kKnown[] = {"expect",     "payload", "file key",   "identity",
+                                 "passphrase", "armored", "compressed", "comment"};
   while (pos < split) {
     const size_t end = text->find('\n', pos);
     const std::string line = text->substr(pos, end - pos);
@@ -98,12 +97,18 @@ bool InScope(const Vector& vector) {
 
 const char* OutcomeName(AgeFailure failure) {
   switch (failure) {
-    case AgeFailure::kNone: return "success";
-    case AgeFailure::kRead: return "read failure";
-    case AgeFailure::kHeader: return "header failure";
-    case AgeFailure::kNoMatch: return "no match";
-    case AgeFailure::kHmac: return "HMAC failure";
-    case AgeFailure::kPayload: return "payload failure";
+    case AgeFailure::kNone:
+      return "success";
+    case AgeFailure::kRead:
+      return "read failure";
+    case AgeFailure::kHeader:
+      return "header failure";
+    case AgeFailure::kNoMatch:
+      return "no match";
+    case AgeFailure::kHmac:
+      return "HMAC failure";
+    case AgeFailure::kPayload:
+      return "payload failure";
   }
   return "?";
 }
@@ -145,7 +150,9 @@ TEST_P(CctvAge, ExpectedOutcomeAndPayload) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, CctvAge, ::testing::ValuesIn(VectorNames()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 // Guards against a suite that silently skips: the copy holds 92 in-scope vectors.
 TEST(CctvAgeSuite, AllInScopeVectorsAreRun) {

@@ -2,6 +2,7 @@
 // (which age must ignore) and a key file protected with `age -p` (typed on a pseudo-terminal).
 // Skips, saying why, only when the CLI is not installed.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -9,8 +10,6 @@
 
 #include <chrono>
 #include <functional>
-
-#include <gtest/gtest.h>
 
 #include "io/age_identity_file.h"
 #include "io/age_stream.h"
@@ -24,11 +23,12 @@ using testing::Command;
 using testing::MakeTestData;
 using testing::ScratchDir;
 
-#define SKIP_WITHOUT_AGE_CLI()                                                          \
-  if (access("/usr/bin/age", X_OK) != 0)                                                \
+#define SKIP_WITHOUT_AGE_CLI()           \
+  if (access("/usr/bin/age", X_OK) != 0) \
   GTEST_SKIP() << "the age CLI is not installed (apt-get install age); interop untested"
 
-Status EncryptFile(const std::string& path, const std::string& data, const AgeEncryptOptions& options) {
+Status EncryptFile(const std::string& path, const std::string& data,
+                   const AgeEncryptOptions& options) {
   GB_ASSIGN_OR_RETURN(std::string encrypted, AgeEncryptString(data, options));
   return WriteFile(path, encrypted, 0600);
 }
@@ -59,12 +59,13 @@ TEST(AgeInterop, OurDecryptorReadsAgeCliFiles) {
   ASSERT_TRUE(identity.ok());
   auto identities = ReadIdentityFile(dir / "key.txt");
   ASSERT_TRUE(identities.ok());
-  for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{131072}, size_t{200000}}) {
+  for (size_t size :
+       {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{131072}, size_t{200000}}) {
     SCOPED_TRACE("size " + std::to_string(size));
     const std::string data = MakeTestData(size, static_cast<unsigned>(size) + 1);
     ASSERT_TRUE(WriteFile(dir / "plain", data).ok());
-    auto run = RunSubprocess(Command({"age", "-r", identity->Recipient().ToString(), "-o",
-                                      dir / "half.age", dir / "plain"}));
+    auto run = RunSubprocess(Command(
+        {"age", "-r", identity->Recipient().ToString(), "-o", dir / "half.age", dir / "plain"}));
     ASSERT_TRUE(run.ok() && run->success()) << (run.ok() ? run->Describe() : "");
     auto encrypted = ReadWholeFile(dir / "half.age");
     ASSERT_TRUE(encrypted.ok());
@@ -93,8 +94,10 @@ TEST(AgeInterop, ByHandRestorePipeline) {
 
   const std::string out = dir / "out";
   ASSERT_EQ(mkdir(out.c_str(), 0700), 0);
-  auto restore = RunSubprocess(Command({"sh", "-c", "age -d -i " + dir / "identity.txt" + " " +
-                                        dir / "half.tar.zst.age" + " | zstd -dc | tar -x -C " + out}));
+  auto restore =
+      RunSubprocess(Command({"sh", "-c",
+                             "age -d -i " + dir / "identity.txt" + " " + dir / "half.tar.zst.age" +
+                                 " | zstd -dc | tar -x -C " + out}));
   ASSERT_TRUE(restore.ok() && restore->success()) << (restore.ok() ? restore->Describe() : "");
   EXPECT_EQ(*ReadWholeFile(out + "/config.json"), *ReadWholeFile(tree + "/config.json"));
   EXPECT_EQ(*ReadWholeFile(out + "/blob.bin"), *ReadWholeFile(tree + "/blob.bin"));
@@ -153,8 +156,11 @@ TEST(AgeInterop, KeyFileProtectedWithAgeCliPassphrase) {
   ScratchDir dir;
   auto identity = GenerateIdentityFile(dir / "key.txt");
   ASSERT_TRUE(identity.ok());
-  ASSERT_EQ(RunOnTerminal([&] { Exec({"age", "-p", "-o", dir / "key.age", dir / "key.txt"}); },
-                          "tiger lily"),
+  ASSERT_EQ(RunOnTerminal(
+                [&] {
+                  Exec({"age", "-p", "-o", dir / "key.age", dir / "key.txt"});
+                },
+                "tiger lily"),
             0);
   auto protected_file = ReadWholeFile(dir / "key.age");
   ASSERT_TRUE(protected_file.ok());
@@ -185,8 +191,11 @@ TEST(AgeInterop, AgeCliDecryptsOurPassphraseProtectedKeyFile) {
   AgeEncryptOptions options;
   options.recipients = {AgeRecipient::Passphrase("tiger lily", 12)};
   ASSERT_TRUE(EncryptFile(dir / "key.age", text, options).ok());
-  ASSERT_EQ(RunOnTerminal([&] { Exec({"age", "-d", "-o", dir / "key.txt", dir / "key.age"}); },
-                          "tiger lily"),
+  ASSERT_EQ(RunOnTerminal(
+                [&] {
+                  Exec({"age", "-d", "-o", dir / "key.txt", dir / "key.age"});
+                },
+                "tiger lily"),
             0);
   auto decrypted = ReadWholeFile(dir / "key.txt");
   ASSERT_TRUE(decrypted.ok());

@@ -1,11 +1,9 @@
-#include "io/age_keys.h"
-
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include "io/age_identity_file.h"
+#include "io/age_keys.h"
 #include "io/age_stream.h"
 #include "io/files.h"
 #include "io_test_util.h"
@@ -17,7 +15,8 @@ using testing::Command;
 using testing::ScratchDir;
 
 // The identity of the CCTV vectors; its recipient as printed by `age-keygen -y` (age 1.1.1).
-constexpr char kIdentity[] = "AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0";
+constexpr char kIdentity[] =
+    "AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0";
 constexpr char kRecipient[] = "age1xmwwc06ly3ee5rytxm9mflaz2u56jjj36s0mypdrwsvlul66mv4q47ryef";
 
 bool HaveAgeCli() { return access("/usr/bin/age-keygen", X_OK) == 0; }
@@ -28,10 +27,10 @@ TEST(AgeBech32, Bip173VectorsAndStrictness) {
   EXPECT_EQ(hrp, "a");
   EXPECT_TRUE(data.empty());
   EXPECT_TRUE(age::Bech32Decode("a12uel5l", &hrp, &data));
-  EXPECT_FALSE(age::Bech32Decode("A12uEL5L", &hrp, &data));  // mixed case
-  EXPECT_FALSE(age::Bech32Decode("a12uel5m", &hrp, &data));  // checksum
+  EXPECT_FALSE(age::Bech32Decode("A12uEL5L", &hrp, &data));       // mixed case
+  EXPECT_FALSE(age::Bech32Decode("a12uel5m", &hrp, &data));       // checksum
   EXPECT_FALSE(age::Bech32Decode("1pzry9x0s0muk", &hrp, &data));  // empty HRP
-  EXPECT_FALSE(age::Bech32Decode("a1b2uel5l", &hrp, &data));  // 'b' is not in the charset
+  EXPECT_FALSE(age::Bech32Decode("a1b2uel5l", &hrp, &data));      // 'b' is not in the charset
   const std::string bytes("\x00\x01\xfe\xff govern", 10);
   std::string encoded = age::Bech32Encode("test", bytes);
   ASSERT_TRUE(age::Bech32Decode(encoded, &hrp, &data));

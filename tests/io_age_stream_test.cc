@@ -1,11 +1,10 @@
-#include "io/age_stream.h"
+#include <gtest/gtest.h>
 
 #include <random>
 
-#include <gtest/gtest.h>
-
 #include "io/age_crypto.h"
 #include "io/age_header.h"
+#include "io/age_stream.h"
 #include "io/files.h"
 #include "io_age_test_util.h"
 #include "io_test_util.h"
@@ -32,7 +31,8 @@ Encrypted Encrypt(const std::string& data, const AgeEncryptOptions& options, siz
   EXPECT_TRUE(encryptor.ok()) << encryptor.status().ToString();
   if (!encryptor.ok()) return {};
   for (size_t offset = 0; offset < data.size(); offset += piece) {
-    EXPECT_TRUE((*encryptor)->Write(data.data() + offset, std::min(piece, data.size() - offset)).ok());
+    EXPECT_TRUE(
+        (*encryptor)->Write(data.data() + offset, std::min(piece, data.size() - offset)).ok());
   }
   EXPECT_TRUE((*encryptor)->Finish().ok());
   return {sink.text, (*encryptor)->plaintext_bytes(), (*encryptor)->ciphertext_bytes()};
@@ -81,7 +81,8 @@ TEST_F(AgeStreamTest, RoundTripAtChunkBoundariesForEveryRecipient) {
 TEST_F(AgeStreamTest, WrongIdentityIsNoMatch) {
   Encrypted encrypted = Encrypt("secret", ToBoth(), 100);
   std::string released;
-  EXPECT_EQ(DecryptReleased(encrypted.file, {AgeIdentity::Generate()}, &released), AgeFailure::kNoMatch);
+  EXPECT_EQ(DecryptReleased(encrypted.file, {AgeIdentity::Generate()}, &released),
+            AgeFailure::kNoMatch);
 }
 
 TEST_F(AgeStreamTest, TruncatedOrAlteredPayloadFailsAfterReleasingOnlyAuthenticChunks) {
@@ -185,7 +186,8 @@ TEST_F(AgeStreamTest, RangesDecryptFromTheCoveringChunksOnly) {
       const AgeRangeDecryptor::Span span = range->CipherSpan(begin, end);
       // Only whole chunks, and no more of them than the range touches.
       EXPECT_LE(span.size, ((end - 1) / kAgeChunkSize - begin / kAgeChunkSize + 1) * kSealed);
-      auto plain = range->Decrypt(begin, end, std::string_view(encrypted.file).substr(span.offset, span.size));
+      auto plain = range->Decrypt(begin, end,
+                                  std::string_view(encrypted.file).substr(span.offset, span.size));
       ASSERT_TRUE(plain.ok()) << plain.status().ToString();
       EXPECT_TRUE(*plain == data.substr(begin, end - begin)) << begin << ".." << end;
     }
@@ -208,13 +210,16 @@ TEST_F(AgeStreamTest, RangesDetectAlterationAndTruncation) {
   ASSERT_TRUE(truncated.ok());
   const uint64_t end = truncated->plaintext_size();
   span = truncated->CipherSpan(end - 10, end);
-  EXPECT_FALSE(truncated->Decrypt(end - 10, end, encrypted.file.substr(span.offset, span.size)).ok());
+  EXPECT_FALSE(
+      truncated->Decrypt(end - 10, end, encrypted.file.substr(span.offset, span.size)).ok());
 
   AgeFailure failure = AgeFailure::kNone;
   EXPECT_FALSE(AgeRangeDecryptor::Open(encrypted.file.substr(0, 40), encrypted.file.size(),
-                                       {alice_}, "f", &failure).ok());
-  EXPECT_FALSE(AgeRangeDecryptor::Open(encrypted.file, encrypted.file.size(), {AgeIdentity::Generate()},
-                                       "f", &failure).ok());
+                                       {alice_}, "f", &failure)
+                   .ok());
+  EXPECT_FALSE(AgeRangeDecryptor::Open(encrypted.file, encrypted.file.size(),
+                                       {AgeIdentity::Generate()}, "f", &failure)
+                   .ok());
   EXPECT_EQ(failure, AgeFailure::kNoMatch);
 }
 
@@ -223,10 +228,10 @@ TEST(AgeBase64, StrictUnpaddedCanonical) {
   EXPECT_EQ(age::Base64Encode("ab"), "YWI");
   EXPECT_TRUE(age::Base64Decode("YWI", &out));
   EXPECT_EQ(out, "ab");
-  EXPECT_FALSE(age::Base64Decode("YWI=", &out));   // padding
-  EXPECT_FALSE(age::Base64Decode("YWJ", &out));    // non-zero trailing bits
-  EXPECT_FALSE(age::Base64Decode("YW I", &out));   // space
-  EXPECT_FALSE(age::Base64Decode("Y", &out));      // impossible length
+  EXPECT_FALSE(age::Base64Decode("YWI=", &out));  // padding
+  EXPECT_FALSE(age::Base64Decode("YWJ", &out));   // non-zero trailing bits
+  EXPECT_FALSE(age::Base64Decode("YW I", &out));  // space
+  EXPECT_FALSE(age::Base64Decode("Y", &out));     // impossible length
   EXPECT_TRUE(age::Base64Decode("", &out));
   EXPECT_TRUE(out.empty());
 }

@@ -38,8 +38,8 @@ class StringSink : public ByteSink {
 // Decrypts `ciphertext` reading `piece` bytes at a time; returns the outcome and appends the
 // plaintext released on the way to `*released`.
 inline AgeFailure DecryptReleased(std::string_view ciphertext,
-                                  const std::vector<AgeIdentity>& identities,
-                                  std::string* released, size_t piece = 10000) {
+                                  const std::vector<AgeIdentity>& identities, std::string* released,
+                                  size_t piece = 10000) {
   StringSource input(ciphertext);
   AgeFailure failure = AgeFailure::kNone;
   auto source = AgeDecryptingSource::Open(&input, identities, "test file", &failure);

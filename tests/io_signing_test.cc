@@ -1,11 +1,9 @@
-#include "io/signing.h"
-
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 #include "io/files.h"
+#include "io/signing.h"
 #include "io_test_util.h"
 
 namespace gb {
@@ -74,11 +72,13 @@ TEST(Signing, KeyFileIsPrivatePemAndReadsBack) {
   EXPECT_EQ(read->PublicKey(), key.PublicKey());
   auto signature = read->Sign(kManifest);
   ASSERT_TRUE(signature.ok());
-  EXPECT_EQ(VerifySignature(kManifest, *signature, {key.PublicKey()}).check, SignatureCheck::kValid);
+  EXPECT_EQ(VerifySignature(kManifest, *signature, {key.PublicKey()}).check,
+            SignatureCheck::kValid);
 
   // OpenSSL's CLI reads the same file and derives the same public key.
-  auto der = RunSubprocess(Command(
-      {"sh", "-c", "openssl pkey -in " + path + " -pubout -outform DER | tail -c 32 | base64 -w0"}));
+  auto der = RunSubprocess(
+      Command({"sh", "-c",
+               "openssl pkey -in " + path + " -pubout -outform DER | tail -c 32 | base64 -w0"}));
   ASSERT_TRUE(der.ok() && der->success());
   std::string unpadded = der->stdout_text;
   while (!unpadded.empty() && unpadded.back() == '=') unpadded.pop_back();
