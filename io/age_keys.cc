@@ -99,8 +99,8 @@ bool Bech32Decode(std::string_view text, std::string* hrp, std::string* data) {
     if (lower[i] == '\0' || found == nullptr) return false;
     values.push_back(static_cast<char>(found - kCharset));
   }
-  *hrp = lower.substr(0, separator);
-  if (Polymod(ExpandHrp(*hrp) + values) != 1) return false;
+  if (Polymod(ExpandHrp(lower.substr(0, separator)) + values) != 1) return false;
+  *hrp = std::string(text.substr(0, separator));
   data->clear();
   return ConvertBits(std::string_view(values).substr(0, values.size() - 6), 5, 8, false, data);
 }
@@ -133,7 +133,7 @@ AgeIdentity AgeIdentity::Generate() {
 
 Result<AgeIdentity> AgeIdentity::Parse(std::string_view text) {
   std::string hrp, key;
-  if (!age::Bech32Decode(text, &hrp, &key) || hrp != "age-secret-key-" ||
+  if (!age::Bech32Decode(text, &hrp, &key) || hrp != kIdentityHrp ||
       key.size() != age::kKeySize) {
     return Status::Usage("not an age X25519 identity (AGE-SECRET-KEY-1...)");
   }

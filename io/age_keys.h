@@ -16,7 +16,8 @@ namespace gb {
 namespace age {
 // BIP173 Bech32 without the length limit (age.md); `hrp` decides the case of the output.
 std::string Bech32Encode(const std::string& hrp, std::string_view data);
-// Refuses mixed case, a bad checksum or padding; on success sets the lowercase HRP and data.
+// Refuses mixed case, a bad checksum or padding; on success sets the HRP (in the case of the
+// text: age identities are uppercase, recipients lowercase) and the data.
 bool Bech32Decode(std::string_view text, std::string* hrp, std::string* data);
 }  // namespace age
 

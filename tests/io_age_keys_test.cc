@@ -24,9 +24,10 @@ bool HaveAgeCli() { return access("/usr/bin/age-keygen", X_OK) == 0; }
 TEST(AgeBech32, Bip173VectorsAndStrictness) {
   std::string hrp, data;
   EXPECT_TRUE(age::Bech32Decode("A12UEL5L", &hrp, &data));
-  EXPECT_EQ(hrp, "a");
+  EXPECT_EQ(hrp, "A");
   EXPECT_TRUE(data.empty());
   EXPECT_TRUE(age::Bech32Decode("a12uel5l", &hrp, &data));
+  EXPECT_EQ(hrp, "a");
   EXPECT_FALSE(age::Bech32Decode("A12uEL5L", &hrp, &data));       // mixed case
   EXPECT_FALSE(age::Bech32Decode("a12uel5m", &hrp, &data));       // checksum
   EXPECT_FALSE(age::Bech32Decode("1pzry9x0s0muk", &hrp, &data));  // empty HRP
@@ -58,6 +59,12 @@ TEST(AgeKeys, RefusesMalformedKeysWithoutQuotingSecrets) {
   ASSERT_FALSE(identity.ok());
   EXPECT_EQ(identity.status().ToString().find(damaged.substr(16, 20)), std::string::npos);
   EXPECT_FALSE(AgeIdentity::Parse(kRecipient).ok());
+  // Like age: identities are uppercase, recipients lowercase.
+  std::string lower_identity = kIdentity, upper_recipient = kRecipient;
+  for (char& c : lower_identity) c = static_cast<char>(tolower(c));
+  for (char& c : upper_recipient) c = static_cast<char>(toupper(c));
+  EXPECT_FALSE(AgeIdentity::Parse(lower_identity).ok());
+  EXPECT_FALSE(AgeRecipient::Parse(upper_recipient).ok());
   EXPECT_FALSE(AgeRecipient::Parse(kIdentity).ok());
   EXPECT_FALSE(AgeRecipient::Parse("age1qqqq").ok());
 
