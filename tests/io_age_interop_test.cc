@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,6 +139,7 @@ int RunOnTerminal(const std::function<void()>& child, const std::string& answer)
       if (write(master, line.data(), line.size()) < 0) break;
     }
   }
+  if (std::chrono::steady_clock::now() >= deadline) kill(pid, SIGKILL);  // a hung child
   int status = 0;
   waitpid(pid, &status, 0);
   close(master);
