@@ -166,35 +166,20 @@ S3Http::S3Http(const S3Config& config, const S3Credentials& credentials)
 
 S3Http::~S3Http() { curl_easy_cleanup(impl_->curl); }
 
-S3Response S3Http::Perform(const S3Request& request) {
-  S3Response response;
-  CURL* curl = impl_->curl;
-  const S3Config& config = impl_->config;
-  curl_easy_reset(curl);  // keeps the connection cache: the next request reuses the socket
-  impl_->error[0] = '\0';
-  Exchange exchange{&request, &response, curl, 0};
+namespace {
 
-  HeaderList headers;
-  for (const std::string& header : request.headers) headers.Add(header);
-  // libcurl 7.88 signs a payload hash but does not send it; RGW and AWS need the header.
-  Sha256 payload_hash;
-  payload_hash.Update(request.body.data(), request.body.size());
-  headers.Add("x-amz-content-sha256: " + payload_hash.HexDigest());
-  if (request.content_md5) headers.Add("Content-MD5: " + Base64(Md5Binary(request.body)));
-  if (!impl_->credentials.session_token.empty()) {
-    headers.Add("x-amz-security-token: " + impl_->credentials.session_token);
-  }
-
-  const std::string url = S3Url(config, request.key, request.query);
-  const std::string sigv4 = "aws:amz:" + config.region + ":s3";
+// The options every request shares: signing, timeouts, TLS, callbacks.
+void SetCommonOptions(CURL* curl, const S3Config& config, const S3Credentials& credentials,
+                      const std::string& url, const std::string& sigv4, curl_slist* headers,
+                      char* error, Exchange* exchange) {
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(curl, CURLOPT_USERNAME, impl_->credentials.access_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_PASSWORD, impl_->credentials.secret_key.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  curl_easy_setopt(curl, CURLOPT_USERNAME, credentials.access_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials.secret_key.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, impl_->error);
+  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(config.connect_timeout.count() * 1000));
   // A stall, not a slow large transfer, is what must end a request.
@@ -202,14 +187,16 @@ S3Response S3Http::Perform(const S3Request& request) {
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config.stall_timeout.count()));
   if (!config.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &exchange);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, exchange);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &exchange);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, exchange);
+}
 
+void SetMethod(CURL* curl, const S3Request& request, Exchange* exchange) {
   if (request.method == "PUT") {
     curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadBody);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &exchange);
+    curl_easy_setopt(curl, CURLOPT_READDATA, exchange);
     curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
   } else if (request.method == "POST") {
@@ -222,6 +209,35 @@ S3Response S3Http::Perform(const S3Request& request) {
   } else if (request.method != "GET") {
     curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
   }
+}
+
+}  // namespace
+
+S3Response S3Http::Perform(const S3Request& request) {
+  S3Response response;
+  CURL* curl = impl_->curl;
+  curl_easy_reset(curl);  // keeps the connection cache: the next request reuses the socket
+  impl_->error[0] = '\0';
+  Exchange exchange{&request, &response, curl, 0};
+
+  HeaderList headers;
+  for (const std::string& header : request.headers) headers.Add(header);
+  // libcurl 7.88 signs a payload hash but does not send it; RGW and AWS need the header.
+  Sha256 payload_hash;
+  payload_hash.Update(request.body.data(), request.body.size());
+  headers.Add("x-amz-content-sha256: " + payload_hash.HexDigest());
+  if (request.content_md5) {
+    headers.Add("Content-MD5: " +
+                Base64(request.body_md5.empty() ? Md5Binary(request.body) : request.body_md5));
+  }
+  if (!impl_->credentials.session_token.empty()) {
+    headers.Add("x-amz-security-token: " + impl_->credentials.session_token);
+  }
+  const std::string url = S3Url(impl_->config, request.key, request.query);
+  const std::string sigv4 = "aws:amz:" + impl_->config.region + ":s3";
+  SetCommonOptions(curl, impl_->config, impl_->credentials, url, sigv4, headers.list,
+                   impl_->error, &exchange);
+  SetMethod(curl, request, &exchange);
 
   const CURLcode code = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);

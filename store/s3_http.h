@@ -21,6 +21,16 @@
 namespace gb {
 
 struct S3Request {
+  S3Request(std::string method_, std::string key_, std::map<std::string, std::string> query_ = {})
+      : method(std::move(method_)), key(std::move(key_)), query(std::move(query_)) {}
+  // The body (held by the caller, which outlives the request) with its Content-MD5.
+  S3Request& WithBody(std::string_view body_, std::string md5 = {}) {
+    body = body_;
+    content_md5 = true;
+    body_md5 = std::move(md5);
+    return *this;
+  }
+
   std::string method;                       // GET, HEAD, PUT, POST, DELETE
   std::string key;                          // the full object key; empty: the bucket itself
   std::map<std::string, std::string> query; // raw values; encoded and sorted when sent
@@ -28,6 +38,7 @@ struct S3Request {
   std::string_view body;                    // sent as is (PUT, POST)
   bool content_md5 = false;                 // add Content-MD5 of the body
   ByteSink* sink = nullptr;                 // a 2xx body goes here instead of into `body`
+  std::string body_md5;                     // the body's raw md5 when already known
 };
 
 struct S3Response {

@@ -25,12 +25,14 @@ Status Fill(ByteSource& source, std::string& buffer, size_t capacity) {
 
 Result<ObjectInfo> PutSingle(S3Client& client, const std::string& object_key,
                              const std::string& data) {
-  S3Request request{"PUT", object_key, {}, {}, data, true, nullptr};
+  const std::string md5 = Md5Binary(data);
+  S3Request request("PUT", object_key);
+  request.WithBody(data, md5);
   GB_ASSIGN_OR_RETURN(const S3Response response, client.Send(std::move(request)));
   const std::string etag = Unquote(response.Header("etag"));
   // Content-MD5 already made the server check the bytes; an ETag other than their md5 means
   // something in between (a proxy, an encrypting gateway) changed the object.
-  if (etag != Hex(Md5Binary(data))) {
+  if (etag != Hex(md5)) {
     return Status::Failed("S3 PUT " + S3Name(client.config(), object_key) + ": ETag " + etag +
                           " is not the md5 of the bytes sent");
   }
@@ -107,7 +109,7 @@ MultipartUpload::MultipartUpload(S3Client& client, std::string object_key, std::
       parts_(std::make_shared<Parts>()) {}
 
 Result<MultipartUpload> MultipartUpload::Start(S3Client& client, const std::string& object_key) {
-  S3Request request{"POST", object_key, {{"uploads", ""}}, {}, {}, false, nullptr};
+  S3Request request("POST", object_key, {{"uploads", ""}});
   GB_ASSIGN_OR_RETURN(const S3Response response, client.Send(std::move(request)));
   GB_ASSIGN_OR_RETURN(std::string upload_id, ParseInitiateMultipartUpload(response.body));
   return MultipartUpload(client, object_key, std::move(upload_id));
@@ -119,9 +121,10 @@ Status MultipartUpload::UploadPart(int number, std::string_view data) {
                               " needs more than " + std::to_string(kS3MaxParts) + " parts",
                           "raise part_size");
   }
-  S3Request request{"PUT", object_key_,
-                    {{"partNumber", std::to_string(number)}, {"uploadId", upload_id_}},
-                    {}, data, true, nullptr};
+  std::string md5 = Md5Binary(data);  // sent as Content-MD5, and kept for the ETag check
+  S3Request request("PUT", object_key_,
+                    {{"partNumber", std::to_string(number)}, {"uploadId", upload_id_}});
+  request.WithBody(data, md5);
   GB_ASSIGN_OR_RETURN(const S3Response response, client_->Send(std::move(request)));
   std::lock_guard<std::mutex> lock(parts_->mutex);
   if (parts_->etags.size() < static_cast<size_t>(number)) {
@@ -129,7 +132,7 @@ Status MultipartUpload::UploadPart(int number, std::string_view data) {
     parts_->md5s.resize(number);
   }
   parts_->etags[number - 1] = Unquote(response.Header("etag"));
-  parts_->md5s[number - 1] = Md5Binary(data);
+  parts_->md5s[number - 1] = std::move(md5);
   return Status::Ok();
 }
 
@@ -146,15 +149,16 @@ Result<ObjectInfo> MultipartUpload::Complete(int count, uint64_t total_size) {
     for (const std::string& md5 : parts_->md5s) md5s += md5;
   }
   const std::string body = CompleteMultipartUploadBody(etags);
-  S3Request request{"POST", object_key_, {{"uploadId", upload_id_}},
-                    {"Content-Type: application/xml"}, body, false, nullptr};
+  S3Request request("POST", object_key_, {{"uploadId", upload_id_}});
+  request.headers = {"Content-Type: application/xml"};
+  request.body = body;
   GB_ASSIGN_OR_RETURN(const S3Response response, client_->Send(std::move(request)));
   // S3 may report a failed completion inside a 200 answer.
   if (!ParseS3Error(response.body).code.empty()) {
     return S3ErrorStatus(response, "POST " + name + " (complete)");
   }
   // The completion answer's ETag is empty on RGW 16.2: HEAD says what was stored.
-  S3Request head{"HEAD", object_key_, {}, {}, {}, false, nullptr};
+  S3Request head("HEAD", object_key_);
   GB_ASSIGN_OR_RETURN(const S3Response stored, client_->Send(std::move(head)));
   const std::string expected_etag = Hex(Md5Binary(md5s)) + "-" + std::to_string(count);
   const std::string etag = Unquote(stored.Header("etag"));
@@ -174,7 +178,7 @@ Status MultipartUpload::Abort() {
 
 Status AbortMultipartUpload(S3Client& client, const std::string& object_key,
                             const std::string& upload_id) {
-  S3Request request{"DELETE", object_key, {{"uploadId", upload_id}}, {}, {}, false, nullptr};
+  S3Request request("DELETE", object_key, {{"uploadId", upload_id}});
   Result<S3Response> response = client.Send(std::move(request), {404});
   return response.status();
 }
@@ -184,9 +188,8 @@ Result<std::vector<S3PendingUpload>> ListMultipartUploads(S3Client& client,
   std::vector<S3PendingUpload> uploads;
   std::string key_marker, upload_id_marker;
   for (;;) {
-    S3Request request{"GET", "", {{"uploads", ""}, {"prefix", prefix},
-                                  {"max-uploads", std::to_string(client.config().list_page_size)}},
-                      {}, {}, false, nullptr};
+    S3Request request("GET", "", {{"uploads", ""}, {"prefix", prefix},
+                                  {"max-uploads", std::to_string(client.config().list_page_size)}});
     if (!key_marker.empty()) request.query["key-marker"] = key_marker;
     if (!upload_id_marker.empty()) request.query["upload-id-marker"] = upload_id_marker;
     GB_ASSIGN_OR_RETURN(const S3Response response, client.Send(std::move(request)));

@@ -31,7 +31,9 @@ bool IsRetryable(const S3Response& response) {
   if (response.status == 0) return true;         // connection error, reset, stall
   if (response.status >= 500 || response.status == 429 || response.status == 408) return true;
   const std::string code = ParseS3Error(response.body).code;
-  return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError";
+  // ConditionalRequestConflict (409, AWS): a concurrent conditional write; AWS says to retry.
+  return code == "SlowDown" || code == "RequestTimeout" || code == "InternalError" ||
+         code == "ConditionalRequestConflict";
 }
 
 Status S3ErrorStatus(const S3Response& response, const std::string& what) {

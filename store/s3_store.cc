@@ -49,7 +49,8 @@ Status S3Store::Get(const std::string& key, uint64_t offset, uint64_t length, By
   const std::string name = S3Name(client_.config(), FullKey(key));
   if (length == 0) return Status::Ok();
   CountingSink counted(sink);
-  S3Request request{"GET", FullKey(key), {}, {}, {}, false, &counted};
+  S3Request request("GET", FullKey(key));
+  request.sink = &counted;
   const auto set_range = [&](S3Request& attempt) {
     const uint64_t from = offset + counted.count();
     attempt.headers = {"Range: bytes=" + std::to_string(from) + "-" +
@@ -77,9 +78,8 @@ Result<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
   std::vector<ObjectInfo> objects;
   std::string token;
   for (;;) {
-    S3Request request{"GET", "", {{"list-type", "2"}, {"prefix", FullKey(prefix)},
-                                  {"max-keys", std::to_string(config.list_page_size)}},
-                      {}, {}, false, nullptr};
+    S3Request request("GET", "", {{"list-type", "2"}, {"prefix", FullKey(prefix)},
+                                  {"max-keys", std::to_string(config.list_page_size)}});
     if (!token.empty()) request.query["continuation-token"] = token;
     GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request)));
     GB_ASSIGN_OR_RETURN(S3ObjectPage page, ParseListObjectsV2(response.body));
@@ -97,7 +97,7 @@ Result<std::vector<ObjectInfo>> S3Store::List(const std::string& prefix) {
 
 Result<HeadResult> S3Store::Head(const std::string& key) {
   GB_RETURN_IF_ERROR(CheckKey(key));
-  S3Request request{"HEAD", FullKey(key), {}, {}, {}, false, nullptr};
+  S3Request request("HEAD", FullKey(key));
   GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {404}));
   if (response.status == 404) return HeadResult{};
   uint64_t size = 0;
@@ -112,13 +112,15 @@ Result<HeadResult> S3Store::Head(const std::string& key) {
 
 Status S3Store::Delete(const std::string& key) {
   GB_RETURN_IF_ERROR(CheckKey(key));
-  S3Request request{"DELETE", FullKey(key), {}, {}, {}, false, nullptr};
+  S3Request request("DELETE", FullKey(key));
   return client_.Send(std::move(request), {404}).status();
 }
 
 Result<CreateOutcome> S3Store::CreateIfAbsent(const std::string& key, std::string_view content) {
   GB_RETURN_IF_ERROR(CheckKey(key));
-  S3Request request{"PUT", FullKey(key), {}, {"If-None-Match: *"}, content, true, nullptr};
+  S3Request request("PUT", FullKey(key));
+  request.headers = {"If-None-Match: *"};
+  request.WithBody(content);
   GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {412}));
   return response.status == 412 ? CreateOutcome::kAlreadyExists : CreateOutcome::kCreated;
 }
@@ -126,7 +128,7 @@ Result<CreateOutcome> S3Store::CreateIfAbsent(const std::string& key, std::strin
 Result<CreateProtocol> S3Store::ProbeCreateProtocol() { return ProbeByCreatingTwice(*this); }
 
 Status S3Store::CreateBucket() {
-  S3Request request{"PUT", "", {}, {}, {}, false, nullptr};
+  S3Request request("PUT", "");
   Result<S3Response> response = client_.Send(std::move(request), {409});
   if (!response.ok()) return response.status();
   if (response->status == 409 && ParseS3Error(response->body).code != "BucketAlreadyOwnedByYou") {
@@ -139,8 +141,9 @@ Status S3Store::EnableVersioning() {
   const std::string body =
       "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
       "<Status>Enabled</Status></VersioningConfiguration>";
-  S3Request request{"PUT", "", {{"versioning", ""}}, {"Content-Type: application/xml"},
-                    body, true, nullptr};
+  S3Request request("PUT", "", {{"versioning", ""}});
+  request.headers = {"Content-Type: application/xml"};
+  request.WithBody(body);
   return client_.Send(std::move(request)).status();
 }
 
