@@ -1,5 +1,7 @@
 #include "store/s3_config.h"
 
+#include "store/store.h"
+
 namespace gb {
 
 Status CheckS3Config(const S3Config& config) {
@@ -14,6 +16,10 @@ Status CheckS3Config(const S3Config& config) {
   }
   if (!config.prefix.empty() && config.prefix.back() != '/') {
     return bad("prefix \"" + config.prefix + "\" must end with '/'");
+  }
+  if (!config.prefix.empty()) {
+    Status prefix = CheckKey(config.prefix.substr(0, config.prefix.size() - 1));
+    if (!prefix.ok()) return bad("prefix: " + prefix.message());
   }
   if (config.part_size < kS3MinPartSize) {
     return bad("part_size " + std::to_string(config.part_size) +

@@ -20,6 +20,8 @@ std::string HintFor(const std::string& code, long status) {
     return "the bytes were damaged on the way: check the network or proxy";
   }
   if (status == 0) return "check endpoint, network and TLS settings (ca_file)";
+  // HEAD answers carry no body, hence no code.
+  if (status == 403) return "the keys are wrong, or not allowed to use this bucket";
   if (status >= 500 || status == 429) return "the endpoint is overloaded or failing: retry later";
   return "";
 }

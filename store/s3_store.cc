@@ -47,7 +47,13 @@ Result<ObjectInfo> S3Store::Put(const std::string& key, ByteSource& source) {
 Status S3Store::Get(const std::string& key, uint64_t offset, uint64_t length, ByteSink& sink) {
   GB_RETURN_IF_ERROR(CheckKey(key));
   const std::string name = S3Name(client_.config(), FullKey(key));
-  if (length == 0) return Status::Ok();
+  if (length == 0) {
+    // Nothing to read, but the same answer as a read would give about the key and offset.
+    GB_ASSIGN_OR_RETURN(const HeadResult head, Head(key));
+    if (!head.exists) return Status::Failed("S3 GET " + name + ": HTTP 404 NoSuchKey");
+    if (offset > head.info.size) return Status::Failed(PastTheEnd(name, offset, 0, head.info.size));
+    return Status::Ok();
+  }
   CountingSink counted(sink);
   S3Request request("GET", FullKey(key));
   request.sink = &counted;

@@ -53,6 +53,9 @@ TEST(S3ConfigTest, RefusesWhatCannotWork) {
   S3Config prefix = Config();
   prefix.prefix = "node-a";
   EXPECT_NE(CheckS3Config(prefix).message().find("prefix"), std::string::npos);
+  S3Config plus = Config();
+  plus.prefix = "node+a/";
+  EXPECT_NE(CheckS3Config(plus).message().find("prefix"), std::string::npos);
   S3Config scheme = Config();
   scheme.endpoint = "ftp://x";
   EXPECT_EQ(CheckS3Config(scheme).code(), Code::kUsage);
