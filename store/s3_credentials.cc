@@ -109,4 +109,16 @@ Result<S3Credentials> CredentialsFromProfile(const std::string& path, const std:
   return credentials;
 }
 
+Result<S3Credentials> LoadCredentials(const S3CredentialSource& source) {
+  switch (source.kind) {
+    case S3CredentialSource::Kind::kEnvironment:
+      return CredentialsFromEnvironment();
+    case S3CredentialSource::Kind::kKeyFiles:
+      return CredentialsFromKeyFiles(source.access_key_file, source.secret_key_file);
+    case S3CredentialSource::Kind::kProfile:
+      return CredentialsFromProfile(source.profile_file, source.profile);
+  }
+  return Status::Usage("unknown S3 credentials source");
+}
+
 }  // namespace gb

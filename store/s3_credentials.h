@@ -17,6 +17,17 @@ struct S3Credentials {
   std::string session_token;  // temporary credentials only; sent as x-amz-security-token
 };
 
+// Where the configuration says the keys are (credentials = "env" | "file" | "profile").
+struct S3CredentialSource {
+  enum class Kind { kEnvironment, kKeyFiles, kProfile };
+  Kind kind = Kind::kEnvironment;
+  std::string access_key_file;  // kKeyFiles
+  std::string secret_key_file;  // kKeyFiles
+  std::string profile_file;     // kProfile; empty: the AWS default
+  std::string profile;          // kProfile; empty: $AWS_PROFILE or "default"
+};
+Result<S3Credentials> LoadCredentials(const S3CredentialSource& source);
+
 // AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN. A half pair is refused.
 Result<S3Credentials> CredentialsFromEnvironment();
 

@@ -213,8 +213,8 @@ namespace {
 Result<ObjectInfo> UploadParts(S3Client& client, MultipartUpload& upload, ByteSource& source,
                                std::unique_ptr<std::string> first) {
   const S3Config& config = client.config();
-  PartQueue queue(config.upload_concurrency + 1);
-  std::unique_ptr<std::string> spare = queue.TakeFree();  // `first` stands in for it
+  // With `first`, upload_concurrency + 1 buffers: one being filled while the others are sent.
+  PartQueue queue(config.upload_concurrency);
   std::vector<std::thread> workers;
   for (int i = 0; i < config.upload_concurrency; ++i) {
     workers.emplace_back([&queue, &upload] {

@@ -125,6 +125,12 @@ TEST_F(CredentialsTest, FromAProfileOfTheSharedFile) {
   EXPECT_EQ(named->access_key, "AKIDBACKUP");
   EXPECT_EQ(named->secret_key, "b/ck+up");
   EXPECT_EQ(named->session_token, "t");
+  S3CredentialSource source;
+  source.kind = S3CredentialSource::Kind::kProfile;
+  source.profile = "default";
+  Result<S3Credentials> loaded = LoadCredentials(source);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->access_key, "AKIDDEFAULT");
   Result<S3Credentials> missing = CredentialsFromProfile(file, "nope");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("[nope]"), std::string::npos);
