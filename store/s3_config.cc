@@ -1,5 +1,7 @@
 #include "store/s3_config.h"
 
+#include <algorithm>
+
 #include "store/store.h"
 
 namespace gb {
@@ -30,6 +32,11 @@ Status CheckS3Config(const S3Config& config) {
     return bad("list_page_size must be between 1 and 1000");
   }
   return Status::Ok();
+}
+
+size_t PartSizeFor(int number, size_t part_size) {
+  const int doublings = std::min(3, std::max(0, (number - 1) / 2000));
+  return part_size << doublings;
 }
 
 }  // namespace gb

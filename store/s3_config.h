@@ -26,9 +26,9 @@ struct S3Config {
   UriStyle uri_style = UriStyle::kPath;
   std::string ca_file;   // replaces the system CA store when set
 
-  // Multipart: an object of at most part_size bytes is one PUT; larger ones are sent in
-  // part_size parts, upload_concurrency at a time, from a pool of upload_concurrency + 1
-  // buffers (the memory bound of an upload).
+  // Multipart: an object of less than part_size bytes is one PUT; larger ones are sent in
+  // part_size parts (growing past part 2,000: PartSizeFor), upload_concurrency at a time,
+  // from a pool of upload_concurrency + 1 buffers (the memory bound of an upload).
   size_t part_size = 16u << 20;
   int upload_concurrency = 4;
 
@@ -50,6 +50,12 @@ struct S3Config {
 // S3's own limits: parts of 5 MiB to 5 GiB (all but the last), at most 10,000 of them.
 constexpr size_t kS3MinPartSize = 5u << 20;
 constexpr int kS3MaxParts = 10000;
+
+// The size of part `number` (1-based) of a stream of unknown length: part_size for the first
+// 2,000 parts, then doubling every 2,000 parts up to 8 * part_size, so that 10,000 parts hold
+// 46,000 * part_size (about 720 GiB with 16 MiB parts) while only streams past 2,000 parts
+// (31 GiB) pay for larger buffers.
+size_t PartSizeFor(int number, size_t part_size);
 
 // Refuses a config that cannot work (no endpoint or bucket, an unknown scheme, parts below
 // S3's minimum, a prefix without its trailing "/"), naming the setting.

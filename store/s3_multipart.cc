@@ -119,7 +119,7 @@ Status MultipartUpload::UploadPart(int number, std::string_view data) {
   if (number < 1 || number > kS3MaxParts) {
     return Status::Failed("S3 upload of " + S3Name(client_->config(), object_key_) +
                               " needs more than " + std::to_string(kS3MaxParts) + " parts",
-                          "raise part_size");
+                          "raise part_size (the limit is 46,000 * part_size)");
   }
   std::string md5 = Md5Binary(data);  // sent as Content-MD5, and kept for the ETag check
   S3Request request("PUT", object_key_,
@@ -232,7 +232,7 @@ Result<ObjectInfo> UploadParts(S3Client& client, MultipartUpload& upload, ByteSo
   queue.Push(1, std::move(first));
   while (queue.error().ok()) {
     std::unique_ptr<std::string> buffer = queue.TakeFree();
-    Status read = Fill(source, *buffer, config.part_size);
+    Status read = Fill(source, *buffer, PartSizeFor(count + 1, config.part_size));
     if (!read.ok()) queue.Fail(read);
     if (!read.ok() || buffer->empty()) {
       queue.GiveBack(std::move(buffer));

@@ -61,6 +61,19 @@ TEST(S3ConfigTest, RefusesWhatCannotWork) {
   EXPECT_EQ(CheckS3Config(scheme).code(), Code::kUsage);
 }
 
+TEST(S3ConfigTest, PartsGrowOnlyForVeryLongStreams) {
+  const size_t base = 16u << 20;
+  EXPECT_EQ(PartSizeFor(1, base), base);
+  EXPECT_EQ(PartSizeFor(2000, base), base);
+  EXPECT_EQ(PartSizeFor(2001, base), 2 * base);
+  EXPECT_EQ(PartSizeFor(4001, base), 4 * base);
+  EXPECT_EQ(PartSizeFor(6001, base), 8 * base);
+  EXPECT_EQ(PartSizeFor(kS3MaxParts, base), 8 * base);
+  uint64_t capacity = 0;
+  for (int part = 1; part <= kS3MaxParts; ++part) capacity += PartSizeFor(part, base);
+  EXPECT_EQ(capacity, 46000 * base);  // about 720 GiB with 16 MiB parts
+}
+
 class CredentialsTest : public ::testing::Test {
  protected:
   void SetUp() override {
