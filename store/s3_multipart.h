@@ -1,10 +1,10 @@
-// Streaming uploads to S3 of a length unknown beforehand: a stream that fits in one part is one
-// PUT; a longer one is a multipart upload of part_size parts, upload_concurrency of them in
+// Streaming uploads to S3 of a length unknown beforehand: a stream that fits in one part is
+// one PUT; a longer one is a multipart upload of part_size parts, upload_concurrency of them in
 // flight, read into a fixed pool of upload_concurrency + 1 buffers, so memory stays at
-// part_size * (upload_concurrency + 1) up to 2,000 parts (then parts grow: PartSizeFor). Each part carries
-// Content-MD5 and a signed x-amz-content-sha256, and is retried from its buffer. After
-// completion the object is HEADed and its size and multipart ETag (md5 of the part md5s, "-N")
-// checked. A failed upload is aborted; uploads left by a killed process stay listed by
+// part_size * (upload_concurrency + 1) up to 2,000 parts (then parts grow: PartSizeFor). Each
+// part carries Content-MD5 and a signed x-amz-content-sha256, and is retried from its buffer.
+// After completion the object is HEADed and its size and multipart ETag (md5 of the part md5s,
+// "-N") checked. A failed upload is aborted; uploads left by a killed process stay listed by
 // ListMultipartUploads until AbortMultipartUpload removes them.
 //
 // Thread-safety: each call is independent; UploadStream runs its own worker threads.
