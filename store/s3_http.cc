@@ -243,6 +243,10 @@ S3Response S3Http::Perform(const S3Request& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   if (code != CURLE_OK && response.sink_status.ok()) {
     response.stalled = code == CURLE_OPERATION_TIMEDOUT;
+    response.transport_permanent =
+        code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+        code == CURLE_SSL_CERTPROBLEM || code == CURLE_UNSUPPORTED_PROTOCOL ||
+        code == CURLE_URL_MALFORMAT;
     response.transport_error = impl_->error[0] != '\0' ? impl_->error : curl_easy_strerror(code);
     response.status = 0;
   }

@@ -45,6 +45,7 @@ struct S3Response {
   long status = 0;              // 0: no HTTP answer, see transport_error
   std::string transport_error;  // libcurl's description when the exchange failed
   bool stalled = false;         // the stall (progress) timeout fired
+  bool transport_permanent = false;  // a failure that sending again cannot cure (TLS trust)
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;             // error bodies, and 2xx bodies without a sink
   Status sink_status;           // the sink's failure, which aborted the transfer

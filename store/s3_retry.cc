@@ -19,7 +19,8 @@ std::string HintFor(const std::string& code, long status) {
   if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch") {
     return "the bytes were damaged on the way: check the network or proxy";
   }
-  if (status == 0) return "check endpoint, network and TLS settings (ca_file)";
+  if (status == 0) return "check the endpoint, the network and TLS (ca_file names the CA "
+                          "certificate that signed the endpoint's certificate)";
   // HEAD answers carry no body, hence no code.
   if (status == 403) return "the keys are wrong, or not allowed to use this bucket";
   if (status >= 500 || status == 429) return "the endpoint is overloaded or failing: retry later";
@@ -30,7 +31,7 @@ std::string HintFor(const std::string& code, long status) {
 
 bool IsRetryable(const S3Response& response) {
   if (!response.sink_status.ok()) return false;  // our side failed: sending again won't help
-  if (response.status == 0) return true;         // connection error, reset, stall
+  if (response.status == 0) return !response.transport_permanent;  // reset, refused, stall
   if (response.status >= 500 || response.status == 429 || response.status == 408) return true;
   const std::string code = ParseS3Error(response.body).code;
   // ConditionalRequestConflict (409, AWS): a concurrent conditional write; AWS says to retry.

@@ -4,6 +4,7 @@
 // versioned bucket.
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,6 +147,38 @@ TEST(S3StoreTest, AWrongSecretKeySaysSoWithoutTheSecret) {
   Result<std::vector<ObjectInfo>> listed = (*bad)->List("");
   ASSERT_FALSE(listed.ok());
   EXPECT_NE(listed.status().hint().find("secret key is wrong"), std::string::npos);
+}
+
+TEST(S3StoreTest, AnHttpsEndpointIsTrustedThroughCaFileOnly) {
+  S3_STORE_OR_SKIP(store);
+  const RgwEndpoint* rgw = SharedRgw(&skip_reason);
+  S3Config config = store->client().config();
+  config.endpoint = rgw->tls_endpoint;
+  const S3Credentials credentials{rgw->access_key, rgw->secret_key, ""};
+
+  // Without the CA, the self-signed certificate is refused at once: no retries for a
+  // failure that sending again cannot cure.
+  Result<std::unique_ptr<S3Store>> untrusting = S3Store::Open(config, credentials);
+  ASSERT_TRUE(untrusting.ok());
+  StringSource refused_source("over tls");
+  const auto start = std::chrono::steady_clock::now();
+  Result<ObjectInfo> refused = (*untrusting)->Put("manifests/tls", refused_source);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, config.retry_max_time / 2);
+  EXPECT_NE(refused.status().message().find("certificate"), std::string::npos)
+      << refused.status().ToString();
+  EXPECT_NE(refused.status().hint().find("ca_file"), std::string::npos);
+  EXPECT_EQ(refused.status().message().find("attempts"), std::string::npos);
+
+  config.ca_file = rgw->ca_file;
+  Result<std::unique_ptr<S3Store>> trusting = S3Store::Open(config, credentials);
+  ASSERT_TRUE(trusting.ok());
+  StringSource source("over tls");
+  Result<ObjectInfo> put = (*trusting)->Put("manifests/tls", source);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  StringSink sink;
+  ASSERT_TRUE(store->Get("manifests/tls", 0, Store::kToEnd, sink).ok());
+  EXPECT_EQ(sink.bytes(), "over tls");
 }
 
 TEST(S3StoreTest, AVersionedBucketNeedsTheListBasedProtocol) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -113,7 +114,9 @@ const RgwEndpoint* SharedRgw(std::string* skip_reason) {
     const ExitInfo exit = cluster->script->Wait();
     Abort("start-ceph " + exit.Describe() + "\n" + exit.stderr_text);
   }
-  cluster->endpoint.endpoint = line.substr(6);
+  std::istringstream words(line.substr(6));
+  words >> cluster->endpoint.endpoint >> cluster->endpoint.tls_endpoint >>
+      cluster->endpoint.ca_file;
   Slot() = std::move(cluster);
   return &Slot()->endpoint;
 }

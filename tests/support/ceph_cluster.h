@@ -13,7 +13,9 @@ namespace gb {
 namespace testing {
 
 struct RgwEndpoint {
-  std::string endpoint;  // http://127.0.0.1:<port>
+  std::string endpoint;      // http://127.0.0.1:<port>
+  std::string tls_endpoint;  // https://127.0.0.1:<port>, with a self-signed certificate
+  std::string ca_file;       // that certificate
   std::string access_key;
   std::string secret_key;
 };
