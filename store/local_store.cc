@@ -91,7 +91,10 @@ Result<std::string> LocalStore::PrepareParent(const std::string& key) {
   // Each missing ancestor in turn; EEXIST means another writer made it first.
   for (size_t slash = key.find('/'); slash != std::string::npos; slash = key.find('/', slash + 1)) {
     const std::string dir = root_ + "/" + key.substr(0, slash);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+      // The new entry must survive a crash as the object under it will.
+      GB_RETURN_IF_ERROR(FsyncParentDirectory(dir));
+    } else if (errno != EEXIST) {
       return Status::FromErrno("cannot create directory " + dir, errno);
     }
   }
