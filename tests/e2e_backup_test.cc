@@ -71,6 +71,14 @@ class BackupTest : public GovernNodeTest {
     EXPECT_TRUE(node_.IsRunning());
     EXPECT_FALSE(HasCompleteSet());
   }
+  // Mid-capture: DSS is down and the data-dir half is being written in <repo>/.work/<ID>/.
+  bool ArchiveBeingWritten() {
+    std::error_code error;
+    for (const auto& work : fs::directory_iterator(repo_ + "/.work", error))
+      for (const auto& file : fs::directory_iterator(work.path(), error))
+        if (file.path().string().find(".datadir.tar.zst") != std::string::npos) return true;
+    return false;
+  }
   // Makes the capture slow enough to interrupt: maximal compression of incompressible data.
   void MakeBackupSlow() {
     Shell("head -c 48000000 /dev/urandom > " + node_.data_dir + "/managed_folders/slow.bin && chown " +
@@ -111,7 +119,7 @@ TEST_F(BackupTest, ManifestRecordsTheTruthAndBothHalvesCarryThePair) {
   Manifest manifest = LoadManifest(id);
   std::string set_dir = repo_ + "/" + id;
   EXPECT_EQ(manifest.id, id);
-  EXPECT_EQ(manifest.consistency, "offline");
+  EXPECT_EQ(manifest.consistency, Consistency::kOffline);
   EXPECT_EQ(manifest.note, "before upgrade");
   EXPECT_EQ(manifest.node.node_type, "govern");
   EXPECT_EQ(manifest.node.dss_version, "14.4.1");
@@ -171,7 +179,7 @@ TEST_F(BackupTest, OnlineNeverStopsDssAndRecordsChanges) {
   std::string events = ReadText(node_.events_log()).substr(before.size());
   EXPECT_EQ(CountLines(events, " stop"), 0) << events;
   Manifest manifest = LoadManifest(id);
-  EXPECT_EQ(manifest.consistency, "online");
+  EXPECT_EQ(manifest.consistency, Consistency::kOnline);
   EXPECT_FALSE(manifest.window.dss_stopped_at.has_value());
   EXPECT_TRUE(node_.IsRunning());
   fs::remove(node_.switch_path("churn"));
@@ -216,7 +224,7 @@ TEST_F(BackupTest, SnapshotProcedureArchivesTheSnapshotAndAlwaysDestroysIt) {
   std::string before = ReadText(node_.events_log());
   std::string id = BackupOk();
   Manifest manifest = LoadManifest(id);
-  EXPECT_EQ(manifest.consistency, "snapshot");
+  EXPECT_EQ(manifest.consistency, Consistency::kSnapshot);
   EXPECT_FALSE(fs::exists(snap)) << "destroy must run";
   std::string events = ReadText(node_.events_log()).substr(before.size());
   EXPECT_EQ(CountLines(events, " stop"), 1) << events;
@@ -249,7 +257,7 @@ TEST_P(InterruptTest, SignalMidBackupLeavesDssRunningAndNoSet) {
   ASSERT_NE(backup, nullptr);
   ASSERT_TRUE(WaitFor([&] { return ReadText(node_.events_log()).size() > before.size(); },
                       std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(WaitFor([&] { return ArchiveBeingWritten(); }, std::chrono::seconds(60)));
   ::kill(backup->pid(), GetParam());
   ExitInfo exit = backup->Wait();
   EXPECT_NE(exit.exit_code, 0) << exit.stderr_text;
@@ -268,7 +276,7 @@ TEST_F(BackupTest, SigkillLeavesNoCompleteSetAndTheNextBackupWorks) {
   ASSERT_NE(backup, nullptr);
   ASSERT_TRUE(WaitFor([&] { return ReadText(node_.events_log()).size() > before.size(); },
                       std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(WaitFor([&] { return ArchiveBeingWritten(); }, std::chrono::seconds(60)));
   ::kill(backup->pid(), SIGKILL);
   backup->Wait();
   EXPECT_FALSE(HasCompleteSet());
@@ -290,6 +298,30 @@ TEST_F(BackupTest, SecondConcurrentBackupExitsFiveWhileTheFirstCompletes) {
   ExitInfo exit = first->Wait();
   EXPECT_EQ(exit.exit_code, 0) << exit.stderr_text;
   EXPECT_EQ(SetIds().size(), 1u);
+}
+
+TEST_F(BackupTest, UnderUmask000EveryDirectoryItCreatesIs0700) {
+  std::string repo = root_ + "/fresh/two-levels/repo";
+  std::ofstream(config_path_, std::ios::trunc)
+      << "[node]\ndata_dir = \"" << node_.data_dir << "\"\n[database]\npassword_file = \""
+      << SharedCluster().password_file() << "\"\npg_bin_dir = \"" << SharedCluster().bin_dir()
+      << "\"\n[repository]\npath = \"" << repo << "\"\n";
+  SubprocessOptions options;
+  options.argv = {"/bin/sh", "-c", "umask 000 && exec \"$0\" \"$@\"", GOVERN_BACKUP_BINARY,
+                  "--config", config_path_, "backup"};
+  options.timeout = std::chrono::minutes(2);
+  Result<ExitInfo> exit = RunSubprocess(options);
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+  ASSERT_TRUE(exit->success()) << exit->Describe() << "\n" << exit->stderr_text;
+  std::vector<std::string> made = {root_ + "/fresh", root_ + "/fresh/two-levels", repo};
+  for (const auto& entry : fs::recursive_directory_iterator(repo))
+    if (entry.is_directory()) made.push_back(entry.path().string());
+  EXPECT_GE(made.size(), 5u);  // .work and the set too
+  for (const std::string& dir : made) {
+    struct stat info {};
+    ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
+    EXPECT_EQ(info.st_mode & 07777, 0700u) << dir;
+  }
 }
 
 TEST_F(BackupTest, PgDumpFailingHalfWayYieldsNoSet) {
