@@ -68,6 +68,23 @@ void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 }
 
+// Every failed pre-flight item logged; the first one is the command's error.
+Status Refusal(const Preflight& preflight) {
+  for (const auto& item : preflight.items)
+    if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
+  return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
+}
+
+// The manifest into the work directory, then the work directory renamed to the set: the
+// set never appears without its manifest.
+Status PublishSet(Env* env, const Repository& repo, const std::string& work_dir,
+                  const Manifest& manifest) {
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+  GB_RETURN_IF_ERROR(
+      env->WriteFileAtomically(work_dir + "/" + kManifestName, manifest.ToText(), 0600));
+  return env->Rename(work_dir, repo.SetDir(manifest.id));
+}
+
 // Removes the work directory of a backup that did not complete.
 class WorkDirGuard {
  public:
@@ -137,11 +154,7 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   PreflightOptions preflight_options;
   preflight_options.estimate_size = true;
   Preflight preflight = RunPreflight(config, preflight_options);
-  if (!preflight.ok()) {
-    for (const auto& item : preflight.items)
-      if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
-    return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
-  }
+  if (!preflight.ok()) return Refusal(preflight);
   if (options.dry_run) {
     PrintPlan(preflight, consistency, repo);
     return Status::Ok();
@@ -166,10 +179,7 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   RecordCapture(std::move(captured), started, manifest);
 
   // Step: the manifest, last and atomically; then the set appears under its name.
-  GB_RETURN_IF_ERROR(CheckInterrupted());
-  GB_RETURN_IF_ERROR(
-      global.env->WriteFileAtomically(work_dir + "/" + kManifestName, manifest.ToText(), 0600));
-  GB_RETURN_IF_ERROR(global.env->Rename(work_dir, repo.SetDir(manifest.id)));
+  GB_RETURN_IF_ERROR(PublishSet(global.env, repo, work_dir, manifest));
   work_guard.Release();
   GB_RETURN_IF_ERROR(FsyncPath(repo.root()));
   GB_RETURN_IF_ERROR(FsyncPath(repo.WorkRoot()));

@@ -11,9 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "config/config.h"
+#include "coordinator/commands.h"
 #include "coordinator/manifest.h"
 #include "coordinator/pair_identity.h"
 #include "io/atomic_file.h"
+#include "io/env.h"
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "pg/throwaway_cluster.h"
@@ -48,6 +50,14 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit)
   }
   return false;
 }
+
+// The real Env, except that the atomic write of the manifest fails, as a full disk would.
+class FailingManifestWriteEnv : public Env {
+ public:
+  Status WriteFileAtomically(const std::string& path, const std::string&, mode_t) override {
+    return Status::Failed("injected failure writing " + path);
+  }
+};
 
 class BackupTest : public GovernNodeTest {
  protected:
@@ -322,6 +332,20 @@ TEST_F(BackupTest, UnderUmask000EveryDirectoryItCreatesIs0700) {
     ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
     EXPECT_EQ(info.st_mode & 07777, 0700u) << dir;
   }
+}
+
+TEST_F(BackupTest, AFailedManifestWriteLeavesNoSetNoWorkAndDssRunning) {
+  FailingManifestWriteEnv env;
+  GlobalOptions global;
+  global.config_path = config_path_;
+  global.env = &env;
+  Status status = RunBackup(global, BackupOptions{});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("injected failure writing " + repo_ + "/.work/"), std::string::npos)
+      << status.ToString();
+  EXPECT_TRUE(SetIds().empty());
+  EXPECT_TRUE(!fs::exists(repo_ + "/.work") || fs::is_empty(repo_ + "/.work"));
+  EXPECT_TRUE(node_.IsRunning());
 }
 
 TEST_F(BackupTest, PgDumpFailingHalfWayYieldsNoSet) {
