@@ -125,12 +125,12 @@ class Reader {
     if (!text.empty()) Fail(path, "is \"" + text + "\", not offline, snapshot or online");
     return Consistency::kOffline;
   }
-  // A half's file name, refused unless it is a plain name inside the set: it is joined to
-  // the set's directory by every command that reads or removes the half.
-  std::string HalfName(const char* path) {
+  // The set's id and its halves' file names, refused unless plain names: commands join
+  // them to the repository's and the set's directories to read or remove what they name.
+  std::string PlainName(const char* path) {
     std::string name = String(path);
     if (status_.ok() && !IsPlainFileName(name))
-      Fail(path, "is \"" + name + "\", not a file name inside the set's directory");
+      Fail(path, "is \"" + name + "\", not a plain file name inside the repository");
     return name;
   }
   bool Has(const char* path) { return static_cast<bool>(root_.at_path(path)); }
@@ -159,7 +159,7 @@ void ReadNode(Reader& read, ManifestNode& node) {
 }
 
 void ReadDatadir(Reader& read, ManifestDatadir& datadir) {
-  datadir.file = read.HalfName("datadir.file");
+  datadir.file = read.PlainName("datadir.file");
   datadir.sha256 = read.String("datadir.sha256");
   datadir.bytes = read.Unsigned("datadir.bytes");
   datadir.files = read.Unsigned("datadir.files");
@@ -171,7 +171,7 @@ void ReadDatadir(Reader& read, ManifestDatadir& datadir) {
 
 ManifestDatabase ReadDatabase(Reader& read, const toml::table& root) {
   ManifestDatabase database;
-  database.file = read.HalfName("database.file");
+  database.file = read.PlainName("database.file");
   database.sha256 = read.String("database.sha256");
   database.bytes = read.Unsigned("database.bytes");
   database.dump_bytes = read.Unsigned("database.dump_bytes", false);
@@ -259,7 +259,7 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
   if (read.status().ok() && manifest.format != kManifestFormat)
     return Status::Failed(where + " has format " + std::to_string(manifest.format) +
                           "; this govern-backup reads format " + std::to_string(kManifestFormat));
-  manifest.id = read.String("id");
+  manifest.id = read.PlainName("id");
   manifest.pair_token = read.String("pair_token");
   if (auto created = read.Time("created_at", true)) manifest.created_at = *created;
   manifest.consistency = read.ConsistencyOf("consistency");

@@ -36,8 +36,8 @@ const char* ToString(Consistency consistency);  // "offline" | "snapshot" | "onl
 std::optional<Consistency> ParseConsistency(std::string_view text);
 std::ostream& operator<<(std::ostream& out, Consistency consistency);
 
-// Whether `name` may name a half: a plain file name inside the set's directory (not empty,
-// no '/', no NUL, not "." or ".."). Anything else could make a command read or remove a file
+// Whether `name` may be a set id or a half's file name: a plain file name (not empty, no
+// '/', no NUL, not "." or ".."). Anything else could make a command read or remove a file
 // outside the set.
 bool IsPlainFileName(std::string_view name);
 
@@ -103,8 +103,8 @@ struct Manifest {
   nlohmann::json ToJson() const;
 
   // Parses and checks a manifest. A checksum mismatch, a missing [checksum], a missing key,
-  // a wrong format, an unknown consistency or a half name that is not a plain file name
-  // (IsPlainFileName) are errors naming `where` and what is wrong.
+  // a wrong format, an unknown consistency, or an id or half name that is not a plain file
+  // name (IsPlainFileName) are errors naming `where` and what is wrong.
   static Result<Manifest> Parse(const std::string& text, const std::string& where);
   static Result<Manifest> Load(const std::string& path);
 };

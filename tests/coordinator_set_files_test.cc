@@ -175,13 +175,16 @@ TEST(Manifest, ANewManifestRoundTripsWithAHostilePath) {
   EXPECT_TRUE(json["checksum"]["sha256"].is_string());
 }
 
-TEST(Manifest, AHalfNameOutsideTheSetIsRefusedNamingTheKey) {
+TEST(Manifest, AnIdOrHalfNameOutsideTheSetIsRefusedNamingTheKey) {
   const std::vector<std::string> bad = {"../../etc/passwd", "sub/half.zst", "", ".", "..",
                                         std::string("half\0.zst", 9)};
-  for (const char* key : {"datadir.file", "database.file"}) {
+  for (const char* key : {"id", "datadir.file", "database.file"}) {
     for (const std::string& name : bad) {
       Manifest manifest = SampleManifest();
-      (std::string(key) == "datadir.file" ? manifest.datadir.file : manifest.database->file) = name;
+      std::string& field = std::string(key) == "id"             ? manifest.id
+                           : std::string(key) == "datadir.file" ? manifest.datadir.file
+                                                                : manifest.database->file;
+      field = name;
       Result<Manifest> parsed = Manifest::Parse(manifest.ToText(), "m.toml");
       ASSERT_FALSE(parsed.ok()) << key << " = " << name;
       EXPECT_NE(parsed.status().message().find(std::string("key ") + key), std::string::npos)
