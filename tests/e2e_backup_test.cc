@@ -9,6 +9,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "coordinator/commands.h"
@@ -164,8 +165,11 @@ TEST_F(BackupTest, ManifestRecordsTheTruthAndBothHalvesCarryThePair) {
   ::stat(set_dir.c_str(), &info);
   EXPECT_EQ(info.st_mode & 0777, 0700u);
   CommandResult shown = Run({"show", id, "--json"});
-  EXPECT_EQ(shown.exit_code, 0);
-  EXPECT_NE(shown.out.find("\"pair_token\""), std::string::npos);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  nlohmann::json json = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(json["pair_token"], manifest.pair_token);
+  EXPECT_EQ(json["consistency"], "offline");
+  EXPECT_EQ(json["datadir"]["sha256"], manifest.datadir.sha256);
 }
 
 TEST_F(BackupTest, OfflineStopsDssOnceAndStartsItAgain) {
