@@ -19,14 +19,16 @@ Status Repository::EnsureExists(Env* env) const {
   // Outermost missing directory first; create_directories would apply the umask to them.
   std::vector<fs::path> missing;
   std::error_code error;
-  for (fs::path at = fs::path(root_).lexically_normal(); !at.empty() && !fs::exists(at, error);
-       at = at.parent_path()) {
+  fs::path at = fs::path(root_).lexically_normal();
+  if (at.filename().empty()) at = at.parent_path();  // "repo/" names "repo"
+  for (; !at.empty() && !fs::exists(at, error); at = at.parent_path()) {
     missing.push_back(at);
     if (at == at.parent_path()) break;
   }
   for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
     Status made = env->CreateDirectory(it->string(), 0700);
-    if (!made.ok())
+    // Another process may have made it meanwhile: that is no error.
+    if (!made.ok() && !fs::is_directory(*it, error))
       return made.WithContext("cannot create repository " + root_)
           .WithHint("check [repository].path and the permissions of its parent");
   }

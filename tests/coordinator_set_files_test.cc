@@ -305,6 +305,9 @@ TEST_F(TempDirTest, TheRepositoryAndItsMissingParentsAre0700WhateverTheUmask) {
     EXPECT_EQ(info.st_mode & 07777, 0700u) << dir;
   }
   EXPECT_TRUE(Repository(root).EnsureExists(Env::Default()).ok()) << "existing is fine";
+  Status trailing = Repository(dir_ + "/three/repo/").EnsureExists(Env::Default());
+  EXPECT_TRUE(trailing.ok()) << trailing.ToString();
+  EXPECT_TRUE(fs::is_directory(dir_ + "/three/repo"));
 }
 
 }  // namespace
