@@ -1,13 +1,12 @@
 // `govern-backup backup`: one paired backup set, as a flat script of named steps.
 #include <spdlog/spdlog.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <iostream>
 
 #include "coordinator/capture.h"
 #include "coordinator/commands.h"
 #include "coordinator/interrupt.h"
+#include "coordinator/json_output.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository.h"
@@ -17,16 +16,73 @@
 namespace gb {
 namespace {
 
-std::string Hostname() {
-  char name[256] = {0};
-  if (gethostname(name, sizeof name - 1) != 0) return "";
-  return name;
+Consistency ConsistencyFor(const Config& config, const BackupOptions& options) {
+  if (options.online || config.backup.mode == "online") return Consistency::kOnline;
+  if (config.snapshot.enabled()) return Consistency::kSnapshot;
+  return Consistency::kOffline;
 }
 
-std::string ConsistencyFor(const Config& config, const BackupOptions& options) {
-  if (options.online || config.backup.mode == "online") return "online";
-  if (config.snapshot.enabled()) return "snapshot";
-  return "offline";
+// The manifest's fields known before the capture; the halves and the window come after.
+Manifest NewManifest(const NodeContext& context, Consistency consistency,
+                     const BackupOptions& options, Env* env) {
+  Manifest manifest;
+  manifest.created_at = env->Now();
+  manifest.id = Repository::NewSetId(manifest.created_at);
+  manifest.pair_token = NewPairToken();
+  manifest.consistency = consistency;
+  manifest.tool_version = GOVERN_BACKUP_VERSION;
+  manifest.note = options.note;
+  const DssNode& node = context.node;
+  manifest.node = {node.data_dir,    node.node_type, node.dss_version, node.conf_version,
+                   node.install_dir, node.node_id,   env->HostName()};
+  return manifest;
+}
+
+CaptureRequest CaptureRequestFor(const Preflight& preflight, const Manifest& manifest,
+                                 const std::string& work_dir, Progress* progress, Env* env) {
+  CaptureRequest request;
+  request.context = &*preflight.context;
+  request.tools = preflight.tools ? &*preflight.tools : nullptr;
+  request.server = preflight.server ? &*preflight.server : nullptr;
+  request.consistency = manifest.consistency;
+  request.work_dir = work_dir;
+  request.id = manifest.id;
+  request.pair_token = manifest.pair_token;
+  request.progress = progress;
+  request.env = env;
+  return request;
+}
+
+// What both halves add up to, for the progress line.
+uint64_t EstimatedBytes(const Preflight& preflight) {
+  return (preflight.estimate ? preflight.estimate->bytes : 0) +
+         (preflight.server ? preflight.server->database_bytes : 0);
+}
+
+void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point started,
+                   Manifest& manifest) {
+  manifest.datadir = std::move(captured.datadir);
+  manifest.database = std::move(captured.database);
+  manifest.window = captured.window;
+  manifest.window.duration_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+}
+
+// Every failed pre-flight item logged; the first one is the command's error.
+Status Refusal(const Preflight& preflight) {
+  for (const auto& item : preflight.items)
+    if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
+  return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
+}
+
+// The manifest into the work directory, then the work directory renamed to the set: the
+// set never appears without its manifest.
+Status PublishSet(Env* env, const Repository& repo, const std::string& work_dir,
+                  const Manifest& manifest) {
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+  GB_RETURN_IF_ERROR(
+      env->WriteFileAtomically(work_dir + "/" + kManifestName, manifest.ToText(), 0600));
+  return env->Rename(work_dir, repo.SetDir(manifest.id));
 }
 
 // Removes the work directory of a backup that did not complete.
@@ -45,19 +101,19 @@ class WorkDirGuard {
   std::string dir_;
 };
 
-void PrintPlan(const Preflight& preflight, const std::string& consistency, const Repository& repo) {
+void PrintPlan(const Preflight& preflight, Consistency consistency, const Repository& repo) {
   const NodeContext& context = *preflight.context;
   bool running = preflight.dss_state == DssState::kRunning;
   std::cout << "dry run: nothing is touched\n";
-  if (consistency == "online")
+  if (consistency == Consistency::kOnline)
     std::cout << "DSS: keep running (online backup: consistency = online)\n";
   else if (!running)
     std::cout << "DSS: already stopped; it stays stopped\n";
   else
     std::cout << "DSS: stop (" << context.dss.dss_command << " stop), start again as soon as the "
-              << (consistency == "snapshot" ? "volume snapshot is taken" : "data dir is captured")
+              << (consistency == Consistency::kSnapshot ? "volume snapshot is taken" : "data dir is captured")
               << "\n";
-  if (consistency == "snapshot")
+  if (consistency == Consistency::kSnapshot)
     std::cout << "snapshot: run `" << context.config.snapshot.create << "`, archive from "
               << context.config.snapshot.path << ", then `" << context.config.snapshot.destroy << "`\n";
   if (preflight.estimate) {
@@ -84,24 +140,21 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   // Step: configuration.
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   Repository repo(config.repository.path);
-  std::string consistency = ConsistencyFor(config, options);
+  Consistency consistency = ConsistencyFor(config, options);
 
   // Step: one operation at a time.
   std::unique_ptr<RepositoryLock> lock;
   if (!options.dry_run) {
-    GB_RETURN_IF_ERROR(repo.EnsureExists());
-    GB_ASSIGN_OR_RETURN(lock, RepositoryLock::Acquire(repo.LockPath(), "backup"));
+    GB_RETURN_IF_ERROR(repo.EnsureExists(global.env));
+    GB_ASSIGN_OR_RETURN(lock,
+                        RepositoryLock::Acquire(repo.LockPath(), LockOperation::kBackup, global.env));
   }
 
   // Step: pre-flight; refuse before DSS is touched.
   PreflightOptions preflight_options;
   preflight_options.estimate_size = true;
   Preflight preflight = RunPreflight(config, preflight_options);
-  if (!preflight.ok()) {
-    for (const auto& item : preflight.items)
-      if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
-    return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
-  }
+  if (!preflight.ok()) return Refusal(preflight);
   if (options.dry_run) {
     PrintPlan(preflight, consistency, repo);
     return Status::Ok();
@@ -109,48 +162,24 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   const NodeContext& context = *preflight.context;
 
   // Step: the work directory, outside the listed sets until complete.
-  Manifest manifest;
-  manifest.created_at = global.env->Now();
-  manifest.id = Repository::NewSetId(manifest.created_at);
-  manifest.pair_token = NewPairToken();
-  manifest.consistency = consistency;
-  manifest.tool_version = GOVERN_BACKUP_VERSION;
-  manifest.note = options.note;
-  manifest.node = {context.node.data_dir,    context.node.node_type, context.node.dss_version,
-                   context.node.conf_version, context.node.install_dir, context.node.node_id,
-                   Hostname()};
+  Manifest manifest = NewManifest(context, consistency, options, global.env);
   std::string work_dir = repo.WorkDir(manifest.id);
   Status made = global.env->CreateDirectory(repo.WorkRoot(), 0700);
-  (void)made;  // it usually exists already
+  (void)made;  // it usually exists already; if it cannot be made, the next line says why
   GB_RETURN_IF_ERROR(global.env->CreateDirectory(work_dir, 0700));
   WorkDirGuard work_guard(global.env, work_dir);
-  spdlog::info("backup {} of {} ({})", manifest.id, context.node.data_dir, consistency);
+  spdlog::info("backup {} of {} ({})", manifest.id, context.node.data_dir, ToString(consistency));
 
   // Step: capture both halves.
-  uint64_t estimated = (preflight.estimate ? preflight.estimate->bytes : 0) +
-                       (preflight.server ? preflight.server->database_bytes : 0);
-  Progress progress("backup " + manifest.id, estimated);
-  CaptureRequest request;
-  request.context = &context;
-  request.tools = preflight.tools ? &*preflight.tools : nullptr;
-  request.server = preflight.server ? &*preflight.server : nullptr;
-  request.consistency = consistency;
-  request.work_dir = work_dir;
-  request.id = manifest.id;
-  request.pair_token = manifest.pair_token;
-  request.progress = &progress;
-  GB_ASSIGN_OR_RETURN(CaptureResult captured, CaptureHalves(request));
+  Progress progress("backup " + manifest.id, EstimatedBytes(preflight));
+  GB_ASSIGN_OR_RETURN(CaptureResult captured,
+                      CaptureHalves(CaptureRequestFor(preflight, manifest, work_dir, &progress,
+                                                      global.env)));
   progress.Finish();
-  manifest.datadir = captured.datadir;
-  manifest.database = captured.database;
-  manifest.window = captured.window;
-  manifest.window.duration_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  RecordCapture(std::move(captured), started, manifest);
 
   // Step: the manifest, last and atomically; then the set appears under its name.
-  GB_RETURN_IF_ERROR(CheckInterrupted());
-  GB_RETURN_IF_ERROR(WriteFileAtomically(work_dir + "/" + kManifestName, manifest.ToText(), 0600));
-  GB_RETURN_IF_ERROR(global.env->Rename(work_dir, repo.SetDir(manifest.id)));
+  GB_RETURN_IF_ERROR(PublishSet(global.env, repo, work_dir, manifest));
   work_guard.Release();
   GB_RETURN_IF_ERROR(FsyncPath(repo.root()));
   GB_RETURN_IF_ERROR(FsyncPath(repo.WorkRoot()));
@@ -159,7 +188,7 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
                manifest.id, FormatBytes(manifest.datadir.bytes), manifest.datadir.files,
                manifest.database ? FormatBytes(manifest.database->bytes) : std::string("none"),
                manifest.window.downtime_seconds);
-  if (global.json) std::cout << manifest.ToJson();
+  if (global.json) PrintJson(manifest.ToJson());
   else std::cout << manifest.id << "\n";
   return Status::Ok();
 }

@@ -20,8 +20,6 @@
 namespace gb {
 namespace {
 
-using Clock = std::chrono::system_clock;
-
 ZstdWriterOptions WriterOptions(const Config& config, const PairIdentity& identity) {
   ZstdWriterOptions options;
   options.level = config.backup.compression_level;
@@ -34,7 +32,7 @@ ZstdWriterOptions WriterOptions(const Config& config, const PairIdentity& identi
 // object goes away after a failure, so that DSS always comes back.
 class DssRestarter {
  public:
-  explicit DssRestarter(const DssControlOptions& options) : dss_(options) {}
+  DssRestarter(const DssControlOptions& options, Env* env) : dss_(options), env_(env) {}
   ~DssRestarter() {
     if (!stopped_by_us_) return;
     spdlog::warn("starting DSS again after the failed backup");
@@ -55,7 +53,7 @@ class DssRestarter {
     GB_RETURN_IF_ERROR(dss_.Stop().WithContext("stopping DSS"));
     stopped_by_us_ = true;
     stopped_at_ = std::chrono::steady_clock::now();
-    window.dss_stopped_at = Clock::now();
+    window.dss_stopped_at = env_->Now();
     return Status::Ok();
   }
 
@@ -64,7 +62,7 @@ class DssRestarter {
     spdlog::info("starting DSS again");
     stopped_by_us_ = false;  // one attempt; a failure is reported, not retried at exit
     GB_RETURN_IF_ERROR(dss_.Start().WithContext("starting DSS again"));
-    window.dss_started_at = Clock::now();
+    window.dss_started_at = env_->Now();
     window.downtime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at_).count();
     return Status::Ok();
@@ -72,6 +70,7 @@ class DssRestarter {
 
  private:
   DssControl dss_;
+  Env* env_;
   bool stopped_by_us_ = false;
   std::chrono::steady_clock::time_point stopped_at_;
 };
@@ -215,7 +214,7 @@ Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std:
   options.source_dir = source;
   options.exclude = config.backup.exclude;
   options.pair_member = identity.ToText();
-  options.online = request.consistency == "online";
+  options.online = request.consistency == Consistency::kOnline;
   Progress* progress = request.progress;
   options.progress = [progress](uint64_t done) {
     if (progress) progress->Set(0, done);
@@ -241,18 +240,19 @@ Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std:
 
 Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   const NodeContext& context = *request.context;
+  const Consistency consistency = request.consistency;
   CaptureResult result;
-  DssRestarter dss(context.dss);
+  DssRestarter dss(context.dss, request.env);
   std::unique_ptr<VolumeSnapshot> volume;
   DatabaseCapture database;
   std::string source = context.node.data_dir;
 
   // Step: stop DSS, unless online.
-  if (request.consistency != "online") GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  if (consistency != Consistency::kOnline) GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: the atomic volume snapshot, when configured.
-  if (request.consistency == "snapshot") {
+  if (consistency == Consistency::kSnapshot) {
     volume = std::make_unique<VolumeSnapshot>(context.config.snapshot);
     GB_RETURN_IF_ERROR(volume->Create());
     source = context.config.snapshot.path;
@@ -263,14 +263,18 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: with a volume snapshot, both halves are frozen already: DSS may run again.
-  if (request.consistency == "snapshot") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
-  if (request.consistency != "offline" || !result.window.dss_was_running) database.AllowDrain();
+  if (consistency == Consistency::kSnapshot) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+  // pg_dump's output waits (AllowDrain) only while DSS is down waiting for the data dir to
+  // be read, so that the cores go to the archive; in every other case it drains at once.
+  const bool dss_waits_for_datadir =
+      consistency == Consistency::kOffline && result.window.dss_was_running;
+  if (!dss_waits_for_datadir) database.AllowDrain();
 
   // Step: the data-dir half, in one pass.
   GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source));
 
   // Step: DSS back as soon as the data dir is captured; pg_dump finishes meanwhile.
-  if (request.consistency == "offline") GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
+  if (consistency == Consistency::kOffline) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
   database.AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
 

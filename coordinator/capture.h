@@ -2,6 +2,7 @@
 // a database snapshot, starts pg_dump on it, archives the data dir, and starts DSS again as
 // soon as the data dir is captured and pg_dump holds the snapshot; the dump then finishes
 // while DSS runs. DSS is started again on every failure if it was running before.
+// CaptureHalves is called from one thread; it runs pg_dump's output pump on its own.
 #pragma once
 
 #include <map>
@@ -12,6 +13,7 @@
 #include "coordinator/manifest.h"
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
+#include "io/env.h"
 #include "io/status.h"
 #include "io/zstd_file.h"
 #include "pg/dump_tools.h"
@@ -23,11 +25,12 @@ struct CaptureRequest {
   const NodeContext* context = nullptr;
   const DumpTools* tools = nullptr;        // when the node has a database
   const ServerIdentity* server = nullptr;  // when the node has a database
-  std::string consistency;           // offline | snapshot | online
+  Consistency consistency = Consistency::kOffline;
   std::string work_dir;              // where the halves are written
   std::string id;
   std::string pair_token;
   Progress* progress = nullptr;
+  Env* env = Env::Default();  // the clock of the DSS window
 };
 
 struct CaptureResult {

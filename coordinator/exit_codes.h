@@ -1,4 +1,5 @@
-// The one place where an error becomes an exit code (CONTRACT.md, "Exit codes").
+// The one place where an error becomes an exit code (CONTRACT.md, "Exit codes": the file
+// is ../shared/CONTRACT.md beside this repository). Stateless; safe from any thread.
 #pragma once
 
 #include "io/status.h"

@@ -1,5 +1,6 @@
 // SIGINT/SIGTERM during an operation: the handler only records the signal; the operation
 // notices at its next write or step, unwinds (DSS started again, work removed) and fails.
+// CheckInterrupted is safe from any thread (it reads one atomic flag).
 #pragma once
 
 #include "io/byte_stream.h"

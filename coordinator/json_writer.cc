@@ -4,6 +4,7 @@
 #include <cstdio>
 
 namespace gb {
+namespace {
 
 std::string JsonQuote(const std::string& text) {
   std::string out = "\"";
@@ -26,6 +27,8 @@ std::string JsonQuote(const std::string& text) {
   }
   return out + "\"";
 }
+
+}  // namespace
 
 void JsonWriter::BeforeValue() {
   if (after_key_) {
@@ -86,18 +89,6 @@ JsonWriter& JsonWriter::Integer(int64_t value) {
 JsonWriter& JsonWriter::Bool(bool value) {
   BeforeValue();
   out_ += value ? "true" : "false";
-  return *this;
-}
-JsonWriter& JsonWriter::Null() {
-  BeforeValue();
-  out_ += "null";
-  return *this;
-}
-JsonWriter& JsonWriter::Raw(const std::string& json) {
-  BeforeValue();
-  std::string trimmed = json;
-  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.pop_back();
-  out_ += trimmed;
   return *this;
 }
 

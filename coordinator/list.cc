@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "coordinator/commands.h"
-#include "coordinator/json_writer.h"
+#include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 
@@ -33,6 +35,25 @@ std::string QuickStatus(const SetEntry& set) {
   return "complete";
 }
 
+nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& sets) {
+  nlohmann::json listed = nlohmann::json::array();
+  for (const auto& set : sets) {
+    nlohmann::json item = {{"id", set.id}, {"status", QuickStatus(set)}};
+    if (set.has_manifest && set.manifest.ok()) {
+      const Manifest& m = *set.manifest;
+      item["created_at"] = FormatRfc3339(m.created_at);
+      item["consistency"] = ToString(m.consistency);
+      item["dss_version"] = m.node.dss_version;
+      item["datadir_bytes"] = m.datadir.bytes;
+      item["database_bytes"] = m.database ? m.database->bytes : 0;
+      item["downtime_seconds"] = m.window.downtime_seconds;
+      item["note"] = m.note;
+    }
+    listed.push_back(std::move(item));
+  }
+  return {{"repository", repo.root()}, {"sets", std::move(listed)}};
+}
+
 }  // namespace
 
 Status RunList(const GlobalOptions& global) {
@@ -41,24 +62,7 @@ Status RunList(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
 
   if (global.json) {
-    JsonWriter json;
-    json.BeginObject().Key("repository").String(repo.root()).Key("sets").BeginArray();
-    for (const auto& set : sets) {
-      json.BeginObject().Key("id").String(set.id).Key("status").String(QuickStatus(set));
-      if (set.has_manifest && set.manifest.ok()) {
-        const Manifest& m = *set.manifest;
-        json.Key("created_at").String(FormatRfc3339(m.created_at))
-            .Key("consistency").String(m.consistency)
-            .Key("dss_version").String(m.node.dss_version)
-            .Key("datadir_bytes").Integer(static_cast<int64_t>(m.datadir.bytes))
-            .Key("database_bytes").Integer(m.database ? static_cast<int64_t>(m.database->bytes) : 0)
-            .Key("downtime_seconds").Number(m.window.downtime_seconds)
-            .Key("note").String(m.note);
-      }
-      json.EndObject();
-    }
-    json.EndArray().EndObject();
-    std::cout << json.str() << "\n";
+    PrintJson(ListJson(repo, sets));
     return Status::Ok();
   }
 
@@ -72,7 +76,7 @@ Status RunList(const GlobalOptions& global) {
     if (set.has_manifest && set.manifest.ok()) {
       const Manifest& m = *set.manifest;
       std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", set.id.c_str(),
-                  FormatRfc3339(m.created_at).c_str(), m.consistency.c_str(),
+                  FormatRfc3339(m.created_at).c_str(), ToString(m.consistency),
                   m.node.dss_version.c_str(), FormatBytes(m.datadir.bytes).c_str(),
                   m.database ? FormatBytes(m.database->bytes).c_str() : "-",
                   QuickStatus(set).c_str(), m.note.c_str());
@@ -89,7 +93,8 @@ Status RunShow(const GlobalOptions& global, const std::string& id) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   Repository repo(config.repository.path);
   GB_ASSIGN_OR_RETURN(Manifest manifest, repo.LoadSet(id));
-  std::cout << (global.json ? manifest.ToJson() : manifest.ToText());
+  if (global.json) PrintJson(manifest.ToJson());
+  else std::cout << manifest.ToText();
   return Status::Ok();
 }
 

@@ -1,158 +1,239 @@
 #include "coordinator/manifest.h"
 
-#include <toml++/toml.h>
+#include <cmath>
+#include <ostream>
 
-#include <cstdio>
-#include <sstream>
-
-#include "coordinator/json_writer.h"
-#include "io/atomic_file.h"
+#include "coordinator/toml_text.h"
+#include "io/files.h"
 #include "io/sha256.h"
 
 namespace gb {
 namespace {
 
 constexpr char kChecksumHeader[] = "\n[checksum]\n";
+constexpr char kComment[] =
+    "# govern-backup set manifest. Do not edit: it checks itself ([checksum] below).";
 
-// TOML basic strings take the same escapes as JSON strings.
-std::string Quote(const std::string& text) { return JsonQuote(text); }
+int64_t Integer(uint64_t value) { return static_cast<int64_t>(value); }
 
-std::string QuoteList(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + Quote(items[i]);
-  return out + "]";
+// Milliseconds are plenty for a duration a person reads; more digits are noise.
+double Rounded(double seconds) { return std::round(seconds * 1000) / 1000; }
+
+toml::array StringArray(const std::vector<std::string>& items) {
+  toml::array array;
+  for (const auto& item : items) array.push_back(item);
+  return array;
 }
 
-// TOML keys that are not bare (e.g. "public.blueprints") must be quoted.
-std::string Key(const std::string& key) {
-  for (char c : key)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return Quote(key);
-  return key;
+toml::table NodeTable(const ManifestNode& node) {
+  return toml::table{{"data_dir", node.data_dir},         {"node_type", node.node_type},
+                     {"dss_version", node.dss_version},   {"conf_version", node.conf_version},
+                     {"install_dir", node.install_dir},   {"node_id", node.node_id},
+                     {"hostname", node.hostname}};
 }
 
-std::string Seconds(double seconds) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3f", seconds);
-  return buffer;
+toml::table DatadirTable(const ManifestDatadir& datadir, Consistency consistency) {
+  toml::table table{{"file", datadir.file},
+                    {"sha256", datadir.sha256},
+                    {"bytes", Integer(datadir.bytes)},
+                    {"files", Integer(datadir.files)},
+                    {"source_bytes", Integer(datadir.source_bytes)},
+                    {"excluded", StringArray(datadir.excluded)}};
+  if (consistency == Consistency::kOnline) {
+    table.insert("changed_while_read", StringArray(datadir.changed_while_read));
+    table.insert("vanished_while_read", StringArray(datadir.vanished_while_read));
+  }
+  return table;
+}
+
+toml::table DatabaseTable(const ManifestDatabase& database) {
+  toml::table rows;
+  for (const auto& [table, count] : database.table_rows) rows.insert(table, Integer(count));
+  return toml::table{{"file", database.file},
+                     {"sha256", database.sha256},
+                     {"bytes", Integer(database.bytes)},
+                     {"dump_bytes", Integer(database.dump_bytes)},
+                     {"dbname", database.dbname},
+                     {"schema", database.schema},
+                     {"server_version", database.server_version},
+                     {"system_identifier", database.system_identifier},
+                     {"pg_dump_version", database.pg_dump_version},
+                     {"table_rows", std::move(rows)}};
+}
+
+toml::table WindowTable(const ManifestWindow& window) {
+  toml::table table{{"downtime_seconds", Rounded(window.downtime_seconds)},
+                    {"dss_was_running", window.dss_was_running},
+                    {"duration_seconds", Rounded(window.duration_seconds)}};
+  if (window.dss_stopped_at) table.insert("dss_stopped_at", ToTomlTime(*window.dss_stopped_at));
+  if (window.dss_started_at) table.insert("dss_started_at", ToTomlTime(*window.dss_started_at));
+  return table;
+}
+
+// Everything but [checksum].
+toml::table BodyTable(const Manifest& manifest) {
+  toml::table body{{"format", manifest.format},
+                   {"id", manifest.id},
+                   {"pair_token", manifest.pair_token},
+                   {"created_at", ToTomlTime(manifest.created_at)},
+                   {"consistency", ToString(manifest.consistency)},
+                   {"tool_version", manifest.tool_version},
+                   {"note", manifest.note},
+                   {"node", NodeTable(manifest.node)},
+                   {"datadir", DatadirTable(manifest.datadir, manifest.consistency)},
+                   {"window", WindowTable(manifest.window)}};
+  if (manifest.database) body.insert("database", DatabaseTable(*manifest.database));
+  return body;
 }
 
 // --- reading -------------------------------------------------------------------------
 
+// Typed reads of one parsed manifest; the first missing or mistyped key becomes status().
 class Reader {
  public:
   Reader(const toml::table& root, std::string where) : root_(root), where_(std::move(where)) {}
 
   std::string String(const char* path, bool required = true) {
-    auto node = root_.at_path(path);
-    if (auto value = node.value<std::string>()) return *value;
-    if (required) Missing(path, "a string");
+    if (auto value = root_.at_path(path).value_exact<std::string>()) return *value;
+    if (required) Fail(path, "is missing or not a string");
     return {};
   }
   uint64_t Unsigned(const char* path, bool required = true) {
-    auto node = root_.at_path(path);
-    if (auto value = node.value<int64_t>(); value && *value >= 0) return static_cast<uint64_t>(*value);
-    if (required) Missing(path, "a non-negative integer");
+    auto value = root_.at_path(path).value_exact<int64_t>();
+    if (value && *value >= 0) return static_cast<uint64_t>(*value);
+    if (required) Fail(path, "is missing or not a non-negative integer");
     return 0;
   }
-  double Real(const char* path) {
-    auto node = root_.at_path(path);
-    if (auto value = node.value<double>()) return *value;
-    return 0;
-  }
+  double Real(const char* path) { return root_.at_path(path).value<double>().value_or(0); }
   bool Bool(const char* path) { return root_.at_path(path).value_or(false); }
   std::optional<TimePoint> Time(const char* path, bool required) {
-    auto node = root_.at_path(path);
-    if (auto value = node.value<toml::date_time>()) {
-      char text[40];
-      std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", value->date.year,
-                    value->date.month, value->date.day, value->time.hour, value->time.minute,
-                    value->time.second);
-      if (auto parsed = ParseRfc3339(text)) return parsed;
-    }
-    if (required) Missing(path, "a UTC date-time");
+    if (auto value = root_.at_path(path).value_exact<toml::date_time>())
+      if (auto point = FromTomlTime(*value)) return point;
+    if (required) Fail(path, "is missing or not a date-time with an offset");
     return std::nullopt;
   }
   std::vector<std::string> Strings(const char* path) {
     std::vector<std::string> out;
     if (auto array = root_.at_path(path).as_array())
       for (auto& item : *array)
-        if (auto value = item.value<std::string>()) out.push_back(*value);
+        if (auto value = item.value_exact<std::string>()) out.push_back(*value);
     return out;
+  }
+  Consistency ConsistencyOf(const char* path) {
+    std::string text = String(path);
+    if (auto parsed = ParseConsistency(text)) return *parsed;
+    if (!text.empty()) Fail(path, "is \"" + text + "\", not offline, snapshot or online");
+    return Consistency::kOffline;
+  }
+  // The set's id and its halves' file names, refused unless plain names: commands join
+  // them to the repository's and the set's directories to read or remove what they name.
+  std::string PlainName(const char* path) {
+    std::string name = String(path);
+    if (status_.ok() && !IsPlainFileName(name))
+      Fail(path, "is \"" + name + "\", not a plain file name inside the repository");
+    return name;
   }
   bool Has(const char* path) { return static_cast<bool>(root_.at_path(path)); }
 
   const Status& status() const { return status_; }
 
  private:
-  void Missing(const char* path, const char* kind) {
+  void Fail(const char* path, const std::string& what) {
     if (status_.ok())
-      status_ = Status::Failed(where_ + ": key " + path + " is missing or not " + kind);
+      status_ = Status::Failed(where_ + ": key " + path + " " + what + ": the manifest is damaged",
+                               "`govern-backup verify` reports every damaged set");
   }
   const toml::table& root_;
   std::string where_;
   Status status_;
 };
 
-}  // namespace
-
-std::string Manifest::ToText() const {
-  std::ostringstream out;
-  out << "# govern-backup set manifest. Do not edit: it checks itself ([checksum] below).\n"
-      << "format = " << format << "\n"
-      << "id = " << Quote(id) << "\n"
-      << "pair_token = " << Quote(pair_token) << "\n"
-      << "created_at = " << FormatRfc3339(created_at) << "\n"
-      << "consistency = " << Quote(consistency) << "\n"
-      << "tool_version = " << Quote(tool_version) << "\n"
-      << "note = " << Quote(note) << "\n";
-
-  out << "\n[node]\n"
-      << "data_dir = " << Quote(node.data_dir) << "\n"
-      << "node_type = " << Quote(node.node_type) << "\n"
-      << "dss_version = " << Quote(node.dss_version) << "\n"
-      << "conf_version = " << Quote(node.conf_version) << "\n"
-      << "install_dir = " << Quote(node.install_dir) << "\n"
-      << "node_id = " << Quote(node.node_id) << "\n"
-      << "hostname = " << Quote(node.hostname) << "\n";
-
-  out << "\n[datadir]\n"
-      << "file = " << Quote(datadir.file) << "\n"
-      << "sha256 = " << Quote(datadir.sha256) << "\n"
-      << "bytes = " << datadir.bytes << "\n"
-      << "files = " << datadir.files << "\n"
-      << "source_bytes = " << datadir.source_bytes << "\n"
-      << "excluded = " << QuoteList(datadir.excluded) << "\n";
-  if (consistency == "online")
-    out << "changed_while_read = " << QuoteList(datadir.changed_while_read) << "\n"
-        << "vanished_while_read = " << QuoteList(datadir.vanished_while_read) << "\n";
-
-  if (database) {
-    out << "\n[database]\n"
-        << "file = " << Quote(database->file) << "\n"
-        << "sha256 = " << Quote(database->sha256) << "\n"
-        << "bytes = " << database->bytes << "\n"
-        << "dump_bytes = " << database->dump_bytes << "\n"
-        << "dbname = " << Quote(database->dbname) << "\n"
-        << "schema = " << Quote(database->schema) << "\n"
-        << "server_version = " << Quote(database->server_version) << "\n"
-        << "system_identifier = " << Quote(database->system_identifier) << "\n"
-        << "pg_dump_version = " << Quote(database->pg_dump_version) << "\n";
-    out << "\n[database.table_rows]\n";
-    for (const auto& [table, rows] : database->table_rows) out << Key(table) << " = " << rows << "\n";
-  }
-
-  out << "\n[window]\n";
-  if (window.dss_stopped_at) out << "dss_stopped_at = " << FormatRfc3339(*window.dss_stopped_at) << "\n";
-  if (window.dss_started_at) out << "dss_started_at = " << FormatRfc3339(*window.dss_started_at) << "\n";
-  out << "downtime_seconds = " << Seconds(window.downtime_seconds) << "\n"
-      << "dss_was_running = " << (window.dss_was_running ? "true" : "false") << "\n"
-      << "duration_seconds = " << Seconds(window.duration_seconds) << "\n";
-
-  std::string body = out.str();
-  return body + kChecksumHeader + "sha256 = " + Quote(Sha256::OfString(body)) + "\n";
+void ReadNode(Reader& read, ManifestNode& node) {
+  node.data_dir = read.String("node.data_dir");
+  node.node_type = read.String("node.node_type");
+  node.dss_version = read.String("node.dss_version");
+  node.conf_version = read.String("node.conf_version");
+  node.install_dir = read.String("node.install_dir", false);
+  node.node_id = read.String("node.node_id", false);
+  node.hostname = read.String("node.hostname", false);
 }
 
-std::string Manifest::ToJson() const { return TomlTextToJson(ToText()); }
+void ReadDatadir(Reader& read, ManifestDatadir& datadir) {
+  datadir.file = read.PlainName("datadir.file");
+  datadir.sha256 = read.String("datadir.sha256");
+  datadir.bytes = read.Unsigned("datadir.bytes");
+  datadir.files = read.Unsigned("datadir.files");
+  datadir.source_bytes = read.Unsigned("datadir.source_bytes");
+  datadir.excluded = read.Strings("datadir.excluded");
+  datadir.changed_while_read = read.Strings("datadir.changed_while_read");
+  datadir.vanished_while_read = read.Strings("datadir.vanished_while_read");
+}
+
+ManifestDatabase ReadDatabase(Reader& read, const toml::table& root) {
+  ManifestDatabase database;
+  database.file = read.PlainName("database.file");
+  database.sha256 = read.String("database.sha256");
+  database.bytes = read.Unsigned("database.bytes");
+  database.dump_bytes = read.Unsigned("database.dump_bytes", false);
+  database.dbname = read.String("database.dbname");
+  database.schema = read.String("database.schema", false);
+  database.server_version = read.String("database.server_version");
+  database.system_identifier = read.String("database.system_identifier", false);
+  database.pg_dump_version = read.String("database.pg_dump_version", false);
+  if (auto rows = root.at_path("database.table_rows").as_table())
+    for (auto& [key, value] : *rows)
+      if (auto count = value.value_exact<int64_t>(); count && *count >= 0)
+        database.table_rows[std::string(key.str())] = static_cast<uint64_t>(*count);
+  return database;
+}
+
+void ReadWindow(Reader& read, ManifestWindow& window) {
+  window.dss_stopped_at = read.Time("window.dss_stopped_at", false);
+  window.dss_started_at = read.Time("window.dss_started_at", false);
+  window.downtime_seconds = read.Real("window.downtime_seconds");
+  window.dss_was_running = read.Bool("window.dss_was_running");
+  window.duration_seconds = read.Real("window.duration_seconds");
+}
+
+}  // namespace
+
+const char* ToString(Consistency consistency) {
+  switch (consistency) {
+    case Consistency::kOffline: return "offline";
+    case Consistency::kSnapshot: return "snapshot";
+    case Consistency::kOnline: return "online";
+  }
+  return "offline";
+}
+
+std::optional<Consistency> ParseConsistency(std::string_view text) {
+  for (Consistency each : {Consistency::kOffline, Consistency::kSnapshot, Consistency::kOnline})
+    if (text == ToString(each)) return each;
+  return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& out, Consistency consistency) {
+  return out << ToString(consistency);
+}
+
+bool IsPlainFileName(std::string_view name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
+std::string Manifest::ToText() const {
+  std::string body = FormatToml(BodyTable(*this), kComment);
+  toml::table checksum{{"checksum", toml::table{{"sha256", Sha256::OfString(body)}}}};
+  // FormatToml's text starts with "[checksum]\n": the header Parse looks for.
+  return body + "\n" + FormatToml(checksum);
+}
+
+nlohmann::json Manifest::ToJson() const {
+  toml::table body = BodyTable(*this);
+  nlohmann::json json = TomlToJson(body);
+  json["checksum"] = {{"sha256", Sha256::OfString(FormatToml(body, kComment))}};
+  return json;
+}
 
 Result<Manifest> Manifest::Parse(const std::string& text, const std::string& where) {
   size_t checksum_at = text.rfind(kChecksumHeader);
@@ -178,54 +259,16 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
   if (read.status().ok() && manifest.format != kManifestFormat)
     return Status::Failed(where + " has format " + std::to_string(manifest.format) +
                           "; this govern-backup reads format " + std::to_string(kManifestFormat));
-  manifest.id = read.String("id");
+  manifest.id = read.PlainName("id");
   manifest.pair_token = read.String("pair_token");
   if (auto created = read.Time("created_at", true)) manifest.created_at = *created;
-  manifest.consistency = read.String("consistency");
+  manifest.consistency = read.ConsistencyOf("consistency");
   manifest.tool_version = read.String("tool_version", false);
   manifest.note = read.String("note", false);
-
-  manifest.node.data_dir = read.String("node.data_dir");
-  manifest.node.node_type = read.String("node.node_type");
-  manifest.node.dss_version = read.String("node.dss_version");
-  manifest.node.conf_version = read.String("node.conf_version");
-  manifest.node.install_dir = read.String("node.install_dir", false);
-  manifest.node.node_id = read.String("node.node_id", false);
-  manifest.node.hostname = read.String("node.hostname", false);
-
-  manifest.datadir.file = read.String("datadir.file");
-  manifest.datadir.sha256 = read.String("datadir.sha256");
-  manifest.datadir.bytes = read.Unsigned("datadir.bytes");
-  manifest.datadir.files = read.Unsigned("datadir.files");
-  manifest.datadir.source_bytes = read.Unsigned("datadir.source_bytes");
-  manifest.datadir.excluded = read.Strings("datadir.excluded");
-  manifest.datadir.changed_while_read = read.Strings("datadir.changed_while_read");
-  manifest.datadir.vanished_while_read = read.Strings("datadir.vanished_while_read");
-
-  if (read.Has("database")) {
-    ManifestDatabase database;
-    database.file = read.String("database.file");
-    database.sha256 = read.String("database.sha256");
-    database.bytes = read.Unsigned("database.bytes");
-    database.dump_bytes = read.Unsigned("database.dump_bytes", false);
-    database.dbname = read.String("database.dbname");
-    database.schema = read.String("database.schema", false);
-    database.server_version = read.String("database.server_version");
-    database.system_identifier = read.String("database.system_identifier", false);
-    database.pg_dump_version = read.String("database.pg_dump_version", false);
-    if (auto rows = root.at_path("database.table_rows").as_table())
-      for (auto& [key, value] : *rows)
-        if (auto count = value.value<int64_t>())
-          database.table_rows[std::string(key.str())] = static_cast<uint64_t>(*count);
-    manifest.database = std::move(database);
-  }
-
-  manifest.window.dss_stopped_at = read.Time("window.dss_stopped_at", false);
-  manifest.window.dss_started_at = read.Time("window.dss_started_at", false);
-  manifest.window.downtime_seconds = read.Real("window.downtime_seconds");
-  manifest.window.dss_was_running = read.Bool("window.dss_was_running");
-  manifest.window.duration_seconds = read.Real("window.duration_seconds");
-
+  ReadNode(read, manifest.node);
+  ReadDatadir(read, manifest.datadir);
+  if (read.Has("database")) manifest.database = ReadDatabase(read, root);
+  ReadWindow(read, manifest.window);
   if (!read.status().ok()) return read.status();
   return manifest;
 }
@@ -233,16 +276,6 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
 Result<Manifest> Manifest::Load(const std::string& path) {
   GB_ASSIGN_OR_RETURN(std::string text, ReadWholeFile(path));
   return Parse(text, path);
-}
-
-std::string TomlTextToJson(const std::string& toml_text) {
-  std::ostringstream out;
-  try {
-    out << toml::json_formatter{toml::parse(toml_text)} << "\n";
-  } catch (const toml::parse_error& error) {
-    out << "{}\n";
-  }
-  return out.str();
 }
 
 }  // namespace gb

@@ -3,13 +3,21 @@
 // It is written last and atomically; its presence makes a set complete. It checks itself:
 // its final [checksum] table holds the SHA-256 of every byte before that table, so a
 // hand-edited or truncated manifest is recognised on every read.
+//
+// Written through toml++ (keys in toml++'s order); manifests of 0.1.0, laid out by hand in
+// another order, are read as they are: the checksum covers the bytes, not the layout.
+// Plain values: no locking; a Manifest is safe to share once built.
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "coordinator/time_format.h"
 #include "io/status.h"
@@ -17,7 +25,21 @@
 namespace gb {
 
 inline constexpr int kManifestFormat = 1;
-inline constexpr char kManifestName[] = "manifest.toml";
+
+// How the two halves were made consistent with each other.
+enum class Consistency {
+  kOffline,   // DSS stopped while the data dir was read
+  kSnapshot,  // DSS stopped while a volume snapshot was taken; the snapshot was read
+  kOnline,    // DSS kept running: the data dir may hold changes made during the read
+};
+const char* ToString(Consistency consistency);  // "offline" | "snapshot" | "online"
+std::optional<Consistency> ParseConsistency(std::string_view text);
+std::ostream& operator<<(std::ostream& out, Consistency consistency);
+
+// Whether `name` may be a set id or a half's file name: a plain file name (not empty, no
+// '/', no NUL, not "." or ".."). Anything else could make a command read or remove a file
+// outside the set.
+bool IsPlainFileName(std::string_view name);
 
 struct ManifestNode {
   std::string data_dir;
@@ -66,7 +88,7 @@ struct Manifest {
   std::string id;
   std::string pair_token;
   TimePoint created_at;
-  std::string consistency;  // offline | snapshot | online
+  Consistency consistency = Consistency::kOffline;
   std::string tool_version;
   std::string note;
   ManifestNode node;
@@ -76,16 +98,15 @@ struct Manifest {
 
   // The TOML text, [checksum] last.
   std::string ToText() const;
-  // The same content as one JSON document.
-  std::string ToJson() const;
+  // The same content as one JSON document (the TOML's tables and keys; times as RFC 3339
+  // strings).
+  nlohmann::json ToJson() const;
 
-  // Parses and checks a manifest. A checksum mismatch, a missing [checksum], a missing key
-  // or a wrong format are errors naming `where` and what is wrong.
+  // Parses and checks a manifest. A checksum mismatch, a missing [checksum], a missing key,
+  // a wrong format, an unknown consistency, or an id or half name that is not a plain file
+  // name (IsPlainFileName) are errors naming `where` and what is wrong.
   static Result<Manifest> Parse(const std::string& text, const std::string& where);
   static Result<Manifest> Load(const std::string& path);
 };
-
-// Converts TOML text (a manifest, a list) to JSON; used for --json output.
-std::string TomlTextToJson(const std::string& toml_text);
 
 }  // namespace gb

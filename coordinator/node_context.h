@@ -1,5 +1,6 @@
 // NodeContext: the Govern node as govern-backup will act on it: the config merged with what
 // the data dir says (dip.properties gives every [database] default; config keys override).
+// Built once per command on one thread; read-only afterwards, so safe to share.
 #pragma once
 
 #include <optional>

@@ -1,21 +1,13 @@
 #include "coordinator/pair_identity.h"
 
-#include <sys/random.h>
-
-#include <toml++/toml.h>
-
-#include <cstdio>
-#include <sstream>
+#include "coordinator/toml_text.h"
+#include "io/text.h"
 
 namespace gb {
 
 std::string PairIdentity::ToText() const {
-  std::ostringstream out;
-  out << "# govern-backup pair identity: this half belongs to the set below\n"
-      << "id = \"" << id << "\"\n"
-      << "pair_token = \"" << pair_token << "\"\n"
-      << "role = \"" << role << "\"\n";
-  return out.str();
+  return FormatToml(toml::table{{"id", id}, {"pair_token", pair_token}, {"role", role}},
+                    "# govern-backup pair identity: this half belongs to the set below");
 }
 
 Result<PairIdentity> PairIdentity::Parse(const std::string& text, const std::string& where) {
@@ -36,16 +28,6 @@ Result<PairIdentity> PairIdentity::Parse(const std::string& text, const std::str
   return identity;
 }
 
-std::string NewPairToken() {
-  unsigned char bytes[16];
-  size_t filled = 0;
-  while (filled < sizeof bytes) {
-    ssize_t got = getrandom(bytes + filled, sizeof bytes - filled, 0);
-    if (got > 0) filled += static_cast<size_t>(got);
-  }
-  char hex[33];
-  for (size_t i = 0; i < sizeof bytes; ++i) std::snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
-  return std::string(hex, 32);
-}
+std::string NewPairToken() { return RandomHex(16); }
 
 }  // namespace gb

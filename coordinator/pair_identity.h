@@ -1,6 +1,6 @@
 // PairIdentity: what each half carries inside its own bytes (a zstd skippable frame, and
 // for the archive also the .govern-backup/pair.toml member) so that halves of different
-// sets can be told apart without trusting the manifest.
+// sets can be told apart without trusting the manifest. Plain values; safe to share.
 #pragma once
 
 #include <string>
@@ -21,7 +21,7 @@ struct PairIdentity {
   static Result<PairIdentity> Parse(const std::string& text, const std::string& where);
 };
 
-// 128 random bits as 32 lowercase hex digits (getrandom).
+// 128 random bits as 32 lowercase hex digits.
 std::string NewPairToken();
 
 }  // namespace gb

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "coordinator/time_format.h"
+#include "coordinator/format_bytes.h"
 
 namespace gb {
 

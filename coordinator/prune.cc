@@ -11,14 +11,17 @@
 #include <iostream>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "coordinator/commands.h"
-#include "coordinator/json_writer.h"
+#include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "coordinator/repository_lock.h"
 #include "coordinator/retention.h"
 #include "coordinator/work_leftovers.h"
 #include "io/atomic_file.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
@@ -26,18 +29,62 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PlanItem {
-  std::string id;    // a set id, or a path for a leftover
+  std::string id;    // a set id, or a leftover's name
   std::string path;  // what is removed
   bool remove = false;
   bool is_set = true;
   std::vector<std::string> reasons;
-  const Manifest* manifest = nullptr;  // complete sets
+  std::optional<Manifest> manifest;  // complete sets
 };
 
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
+// Complete sets by the policy; incomplete set directories go; a set whose manifest is
+// damaged is kept (its halves may be intact: a person decides).
+PlanItem PlanSet(const SetEntry& set, const std::map<std::string, RetentionDecision>& decisions) {
+  PlanItem item;
+  item.id = set.id;
+  item.path = set.dir;
+  if (!set.has_manifest) {
+    item.remove = true;
+    item.reasons = {"incomplete: no manifest"};
+  } else if (!set.manifest.ok()) {
+    item.reasons = {"manifest damaged: not judged; see `govern-backup verify " + set.id + "`"};
+  } else {
+    const RetentionDecision& decision = decisions.at(set.id);
+    item.remove = !decision.keep;
+    item.reasons = decision.reasons;
+    item.manifest = *set.manifest;
+  }
+  return item;
+}
+
+// We hold the lock, so no backup runs; a verify --deep takes no lock and may.
+PlanItem PlanLeftover(const WorkEntry& entry) {
+  PlanItem item;
+  item.is_set = false;
+  item.id = entry.name;
+  item.path = entry.path;
+  item.remove = !entry.in_use;
+  item.reasons = {entry.in_use ? "in use by " + entry.owner
+                               : entry.Describe() + ", age " + FormatAge(entry.age) + ", " +
+                                     FormatBytes(entry.bytes)};
+  return item;
+}
+
+// What prune would do: every set directory, then every leftover. Touches nothing.
+Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionPolicy& policy,
+                                        Env* env) {
+  GB_ASSIGN_OR_RETURN(std::vector<SetEntry> sets, repo.ListSets());
+  std::vector<RetentionCandidate> candidates;
+  for (const auto& set : sets)
+    if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
+  std::map<std::string, RetentionDecision> decisions;
+  for (auto& decision : ApplyRetention(candidates, policy)) decisions[decision.id] = decision;
+
+  std::vector<PlanItem> plan;
+  for (const auto& set : sets) plan.push_back(PlanSet(set, decisions));
+  GB_ASSIGN_OR_RETURN(std::vector<WorkEntry> leftovers, ListWorkEntries(repo, env->Now()));
+  for (const auto& entry : leftovers) plan.push_back(PlanLeftover(entry));
+  return plan;
 }
 
 // Manifest first, then the halves, then the directory; each made durable before the next.
@@ -58,34 +105,69 @@ Status RemoveSet(Env* env, const Repository& repo, const PlanItem& item) {
   return FsyncPath(repo.root());
 }
 
-void PrintLine(const PlanItem& item) {
-  std::string label = item.is_set ? item.id : item.path;
-  std::cout << (item.remove ? "remove " : "keep   ") << label;
-  if (!item.reasons.empty()) std::cout << "  (" << Join(item.reasons) << ")";
-  std::cout << "\n";
+// Removes what the plan removes, in its order; stops at the first failure.
+Status RemovePlanned(Env* env, const Repository& repo, const std::vector<PlanItem>& plan) {
+  for (const auto& item : plan) {
+    if (!item.remove) continue;
+    Status removed = item.is_set ? RemoveSet(env, repo, item) : env->RemoveAll(item.path);
+    if (!removed.ok())
+      return removed.WithContext("prune: removing " + item.path)
+          .WithHint(item.is_set ? "the set's manifest went first, so it is no longer listed as "
+                                  "complete; run `govern-backup prune` again"
+                                : "remove it by hand");
+    spdlog::debug("removed {}", item.path);
+  }
+  return Status::Ok();
 }
 
-void PrintJson(const std::vector<PlanItem>& plan, bool dry_run, bool done) {
-  JsonWriter json;
-  json.BeginObject().Key("dry_run").Bool(dry_run).Key("completed").Bool(done).Key("sets").BeginArray();
+struct PlanCounts {
+  size_t kept_sets = 0;
+  size_t removed_sets = 0;
+  size_t removed_leftovers = 0;
+};
+
+PlanCounts Count(const std::vector<PlanItem>& plan) {
+  PlanCounts counts;
   for (const auto& item : plan) {
-    if (!item.is_set) continue;
-    json.BeginObject().Key("id").String(item.id).Key("action").String(item.remove ? "remove" : "keep");
-    if (item.manifest) json.Key("created_at").String(FormatRfc3339(item.manifest->created_at));
-    json.Key("reasons").BeginArray();
-    for (const auto& reason : item.reasons) json.String(reason);
-    json.EndArray().EndObject();
+    if (item.is_set) (item.remove ? counts.removed_sets : counts.kept_sets) += 1;
+    else if (item.remove) counts.removed_leftovers += 1;
   }
-  json.EndArray().Key("leftovers").BeginArray();
+  return counts;
+}
+
+void PrintPlanText(const std::vector<PlanItem>& plan, bool dry_run) {
+  if (dry_run) std::cout << "dry run: nothing is removed\n";
   for (const auto& item : plan) {
-    if (item.is_set) continue;
-    json.BeginObject().Key("path").String(item.path).Key("action").String(item.remove ? "remove" : "keep")
-        .Key("reasons").BeginArray();
-    for (const auto& reason : item.reasons) json.String(reason);
-    json.EndArray().EndObject();
+    std::cout << (item.remove ? "remove " : "keep   ") << (item.is_set ? item.id : item.path);
+    if (!item.reasons.empty()) std::cout << "  (" << Join(item.reasons) << ")";
+    std::cout << "\n";
   }
-  json.EndArray().EndObject();
-  std::cout << json.str() << "\n";
+}
+
+void PrintSummaryText(const std::vector<PlanItem>& plan, bool dry_run) {
+  PlanCounts counts = Count(plan);
+  std::cout << "prune: " << (dry_run ? "would keep " : "kept ") << counts.kept_sets << " set(s), "
+            << (dry_run ? "would remove " : "removed ") << counts.removed_sets << " set(s) and "
+            << counts.removed_leftovers << " leftover(s)\n";
+  if (dry_run) std::cout << "dry run: nothing was removed\n";
+}
+
+nlohmann::json PlanJson(const std::vector<PlanItem>& plan, bool dry_run, bool completed) {
+  nlohmann::json sets = nlohmann::json::array();
+  nlohmann::json leftovers = nlohmann::json::array();
+  for (const auto& item : plan) {
+    nlohmann::json entry = {{"action", item.remove ? "remove" : "keep"}, {"reasons", item.reasons}};
+    if (!item.is_set) {
+      entry["path"] = item.path;
+      leftovers.push_back(std::move(entry));
+      continue;
+    }
+    entry["id"] = item.id;
+    if (item.manifest) entry["created_at"] = FormatRfc3339(item.manifest->created_at);
+    sets.push_back(std::move(entry));
+  }
+  return {{"dry_run", dry_run}, {"completed", completed}, {"sets", std::move(sets)},
+          {"leftovers", std::move(leftovers)}};
 }
 
 }  // namespace
@@ -104,82 +186,23 @@ Status RunPrune(const GlobalOptions& global, const PruneOptions& options) {
   }
 
   // Step: one operation at a time: no backup writes a work directory while we look.
-  GB_ASSIGN_OR_RETURN(auto lock, RepositoryLock::Acquire(repo.LockPath(),
-                                                         options.dry_run ? "prune --dry-run" : "prune"));
+  GB_ASSIGN_OR_RETURN(
+      auto lock, RepositoryLock::Acquire(repo.LockPath(),
+                                         options.dry_run ? LockOperation::kPruneDryRun
+                                                         : LockOperation::kPrune,
+                                         global.env));
 
-  // Step: the plan. Complete sets by the policy; incomplete set directories go; a set whose
-  // manifest is damaged is kept (its halves may be intact: a person decides).
-  GB_ASSIGN_OR_RETURN(std::vector<SetEntry> sets, repo.ListSets());
-  std::vector<RetentionCandidate> candidates;
-  for (const auto& set : sets)
-    if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
-  std::map<std::string, RetentionDecision> decisions;
-  for (auto& decision : ApplyRetention(candidates, policy)) decisions[decision.id] = decision;
+  // Step: the plan, shown before anything goes.
+  GB_ASSIGN_OR_RETURN(std::vector<PlanItem> plan, PlanPrune(repo, policy, global.env));
+  if (!global.json) PrintPlanText(plan, options.dry_run);
 
-  std::vector<PlanItem> plan;
-  for (const auto& set : sets) {
-    PlanItem item;
-    item.id = set.id;
-    item.path = set.dir;
-    if (!set.has_manifest) {
-      item.remove = true;
-      item.reasons = {"incomplete: no manifest"};
-    } else if (!set.manifest.ok()) {
-      item.reasons = {"manifest damaged: not judged; see `govern-backup verify " + set.id + "`"};
-    } else {
-      const RetentionDecision& decision = decisions.at(set.id);
-      item.remove = !decision.keep;
-      item.reasons = decision.reasons;
-      item.manifest = &*set.manifest;
-    }
-    plan.push_back(std::move(item));
-  }
-  GB_ASSIGN_OR_RETURN(std::vector<WorkEntry> leftovers, ListWorkEntries(repo, global.env->Now()));
-  for (const auto& entry : leftovers) {
-    PlanItem item;
-    item.is_set = false;
-    item.id = entry.name;
-    item.path = entry.path;
-    // We hold the lock, so no backup runs; a verify --deep takes no lock and may.
-    item.remove = !entry.in_use;
-    item.reasons = {entry.in_use ? "in use by " + entry.owner
-                                 : entry.Describe() + ", age " + FormatAge(entry.age) + ", " +
-                                       FormatBytes(entry.bytes)};
-    plan.push_back(std::move(item));
-  }
+  // Step: the removals, unless dry run.
+  Status removed = options.dry_run ? Status::Ok() : RemovePlanned(global.env, repo, plan);
 
-  // Step: report and, unless dry run, remove.
-  if (!global.json && options.dry_run) std::cout << "dry run: nothing is removed\n";
-  size_t kept = 0, removed_sets = 0, removed_leftovers = 0;
-  for (const auto& item : plan) {
-    if (!global.json) PrintLine(item);
-    if (!item.remove) {
-      kept += item.is_set ? 1 : 0;
-      continue;
-    }
-    if (!options.dry_run) {
-      Status removed = item.is_set ? RemoveSet(global.env, repo, item) : global.env->RemoveAll(item.path);
-      if (!removed.ok()) {
-        if (global.json) PrintJson(plan, options.dry_run, false);
-        return removed.WithContext("prune: removing " + item.path)
-            .WithHint(item.is_set ? "the set's manifest went first, so it is no longer listed as "
-                                    "complete; run `govern-backup prune` again"
-                                  : "remove it by hand");
-      }
-      spdlog::debug("removed {}", item.path);
-    }
-    (item.is_set ? removed_sets : removed_leftovers) += 1;
-  }
-
-  if (global.json) {
-    PrintJson(plan, options.dry_run, true);
-  } else {
-    std::cout << "prune: " << (options.dry_run ? "would keep " : "kept ") << kept << " set(s), "
-              << (options.dry_run ? "would remove " : "removed ") << removed_sets << " set(s) and "
-              << removed_leftovers << " leftover(s)\n";
-    if (options.dry_run) std::cout << "dry run: nothing was removed\n";
-  }
-  return Status::Ok();
+  // Step: the outcome.
+  if (global.json) PrintJson(PlanJson(plan, options.dry_run, removed.ok()));
+  else if (removed.ok()) PrintSummaryText(plan, options.dry_run);
+  return removed;
 }
 
 }  // namespace gb

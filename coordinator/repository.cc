@@ -1,28 +1,36 @@
 #include "coordinator/repository.h"
 
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 #include <filesystem>
 #include <regex>
+
+#include "io/text.h"
 
 namespace gb {
 
 namespace fs = std::filesystem;
 
-Status Repository::EnsureExists() const {
+Status Repository::EnsureExists(Env* env) const {
+  // Outermost missing directory first; create_directories would apply the umask to them.
+  std::vector<fs::path> missing;
   std::error_code error;
-  if (!fs::exists(root_, error)) {
-    fs::create_directories(root_, error);
-    if (error)
-      return Status::Failed("cannot create repository " + root_ + ": " + error.message(),
-                            "check [repository].path and the permissions of its parent");
-    ::chmod(root_.c_str(), 0700);
+  fs::path at = fs::path(root_).lexically_normal();
+  if (at.filename().empty()) at = at.parent_path();  // "repo/" names "repo"
+  for (; !at.empty() && !fs::exists(at, error); at = at.parent_path()) {
+    missing.push_back(at);
+    if (at == at.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    Status made = env->CreateDirectory(it->string(), 0700);
+    // Another process may have made it meanwhile: that is no error.
+    if (!made.ok() && !fs::is_directory(*it, error))
+      return made.WithContext("cannot create repository " + root_)
+          .WithHint("check [repository].path and the permissions of its parent");
   }
   if (!fs::is_directory(root_, error))
     return Status::Failed("repository " + root_ + " is not a directory");
@@ -51,13 +59,7 @@ Result<std::string> Repository::CheckWritable() const {
   return root_ + " does not exist yet; the first backup creates it";
 }
 
-std::string Repository::NewSetId(TimePoint now) {
-  unsigned char random[3] = {0, 0, 0};
-  if (getrandom(random, sizeof random, 0) != sizeof random) random[0] = static_cast<unsigned char>(getpid());
-  char suffix[8];
-  std::snprintf(suffix, sizeof suffix, "%02x%02x%02x", random[0], random[1], random[2]);
-  return FormatCompact(now) + "-" + suffix;
-}
+std::string Repository::NewSetId(TimePoint now) { return FormatCompact(now) + "-" + RandomHex(3); }
 
 bool Repository::LooksLikeSetId(const std::string& name) {
   static const std::regex pattern("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$");
@@ -75,8 +77,8 @@ Result<std::vector<SetEntry>> Repository::ListSets() const {
     SetEntry set;
     set.id = name;
     set.dir = entry.path().string();
-    set.has_manifest = fs::exists(set.dir + "/" + kManifestName);
-    if (set.has_manifest) set.manifest = Manifest::Load(set.dir + "/" + kManifestName);
+    set.has_manifest = fs::exists(ManifestPath(set.id));
+    if (set.has_manifest) set.manifest = Manifest::Load(ManifestPath(set.id));
     sets.push_back(std::move(set));
   }
   std::sort(sets.begin(), sets.end(),
@@ -102,16 +104,6 @@ Result<Manifest> Repository::LoadSet(const std::string& id) const {
     return Status::Failed("set " + id + " has no manifest: it is incomplete",
                           "an interrupted backup or prune left it; `govern-backup audit` reports it");
   return Manifest::Load(ManifestPath(id));
-}
-
-Result<std::vector<std::string>> Repository::WorkLeftovers() const {
-  std::vector<std::string> leftovers;
-  std::error_code error;
-  if (!fs::exists(WorkRoot(), error)) return leftovers;
-  for (const auto& entry : fs::directory_iterator(WorkRoot(), error))
-    leftovers.push_back(entry.path().string());
-  std::sort(leftovers.begin(), leftovers.end());
-  return leftovers;
 }
 
 uint64_t TreeBytes(const std::string& path) {

@@ -1,11 +1,13 @@
-// Repository: the layout of a backup repository on disk.
+// Repository: the layout of a backup repository on disk, the one place its names live.
 //
-//   <repo>/<ID>/manifest.toml         a complete set (manifest written last)
-//   <repo>/<ID>/<ID>.datadir.tar.zst  the data-dir half
+//   <repo>/<ID>/manifest.toml           a complete set (manifest written last)
+//   <repo>/<ID>/<ID>.datadir.tar.zst    the data-dir half
 //   <repo>/<ID>/<ID>.database.dump.zst  the database half
-//   <repo>/.work/<ID>/                a backup in progress (never listed, never restorable)
-//   <repo>/.safety/                   databases set aside by restores (safety dumps)
-//   <repo>/.lock                      the operation lock
+//   <repo>/.work/<ID>/                  a backup in progress (never listed, never restorable)
+//   <repo>/.lock                        the operation lock (repository_lock.h)
+//
+// A Repository is an immutable path; its methods read the disk each time and are safe from
+// any thread.
 #pragma once
 
 #include <optional>
@@ -14,9 +16,16 @@
 
 #include "coordinator/manifest.h"
 #include "coordinator/time_format.h"
+#include "io/env.h"
 #include "io/status.h"
 
 namespace gb {
+
+inline constexpr char kManifestName[] = "manifest.toml";
+inline constexpr char kLockFileName[] = ".lock";
+inline constexpr char kWorkDirName[] = ".work";
+inline constexpr char kDatadirHalfSuffix[] = ".datadir.tar.zst";
+inline constexpr char kDatabaseHalfSuffix[] = ".database.dump.zst";
 
 // One directory of the repository as found on disk.
 struct SetEntry {
@@ -32,18 +41,19 @@ class Repository {
 
   const std::string& root() const { return root_; }
   std::string SetDir(const std::string& id) const { return root_ + "/" + id; }
-  std::string WorkRoot() const { return root_ + "/.work"; }
+  std::string WorkRoot() const { return root_ + "/" + kWorkDirName; }
   std::string WorkDir(const std::string& id) const { return WorkRoot() + "/" + id; }
-  std::string LockPath() const { return root_ + "/.lock"; }
-  std::string SafetyDir() const { return root_ + "/.safety"; }
+  std::string LockPath() const { return root_ + "/" + kLockFileName; }
   std::string ManifestPath(const std::string& id) const {
     return SetDir(id) + "/" + kManifestName;
   }
-  static std::string DatadirFileName(const std::string& id) { return id + ".datadir.tar.zst"; }
-  static std::string DatabaseFileName(const std::string& id) { return id + ".database.dump.zst"; }
+  static std::string DatadirFileName(const std::string& id) { return id + kDatadirHalfSuffix; }
+  static std::string DatabaseFileName(const std::string& id) { return id + kDatabaseHalfSuffix; }
 
-  // Creates the repository (0700) if missing; checks it is a writable directory.
-  Status EnsureExists() const;
+  // Creates the repository if missing, and each missing parent, 0700 whatever the umask
+  // (a parent made world-writable would let anyone swap the repository); checks it is a
+  // writable directory.
+  Status EnsureExists(Env* env) const;
   // The same checks without creating anything: a missing repository is fine when its
   // nearest existing parent is writable. Returns what was found.
   Result<std::string> CheckWritable() const;
@@ -57,8 +67,6 @@ class Repository {
   Result<std::vector<Manifest>> CompleteSets() const;
   // The set `id` with its manifest; a missing set or a manifest-less directory is an error.
   Result<Manifest> LoadSet(const std::string& id) const;
-  // Leftover work directories of interrupted backups.
-  Result<std::vector<std::string>> WorkLeftovers() const;
 
  private:
   std::string root_;

@@ -5,43 +5,113 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <string>
 
-#include "coordinator/time_format.h"
+#include "coordinator/toml_text.h"
+#include "io/files.h"
 
 namespace gb {
+namespace {
+
+constexpr LockOperation kOperations[] = {LockOperation::kBackup, LockOperation::kRestore,
+                                         LockOperation::kPrune, LockOperation::kPruneDryRun};
+
+std::optional<LockOperation> ParseOperation(const std::string& text) {
+  for (LockOperation each : kOperations)
+    if (text == ToString(each)) return each;
+  return std::nullopt;
+}
+
+// What the holder wrote, read through `fd` (open on the lock file).
+std::string ReadHolderText(int fd) {
+  std::string text(4096, '\0');
+  ssize_t got = ::pread(fd, text.data(), text.size(), 0);
+  text.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return text;
+}
+
+}  // namespace
+
+const char* ToString(LockOperation operation) {
+  switch (operation) {
+    case LockOperation::kBackup: return "backup";
+    case LockOperation::kRestore: return "restore";
+    case LockOperation::kPrune: return "prune";
+    case LockOperation::kPruneDryRun: return "prune --dry-run";
+  }
+  return "backup";
+}
+
+std::string LockHolder::Describe() const {
+  return std::string(ToString(operation)) + " (pid " + std::to_string(pid) +
+         (host.empty() ? "" : " on " + host) + ", since " + FormatRfc3339(since) + ")";
+}
+
+std::string LockHolder::ToText() const {
+  return FormatToml(toml::table{{"operation", ToString(operation)},
+                                {"pid", static_cast<int64_t>(pid)},
+                                {"host", host},
+                                {"since", ToTomlTime(since)}},
+                    "# govern-backup: the operation holding this repository's lock");
+}
+
+Result<LockHolder> LockHolder::Parse(const std::string& text) {
+  toml::table table;
+  try {
+    table = toml::parse(text);
+  } catch (const toml::parse_error& error) {
+    return Status::Failed("not a lock holder: " + std::string(error.description()));
+  }
+  std::optional<LockOperation> operation =
+      ParseOperation(table["operation"].value_or(std::string()));
+  std::optional<int64_t> pid = table["pid"].value_exact<int64_t>();
+  std::optional<toml::date_time> since = table["since"].value_exact<toml::date_time>();
+  std::optional<TimePoint> since_point = since ? FromTomlTime(*since) : std::nullopt;
+  if (!operation || !pid || *pid <= 0 || !since_point)
+    return Status::Failed("not a lock holder: it needs operation, pid and since");
+  return LockHolder{*operation, static_cast<pid_t>(*pid), table["host"].value_or(std::string()),
+                    *since_point};
+}
 
 Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(const std::string& lock_path,
-                                                                const std::string& operation) {
+                                                                LockOperation operation,
+                                                                Env* env) {
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno("cannot open lock file " + lock_path, errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int error = errno;
-    std::string holder(512, '\0');
-    ssize_t got = ::pread(fd, holder.data(), holder.size(), 0);
-    holder.resize(got > 0 ? static_cast<size_t>(got) : 0);
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    std::string text = ReadHolderText(fd);
     ::close(fd);
     if (error != EWOULDBLOCK) return Status::FromErrno("cannot lock " + lock_path, error);
+    Result<LockHolder> holder = LockHolder::Parse(text);
     return Status::Locked("the repository is busy: " +
-                              (holder.empty() ? std::string("another govern-backup operation")
-                                              : holder) +
+                              (holder.ok() ? holder->Describe()
+                                           : std::string("another govern-backup operation")) +
                               " holds " + lock_path,
                           "wait for it to finish; the lock goes away by itself if it dies");
   }
-  std::string description = operation + " (pid " + std::to_string(::getpid()) + ", since " +
-                            FormatRfc3339(std::chrono::system_clock::now()) + ")\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, description.data(), description.size(), 0) < 0) {
-    // The lock holds regardless; only the description for others is lost.
+  auto lock = std::unique_ptr<RepositoryLock>(new RepositoryLock(fd));
+  std::string text = LockHolder{operation, ::getpid(), env->HostName(), env->Now()}.ToText();
+  if (::ftruncate(fd, 0) != 0 || !WriteAll(fd, text.data(), text.size(), lock_path).ok()) {
+    // The lock holds regardless; only the description for others is lost, and readers
+    // treat a missing or partial holder as unknown.
   }
-  return std::unique_ptr<RepositoryLock>(new RepositoryLock(fd));
+  return lock;
 }
 
 RepositoryLock::~RepositoryLock() {
+  // The holder's description goes with the lock. Failing to clear it is harmless: the flock
+  // is what excludes, and readers check that the recorded pid still runs.
   if (::ftruncate(fd_, 0) != 0) {
   }
   ::close(fd_);  // releases the flock
+}
+
+std::optional<LockHolder> ReadLockHolder(const std::string& lock_path) {
+  Result<std::string> text = ReadWholeFile(lock_path);
+  if (!text.ok()) return std::nullopt;
+  Result<LockHolder> holder = LockHolder::Parse(*text);
+  if (!holder.ok()) return std::nullopt;
+  return *holder;
 }
 
 }  // namespace gb

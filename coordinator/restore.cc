@@ -170,7 +170,7 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
   std::unique_ptr<RepositoryLock> lock;
   std::error_code error;
   if (!options.dry_run && std::filesystem::is_directory(repo.root(), error)) {
-    GB_ASSIGN_OR_RETURN(lock, RepositoryLock::Acquire(repo.LockPath(), "restore"));
+    GB_ASSIGN_OR_RETURN(lock, RepositoryLock::Acquire(repo.LockPath(), LockOperation::kRestore, global.env));
   }
 
   // Step: pre-flight; any refusal leaves everything untouched.

@@ -12,7 +12,6 @@
 
 #include "coordinator/interrupt.h"
 #include "coordinator/restore_marker.h"
-#include "io/atomic_file.h"
 #include "io/zstd_file.h"
 #include "pg/dump.h"
 #include "pg/server.h"
@@ -57,15 +56,6 @@ Status CheckReadThrough(ZstdFileReader& reader, const std::string& path,
                               reader.sha256_hex() + ", manifest " + expected_sha256 + ")",
                           "something else is writing to the repository; run the restore again");
   return Status::Ok();
-}
-
-std::string TomlString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
 }
 
 struct TreeCount {
@@ -114,20 +104,11 @@ Status SetRootModeAndOwner(const RestorePlan& plan, const std::string& dir) {
   return Status::Ok();
 }
 
-Status WriteMarker(const RestorePlan& plan, const std::string& dir, Env* env) {
-  const std::string marker_dir = dir + "/.govern-backup";
-  GB_RETURN_IF_ERROR(env->CreateDirectory(marker_dir, 0700));
-  const std::string path = dir + "/" + kRestoredFromMarker;
-  GB_RETURN_IF_ERROR(WriteFileAtomically(
-      path, RestoredFromMarkerText(plan.manifest, env->Now(), plan.database.dbname), 0600));
-  struct stat root {};
-  if (::geteuid() == 0 && ::stat(dir.c_str(), &root) == 0) {
-    // audit may run as the DSS user.
-    for (const std::string& p : {marker_dir, path})
-      if (::lchown(p.c_str(), root.st_uid, root.st_gid) != 0)
-        return Status::FromErrno("cannot set the owner of " + p, errno);
-  }
-  return Status::Ok();
+RestoredFromMarker MarkerFor(const RestorePlan& plan, TimePoint restored_at) {
+  const Manifest& manifest = plan.manifest;
+  return RestoredFromMarker{manifest.id, manifest.pair_token, restored_at, manifest.node.data_dir,
+                            manifest.node.dss_version,
+                            plan.has_database ? plan.database.dbname : std::string()};
 }
 
 Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, ArchiveScan* scan,
@@ -159,7 +140,8 @@ Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, Archi
                           std::to_string(expected.files) + " and " +
                           std::to_string(expected.source_bytes));
   GB_RETURN_IF_ERROR(SetRootModeAndOwner(plan, plan.staging_dir));
-  GB_RETURN_IF_ERROR(WriteMarker(plan, plan.staging_dir, env));
+  GB_RETURN_IF_ERROR(
+      WriteRestoredFromMarker(plan.staging_dir, MarkerFor(plan, env->Now()), env));
   spdlog::info("data dir staged: {} entries, {}", staged.entries, FormatBytes(staged.bytes));
   return Status::Ok();
 }
@@ -192,18 +174,6 @@ Status StageDatabase(const RestorePlan& plan, Progress* progress, bool* created)
 }
 
 }  // namespace
-
-std::string RestoredFromMarkerText(const Manifest& manifest, TimePoint restored_at,
-                                   const std::string& database) {
-  std::string text = "# Written by govern-backup restore: the backup set this data dir came from.\n";
-  text += "id = " + TomlString(manifest.id) + "\n";
-  text += "pair_token = " + TomlString(manifest.pair_token) + "\n";
-  text += "restored_at = " + FormatRfc3339(restored_at) + "\n";
-  text += "from_data_dir = " + TomlString(manifest.node.data_dir) + "\n";
-  text += "dss_version = " + TomlString(manifest.node.dss_version) + "\n";
-  if (!database.empty()) text += "database = " + TomlString(database) + "\n";
-  return text;
-}
 
 Result<StagedHalves> StageHalves(const RestorePlan& plan, Env* env, Progress* progress) {
   StagedHalves staged;

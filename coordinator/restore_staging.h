@@ -1,6 +1,7 @@
 // Staging: both halves of a set made ready beside their targets while the node keeps
 // running: the archive extracted into <data_dir>.restore-<ID>/ (same file system, so the
-// switch is a rename), the dump restored into a staging database. Both run at once.
+// switch is a rename), the dump restored into a staging database. Both run at once, each
+// on its own thread; the functions here are called from one thread.
 #pragma once
 
 #include <string>
@@ -26,9 +27,5 @@ Result<StagedHalves> StageHalves(const RestorePlan& plan, Env* env, Progress* pr
 
 // Removes the staged data dir and drops the staging database (absent ones are fine).
 Status DiscardStaged(const RestorePlan& plan, Env* env);
-
-// The restored-from marker's TOML text.
-std::string RestoredFromMarkerText(const Manifest& manifest, TimePoint restored_at,
-                                   const std::string& database);
 
 }  // namespace gb

@@ -11,6 +11,7 @@
 #include "coordinator/restore_staging.h"
 #include "datadir/dss_control.h"
 #include "io/atomic_file.h"
+#include "io/text.h"
 #include "pg/server.h"
 
 namespace gb {
@@ -82,11 +83,9 @@ class Switch {
           OtherSessions(plan_.database, plan_.database.dbname);
       if (!sessions.ok()) return Abort("listing the sessions on the database", sessions.status());
       if (!sessions->empty()) {
-        std::string list;
-        for (const auto& s : *sessions) list += (list.empty() ? "" : ", ") + s;
         return Abort("checking the database is free",
                      Status::Failed("database " + plan_.database.dbname +
-                                        " is still in use with DSS stopped: " + list,
+                                        " is still in use with DSS stopped: " + Join(*sessions),
                                     "close those sessions and run the restore again"));
       }
     }

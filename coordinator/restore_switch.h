@@ -1,7 +1,7 @@
 // The switch: the brief moment a restore changes the live node. DSS stopped, the live data
 // dir and database set aside, the staged ones moved in, DSS started again when the restore
 // is pristine. Every step records its inverse in an UndoList; any failure replays it
-// backwards, so that the node is left as it was.
+// backwards, so that the node is left as it was. Runs on the restore's one thread.
 #pragma once
 
 #include <functional>

@@ -1,6 +1,6 @@
 // Retention: which complete sets a [retention] policy keeps, and by which rule. Pure
 // functions over (id, created_at) lists, so prune and audit decide alike and tests can
-// cover the calendar without making backups.
+// cover the calendar without making backups. Stateless; safe from any thread.
 //
 // A set is kept if ANY rule keeps it:
 //   keep_last N     the N newest sets

@@ -8,20 +8,25 @@
 #include <cstdlib>
 #include <filesystem>
 #include <regex>
-
-#include "io/atomic_file.h"
+#include <string>
 
 namespace gb {
 namespace {
 
 namespace fs = std::filesystem;
 
-// The pid in "backup (pid 123, since ...)", as RepositoryLock writes it.
-std::optional<pid_t> PidInDescription(const std::string& text) {
-  static const std::regex pattern("\\(pid ([0-9]+)");
-  std::smatch match;
-  if (!std::regex_search(text, match, pattern)) return std::nullopt;
-  return static_cast<pid_t>(std::atol(match[1].str().c_str()));
+// Every entry of <repo>/.work, sorted; none when there is no .work yet.
+Result<std::vector<std::string>> WorkPaths(const Repository& repository) {
+  std::vector<std::string> paths;
+  std::error_code error;
+  if (!fs::exists(repository.WorkRoot(), error)) return paths;
+  fs::directory_iterator it(repository.WorkRoot(), error), end;
+  for (; !error && it != end; it.increment(error)) paths.push_back(it->path().string());
+  if (error)
+    return Status::Failed("cannot read " + repository.WorkRoot() + ": " + error.message(),
+                          "check the repository's permissions");
+  std::sort(paths.begin(), paths.end());
+  return paths;
 }
 
 }  // namespace
@@ -35,15 +40,17 @@ bool ProcessAlive(pid_t pid) {
   return ::kill(pid, 0) == 0 || errno == EPERM;
 }
 
-std::optional<std::string> RunningOperation(const Repository& repository) {
-  Result<std::string> text = ReadWholeFile(repository.LockPath());
-  if (!text.ok()) return std::nullopt;
-  std::string holder = *text;
-  while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
-  std::optional<pid_t> pid = PidInDescription(holder);
+std::optional<LockHolder> RunningHolder(const Repository& repository) {
+  std::optional<LockHolder> holder = ReadLockHolder(repository.LockPath());
   // The lock releases itself when its holder dies; the description stays behind.
-  if (!pid || !ProcessAlive(*pid)) return std::nullopt;
+  if (!holder || !ProcessAlive(holder->pid)) return std::nullopt;
   return holder;
+}
+
+std::optional<std::string> RunningOperation(const Repository& repository) {
+  std::optional<LockHolder> holder = RunningHolder(repository);
+  if (!holder) return std::nullopt;
+  return holder->Describe();
 }
 
 std::string WorkEntry::Describe() const {
@@ -58,8 +65,8 @@ std::string WorkEntry::Describe() const {
 Result<std::vector<WorkEntry>> ListWorkEntries(const Repository& repository,
                                                std::chrono::system_clock::time_point now) {
   std::vector<WorkEntry> entries;
-  GB_ASSIGN_OR_RETURN(std::vector<std::string> paths, repository.WorkLeftovers());
-  std::optional<std::string> running = RunningOperation(repository);
+  GB_ASSIGN_OR_RETURN(std::vector<std::string> paths, WorkPaths(repository));
+  std::optional<LockHolder> running = RunningHolder(repository);
   static const std::regex verify_pattern("^verify-(.+)-([0-9]+)$");
   for (const auto& path : paths) {
     WorkEntry entry;
@@ -70,9 +77,9 @@ Result<std::vector<WorkEntry>> ListWorkEntries(const Repository& repository,
       entry.kind = WorkEntry::Kind::kBackup;
       // Only a backup writes set-named work directories, under the lock: while a backup
       // holds the lock, the work directory may be its own.
-      if (running && running->rfind("backup", 0) == 0) {
+      if (running && running->operation == LockOperation::kBackup) {
         entry.in_use = true;
-        entry.owner = *running;
+        entry.owner = running->Describe();
       }
     } else if (std::regex_match(entry.name, match, verify_pattern)) {
       entry.kind = WorkEntry::Kind::kVerify;

@@ -3,6 +3,8 @@
 //
 //   .work/<ID>/                  a backup in progress, or the leftover of one that died
 //   .work/verify-<ID>-<PID>/     the scratch extraction of `verify --deep` (no lock taken)
+//
+// Stateless functions reading the disk; safe from any thread.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "coordinator/repository.h"
+#include "coordinator/repository_lock.h"
 #include "io/status.h"
 
 namespace gb {
@@ -34,8 +37,12 @@ struct WorkEntry {
   std::string Describe() const;
 };
 
-// The operation holding <repo>/.lock right now ("backup (pid 12, since ...)"), if any. Read
-// from the lock file without taking the lock, so that looking never makes a backup fail.
+// The operation holding <repo>/.lock right now, if any: its recorded holder, when that
+// process still runs. Read without taking the lock, so that looking never makes a backup fail.
+std::optional<LockHolder> RunningHolder(const Repository& repository);
+
+// RunningHolder's Describe() text. Kept only for audit.cc until it tests
+// `RunningHolder(repo)->operation == LockOperation::kRestore`; delete it then.
 std::optional<std::string> RunningOperation(const Repository& repository);
 
 // Every entry of <repo>/.work, classified, with age and size.

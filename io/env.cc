@@ -1,11 +1,14 @@
 #include "io/env.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
+
+#include "io/atomic_file.h"
 
 namespace gb {
 
@@ -41,6 +44,17 @@ Status Env::RemoveAll(const std::string& path) {
   return Status::Ok();
 }
 
+Status Env::WriteFileAtomically(const std::string& path, const std::string& content,
+                                mode_t mode) {
+  return gb::WriteFileAtomically(path, content, mode);
+}
+
 std::chrono::system_clock::time_point Env::Now() { return std::chrono::system_clock::now(); }
+
+std::string Env::HostName() {
+  char name[256] = {0};
+  if (::gethostname(name, sizeof name - 1) != 0) return "";
+  return name;
+}
 
 }  // namespace gb

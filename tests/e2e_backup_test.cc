@@ -9,11 +9,14 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "coordinator/commands.h"
 #include "coordinator/manifest.h"
 #include "coordinator/pair_identity.h"
 #include "io/atomic_file.h"
+#include "io/env.h"
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "pg/throwaway_cluster.h"
@@ -49,6 +52,14 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit)
   return false;
 }
 
+// The real Env, except that the atomic write of the manifest fails, as a full disk would.
+class FailingManifestWriteEnv : public Env {
+ public:
+  Status WriteFileAtomically(const std::string& path, const std::string&, mode_t) override {
+    return Status::Failed("injected failure writing " + path);
+  }
+};
+
 class BackupTest : public GovernNodeTest {
  protected:
   Manifest LoadManifest(const std::string& id) {
@@ -70,6 +81,14 @@ class BackupTest : public GovernNodeTest {
     EXPECT_EQ(ReadText(node_.events_log()), before);
     EXPECT_TRUE(node_.IsRunning());
     EXPECT_FALSE(HasCompleteSet());
+  }
+  // Mid-capture: DSS is down and the data-dir half is being written in <repo>/.work/<ID>/.
+  bool ArchiveBeingWritten() {
+    std::error_code error;
+    for (const auto& work : fs::directory_iterator(repo_ + "/.work", error))
+      for (const auto& file : fs::directory_iterator(work.path(), error))
+        if (file.path().string().find(".datadir.tar.zst") != std::string::npos) return true;
+    return false;
   }
   // Makes the capture slow enough to interrupt: maximal compression of incompressible data.
   void MakeBackupSlow() {
@@ -111,7 +130,7 @@ TEST_F(BackupTest, ManifestRecordsTheTruthAndBothHalvesCarryThePair) {
   Manifest manifest = LoadManifest(id);
   std::string set_dir = repo_ + "/" + id;
   EXPECT_EQ(manifest.id, id);
-  EXPECT_EQ(manifest.consistency, "offline");
+  EXPECT_EQ(manifest.consistency, Consistency::kOffline);
   EXPECT_EQ(manifest.note, "before upgrade");
   EXPECT_EQ(manifest.node.node_type, "govern");
   EXPECT_EQ(manifest.node.dss_version, "14.4.1");
@@ -146,8 +165,11 @@ TEST_F(BackupTest, ManifestRecordsTheTruthAndBothHalvesCarryThePair) {
   ::stat(set_dir.c_str(), &info);
   EXPECT_EQ(info.st_mode & 0777, 0700u);
   CommandResult shown = Run({"show", id, "--json"});
-  EXPECT_EQ(shown.exit_code, 0);
-  EXPECT_NE(shown.out.find("\"pair_token\""), std::string::npos);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  nlohmann::json json = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(json["pair_token"], manifest.pair_token);
+  EXPECT_EQ(json["consistency"], "offline");
+  EXPECT_EQ(json["datadir"]["sha256"], manifest.datadir.sha256);
 }
 
 TEST_F(BackupTest, OfflineStopsDssOnceAndStartsItAgain) {
@@ -171,7 +193,7 @@ TEST_F(BackupTest, OnlineNeverStopsDssAndRecordsChanges) {
   std::string events = ReadText(node_.events_log()).substr(before.size());
   EXPECT_EQ(CountLines(events, " stop"), 0) << events;
   Manifest manifest = LoadManifest(id);
-  EXPECT_EQ(manifest.consistency, "online");
+  EXPECT_EQ(manifest.consistency, Consistency::kOnline);
   EXPECT_FALSE(manifest.window.dss_stopped_at.has_value());
   EXPECT_TRUE(node_.IsRunning());
   fs::remove(node_.switch_path("churn"));
@@ -216,7 +238,7 @@ TEST_F(BackupTest, SnapshotProcedureArchivesTheSnapshotAndAlwaysDestroysIt) {
   std::string before = ReadText(node_.events_log());
   std::string id = BackupOk();
   Manifest manifest = LoadManifest(id);
-  EXPECT_EQ(manifest.consistency, "snapshot");
+  EXPECT_EQ(manifest.consistency, Consistency::kSnapshot);
   EXPECT_FALSE(fs::exists(snap)) << "destroy must run";
   std::string events = ReadText(node_.events_log()).substr(before.size());
   EXPECT_EQ(CountLines(events, " stop"), 1) << events;
@@ -249,7 +271,7 @@ TEST_P(InterruptTest, SignalMidBackupLeavesDssRunningAndNoSet) {
   ASSERT_NE(backup, nullptr);
   ASSERT_TRUE(WaitFor([&] { return ReadText(node_.events_log()).size() > before.size(); },
                       std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(WaitFor([&] { return ArchiveBeingWritten(); }, std::chrono::seconds(60)));
   ::kill(backup->pid(), GetParam());
   ExitInfo exit = backup->Wait();
   EXPECT_NE(exit.exit_code, 0) << exit.stderr_text;
@@ -268,7 +290,7 @@ TEST_F(BackupTest, SigkillLeavesNoCompleteSetAndTheNextBackupWorks) {
   ASSERT_NE(backup, nullptr);
   ASSERT_TRUE(WaitFor([&] { return ReadText(node_.events_log()).size() > before.size(); },
                       std::chrono::seconds(60)));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_TRUE(WaitFor([&] { return ArchiveBeingWritten(); }, std::chrono::seconds(60)));
   ::kill(backup->pid(), SIGKILL);
   backup->Wait();
   EXPECT_FALSE(HasCompleteSet());
@@ -290,6 +312,44 @@ TEST_F(BackupTest, SecondConcurrentBackupExitsFiveWhileTheFirstCompletes) {
   ExitInfo exit = first->Wait();
   EXPECT_EQ(exit.exit_code, 0) << exit.stderr_text;
   EXPECT_EQ(SetIds().size(), 1u);
+}
+
+TEST_F(BackupTest, UnderUmask000EveryDirectoryItCreatesIs0700) {
+  std::string repo = root_ + "/fresh/two-levels/repo";
+  std::ofstream(config_path_, std::ios::trunc)
+      << "[node]\ndata_dir = \"" << node_.data_dir << "\"\n[database]\npassword_file = \""
+      << SharedCluster().password_file() << "\"\npg_bin_dir = \"" << SharedCluster().bin_dir()
+      << "\"\n[repository]\npath = \"" << repo << "\"\n";
+  SubprocessOptions options;
+  options.argv = {"/bin/sh", "-c", "umask 000 && exec \"$0\" \"$@\"", GOVERN_BACKUP_BINARY,
+                  "--config", config_path_, "backup"};
+  options.timeout = std::chrono::minutes(2);
+  Result<ExitInfo> exit = RunSubprocess(options);
+  ASSERT_TRUE(exit.ok()) << exit.status().ToString();
+  ASSERT_TRUE(exit->success()) << exit->Describe() << "\n" << exit->stderr_text;
+  std::vector<std::string> made = {root_ + "/fresh", root_ + "/fresh/two-levels", repo};
+  for (const auto& entry : fs::recursive_directory_iterator(repo))
+    if (entry.is_directory()) made.push_back(entry.path().string());
+  EXPECT_GE(made.size(), 5u);  // .work and the set too
+  for (const std::string& dir : made) {
+    struct stat info {};
+    ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
+    EXPECT_EQ(info.st_mode & 07777, 0700u) << dir;
+  }
+}
+
+TEST_F(BackupTest, AFailedManifestWriteLeavesNoSetNoWorkAndDssRunning) {
+  FailingManifestWriteEnv env;
+  GlobalOptions global;
+  global.config_path = config_path_;
+  global.env = &env;
+  Status status = RunBackup(global, BackupOptions{});
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("injected failure writing " + repo_ + "/.work/"), std::string::npos)
+      << status.ToString();
+  EXPECT_TRUE(SetIds().empty());
+  EXPECT_TRUE(!fs::exists(repo_ + "/.work") || fs::is_empty(repo_ + "/.work"));
+  EXPECT_TRUE(node_.IsRunning());
 }
 
 TEST_F(BackupTest, PgDumpFailingHalfWayYieldsNoSet) {

@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "coordinator/commands.h"
 #include "coordinator/manifest.h"
@@ -112,6 +114,17 @@ TEST_F(PruneTest, RetentionAcrossTheIsoYearBoundaryDryRunAndNewestKept) {
   EXPECT_NE(dry.out.find("keep   " + monday + "  (newest, keep_last, keep_weekly 2021-W01)"),
             std::string::npos)
       << dry.out;
+  EXPECT_EQ(SetIds(), before);
+
+  CommandResult dry_json = Run({"--json", "prune", "--dry-run"});
+  ASSERT_EQ(dry_json.exit_code, 0) << dry_json.out << dry_json.err;
+  nlohmann::json plan = nlohmann::json::parse(dry_json.out);
+  EXPECT_EQ(plan["dry_run"], true);
+  EXPECT_EQ(plan["completed"], true);
+  std::map<std::string, std::string> actions;
+  for (const auto& set : plan["sets"]) actions[set["id"]] = set["action"];
+  EXPECT_EQ(actions, (std::map<std::string, std::string>{
+                         {tuesday, "remove"}, {thursday, "remove"}, {friday, "keep"}, {monday, "keep"}}));
   EXPECT_EQ(SetIds(), before);
 
   CommandResult pruned = Run({"prune"});

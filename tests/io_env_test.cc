@@ -38,6 +38,21 @@ TEST(Env, CreateDirectoryWithExactModeAndRefusesExisting) {
   EXPECT_FALSE(env->CreateDirectory(dir / "absent/set", 0700).ok());
 }
 
+TEST(Env, WritesAFileAtomicallyWithItsModeAndNamesTheHost) {
+  ScratchDir dir;
+  Env* env = Env::Default();
+  ASSERT_TRUE(env->WriteFileAtomically(dir / "manifest.toml", "first", 0600).ok());
+  ASSERT_TRUE(env->WriteFileAtomically(dir / "manifest.toml", "second", 0600).ok());
+  EXPECT_EQ(*ReadWholeFile(dir / "manifest.toml"), "second");
+  struct stat info;
+  ASSERT_EQ(stat((dir / "manifest.toml").c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);
+  EXPECT_FALSE(env->WriteFileAtomically(dir / "absent/manifest.toml", "x", 0600).ok());
+  char name[256] = {0};
+  ASSERT_EQ(gethostname(name, sizeof name - 1), 0);
+  EXPECT_EQ(env->HostName(), name);
+}
+
 TEST(Env, RenameMovesAndReportsErrors) {
   ScratchDir dir;
   Env* env = Env::Default();
