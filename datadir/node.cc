@@ -131,8 +131,9 @@ Result<DssNode> DiscoverNode(const std::string& data_dir_arg) {
 
   GB_ASSIGN_OR_RETURN(node.install_dir, ReadInstallDir(node.data_dir + "/bin/env-default.sh"));
   node.install_dss_version = InstallationVersion(node.install_dir);
-  GB_ASSIGN_OR_RETURN(node.expected_dip_home,
-                      ReadExpectedDipHome(node.data_dir + "/install-support/expected-dip-home.txt"));
+  GB_ASSIGN_OR_RETURN(
+      node.expected_dip_home,
+      ReadExpectedDipHome(node.data_dir + "/install-support/expected-dip-home.txt"));
 
   const std::string properties_path = node.data_dir + "/config/dip.properties";
   GB_ASSIGN_OR_RETURN(node.database, ReadDatabaseSettings(properties_path));

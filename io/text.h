@@ -18,6 +18,9 @@ std::string Join(const std::vector<std::string>& items, const std::string& separ
 // `bytes` random bytes from the kernel's CSPRNG as 2*bytes lowercase hex digits.
 std::string RandomHex(size_t bytes);
 
+// `text` with A-Z made a-z (other bytes, UTF-8 included, unchanged).
+std::string AsciiLowercase(std::string_view text);
+
 // `text` without leading and trailing white space.
 std::string Trim(std::string_view text);
 

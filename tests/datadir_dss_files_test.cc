@@ -49,7 +49,8 @@ TEST_F(DssFilesTest, InstallIniGeneralSection) {
   Result<InstallIni> garbage = ReadInstallIni(Write("bad.ini", "[general]\n\nnodetype\n"));
   ASSERT_FALSE(garbage.ok());
   EXPECT_EQ(garbage.status().message(),
-            scratch_ / "bad.ini" + " line 3: expected 'key = value' or '[section]', got 'nodetype'");
+            scratch_ / "bad.ini" +
+                " line 3: expected 'key = value' or '[section]', got 'nodetype'");
 
   Result<InstallIni> absent = ReadInstallIni(scratch_ / "absent.ini");
   ASSERT_FALSE(absent.ok());
@@ -64,7 +65,8 @@ TEST_F(DssFilesTest, DssVersionFile) {
   EXPECT_EQ(version->product_version, "14.4.1");
   EXPECT_EQ(version->conf_version, "14400");
 
-  Result<DssVersionFile> no_conf = ReadDssVersionFile(Write("v2.json", "{\"product_version\":\"1\"}"));
+  Result<DssVersionFile> no_conf =
+      ReadDssVersionFile(Write("v2.json", "{\"product_version\":\"1\"}"));
   ASSERT_TRUE(no_conf.ok());
   EXPECT_EQ(no_conf->conf_version, "");
 

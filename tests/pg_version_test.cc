@@ -35,7 +35,8 @@ TEST(PgVersionTest, NoNumberIsAnErrorNotZero) {
 }
 
 TEST(PgVersionTest, ToolOutput) {
-  Result<PgVersion> dump = ParseToolVersion("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n");
+  Result<PgVersion> dump =
+      ParseToolVersion("pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n");
   ASSERT_TRUE(dump.ok()) << dump.status().ToString();
   EXPECT_EQ(dump->text, "15.18");
   EXPECT_EQ(dump->major, 15);
