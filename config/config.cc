@@ -6,11 +6,7 @@
 // (sorted) tables in.
 #include "config/config.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
@@ -23,6 +19,9 @@
 #include <vector>
 
 #include <toml++/toml.h>
+
+#include "io/files.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
@@ -106,12 +105,7 @@ std::string TypeName(toml::node_type type) {
   return "nothing";
 }
 
-bool IsPasswordKey(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower == "password";
-}
+bool IsPasswordKey(std::string_view name) { return AsciiLowercase(name) == "password"; }
 
 // Is `inner` equal to or below `outer`, judged on the text of the paths alone?
 bool PathIsWithin(const std::string& inner, const std::string& outer) {
@@ -477,31 +471,17 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text.ok()) {
+    const int error = text.status().system_errno();
     if (error == ENOENT || error == ENOTDIR) {
       return Status::Usage("config file " + path + " not found",
                            std::string("pass --config FILE or set ") + kConfigEnvVar +
                                "; config/example.toml is a commented example");
     }
-    return Status::FromErrno("cannot open config file " + path, error).WithCode(Code::kUsage);
+    return text.status().WithContext("config file").WithCode(Code::kUsage);
   }
-  std::string text;
-  char buffer[64 * 1024];
-  for (;;) {
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int error = errno;
-      ::close(fd);
-      return Status::FromErrno("cannot read config file " + path, error).WithCode(Code::kUsage);
-    }
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return ParseConfig(text, path);
+  return ParseConfig(*text, path);
 }
 
 }  // namespace gb

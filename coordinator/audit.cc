@@ -279,7 +279,7 @@ class Audit {
     Result<DssControlOptions> control =
         MakeDssControlOptions(config_.node.data_dir, config_.node.dss_command, config_.node.dss_user);
     if (!control.ok()) return;
-    Result<DssState> state = DssControl(*control).Status();
+    Result<DssState> state = DssControl(*control).Query();
     if (state.ok() && *state == DssState::kStopped)
       Add("node", "DSS is stopped and a backup was interrupted: it may have stopped DSS",
           "start DSS: " + control->dss_command + " start");

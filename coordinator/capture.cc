@@ -43,7 +43,7 @@ class DssRestarter {
   }
 
   Status StopIfRunning(ManifestWindow& window) {
-    GB_ASSIGN_OR_RETURN(DssState state, dss_.Status());
+    GB_ASSIGN_OR_RETURN(DssState state, dss_.Query());
     window.dss_was_running = state == DssState::kRunning;
     if (!window.dss_was_running) {
       spdlog::info("DSS is stopped: capturing without stopping it");

@@ -51,7 +51,7 @@ void CheckNode(Preflight& preflight, const Config& config) {
 
 void CheckDss(Preflight& preflight) {
   DssControl dss(preflight.context->dss);
-  Result<DssState> state = dss.Status();
+  Result<DssState> state = dss.Query();
   if (!state.ok()) {
     Add(preflight, "dss", state.status().WithContext("bin/dss status"));
     return;

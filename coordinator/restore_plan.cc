@@ -200,7 +200,7 @@ class Planner {
         }
         plan_.dss = *dss;
       }
-      Result<DssState> state = DssControl(*plan_.dss).Status();
+      Result<DssState> state = DssControl(*plan_.dss).Query();
       if (!state.ok()) {
         Refuse(state.status().WithContext("cannot tell whether DSS at " + plan_.data_dir +
                                           " runs"));

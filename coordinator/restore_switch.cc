@@ -57,7 +57,7 @@ class Switch {
   // Step: stop DSS, as it runs now (it may have changed since the pre-flight).
   Status StopDss() {
     if (!dss_) return Status::Ok();
-    Result<DssState> state = dss_->Status();
+    Result<DssState> state = dss_->Query();
     if (!state.ok()) return Abort("checking whether DSS runs", state.status());
     outcome_.dss_was_running = *state == DssState::kRunning;
     if (!outcome_.dss_was_running) return Status::Ok();
@@ -65,7 +65,7 @@ class Switch {
     Status stopped = dss_->Stop();
     if (!stopped.ok()) {
       // A stop that half happened leaves DSS down: bring it back.
-      Result<DssState> after = dss_->Status();
+      Result<DssState> after = dss_->Query();
       if (after.ok() && *after == DssState::kStopped) {
         undo_.Push("DSS stopped", [this] { return dss_->Start(); });
       }

@@ -5,12 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <sstream>
 #include <vector>
 
 #include <spdlog/spdlog.h>
 
 #include "io/subprocess.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
@@ -29,18 +29,15 @@ std::optional<PasswdEntry> ToEntry(const struct passwd* pw) {
 
 std::vector<std::string> NonEmptyLines(const std::string& text) {
   std::vector<std::string> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+  for (std::string& line : SplitLines(text)) {
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(std::move(line));
   }
   return lines;
 }
 
 // The admin's best clue when bin/dss failed: its "[!]" error lines (DSS scripts mark
 // errors so, and often follow the error with the remedy), else the last line it printed.
-std::string LastOutputLine(const ExitInfo& exit) {
+std::string ErrorLinesOrLastLine(const ExitInfo& exit) {
   std::string marked;
   for (const std::string* text : {&exit.stderr_text, &exit.stdout_text}) {
     for (const std::string& line : NonEmptyLines(*text)) {
@@ -156,74 +153,76 @@ Result<ExitInfo> RunDss(const DssControlOptions& options, const std::string& ver
 std::string Explain(const ExitInfo& exit) {
   std::string what = exit.term_signal != 0 ? "killed by signal " + std::to_string(exit.term_signal)
                                            : "exited with " + std::to_string(exit.exit_code);
-  std::string last = LastOutputLine(exit);
-  return last.empty() ? what : what + ": " + last;
+  std::string clue = ErrorLinesOrLastLine(exit);
+  return clue.empty() ? what : what + ": " + clue;
 }
 
 }  // namespace
 
-Result<DssState> DssControl::Status() const {
+Result<DssState> DssControl::Query() const {
   GB_ASSIGN_OR_RETURN(ExitInfo exit, RunDss(options_, "status", options_.status_timeout));
   if (exit.term_signal == 0 && exit.exit_code == 0) return DssState::kRunning;
   if (exit.term_signal == 0 && exit.exit_code == 3) {
     spdlog::warn("DSS is running but some of its programs are stopped (bin/dss status exit 3)");
     return DssState::kRunning;
   }
+  // bin/dss has no exit code of its own for "stopped": 1 is also any failure of the
+  // script, and only its "not running" message tells the two apart.
   if (exit.term_signal == 0 && exit.exit_code == 1 &&
       (exit.stderr_text + exit.stdout_text).find("not running") != std::string::npos) {
     return DssState::kStopped;
   }
-  return gb::Status::Failed("bin/dss status failed: " + Explain(exit),
+  return Status::Failed("bin/dss status failed: " + Explain(exit),
                             "run '" + options_.dss_command + " status' as " +
                                 options_.run_as_name + " to see why");
 }
 
-gb::Status DssControl::Stop() const {
-  GB_ASSIGN_OR_RETURN(DssState before, Status());
+Status DssControl::Stop() const {
+  GB_ASSIGN_OR_RETURN(DssState before, Query());
   if (before == DssState::kStopped) {
     spdlog::info("DSS is already stopped");
-    return gb::Status::Ok();
+    return Status::Ok();
   }
   spdlog::info("stopping DSS ({} stop as {})", options_.dss_command, options_.run_as_name);
   GB_ASSIGN_OR_RETURN(ExitInfo exit, RunDss(options_, "stop", options_.stop_timeout));
-  GB_ASSIGN_OR_RETURN(DssState after, Status());
+  GB_ASSIGN_OR_RETURN(DssState after, Query());
   if (!exit.success()) {
     // A DSS that went down by itself between our status and our stop is stopped all the same.
     if (after == DssState::kStopped) {
       spdlog::info("DSS is stopped (bin/dss stop: {})", Explain(exit));
-      return gb::Status::Ok();
+      return Status::Ok();
     }
-    return gb::Status::Failed("bin/dss stop failed: " + Explain(exit) + "; DSS is still running",
+    return Status::Failed("bin/dss stop failed: " + Explain(exit) + "; DSS is still running",
                               "see " + options_.data_dir + "/run/supervisord.log");
   }
   if (after != DssState::kStopped) {
-    return gb::Status::Failed("bin/dss stop exited 0 but bin/dss status says DSS is still running",
+    return Status::Failed("bin/dss stop exited 0 but bin/dss status says DSS is still running",
                               "see " + options_.data_dir + "/run/supervisord.log");
   }
   spdlog::info("DSS stopped");
-  return gb::Status::Ok();
+  return Status::Ok();
 }
 
-gb::Status DssControl::Start() const {
-  GB_ASSIGN_OR_RETURN(DssState before, Status());
+Status DssControl::Start() const {
+  GB_ASSIGN_OR_RETURN(DssState before, Query());
   if (before == DssState::kRunning) {
     spdlog::info("DSS is already running");
-    return gb::Status::Ok();
+    return Status::Ok();
   }
   spdlog::info("starting DSS ({} start as {})", options_.dss_command, options_.run_as_name);
   GB_ASSIGN_OR_RETURN(ExitInfo exit, RunDss(options_, "start", options_.start_timeout));
   if (!exit.success()) {
-    return gb::Status::Failed("bin/dss start failed: " + Explain(exit),
+    return Status::Failed("bin/dss start failed: " + Explain(exit),
                               "see " + options_.data_dir + "/run/backend.log and " +
                                   options_.data_dir + "/run/supervisord.log");
   }
-  GB_ASSIGN_OR_RETURN(DssState after, Status());
+  GB_ASSIGN_OR_RETURN(DssState after, Query());
   if (after != DssState::kRunning) {
-    return gb::Status::Failed("bin/dss start exited 0 but bin/dss status says DSS is not running",
+    return Status::Failed("bin/dss start exited 0 but bin/dss status says DSS is not running",
                               "see " + options_.data_dir + "/run/backend.log");
   }
   spdlog::info("DSS started");
-  return gb::Status::Ok();
+  return Status::Ok();
 }
 
 }  // namespace gb

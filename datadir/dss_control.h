@@ -1,5 +1,6 @@
 // DssControl: status, stop and start of a DSS node through its bin/dss, run as the DSS
 // user (bin/dss refuses root), with timeouts; its output goes to our log.
+// A DssControl holds only its options: calls from several threads run several bin/dss.
 #pragma once
 
 #include <sys/types.h>
@@ -38,12 +39,12 @@ class DssControl {
 
   // Running (exit 0, or 3 when some program is stopped) or stopped (exit 1 with
   // "not running"); anything else is an error.
-  Result<DssState> Status() const;
+  Result<DssState> Query() const;
   // Stops DSS and confirms with status; a node already stopped is not an error.
-  gb::Status Stop() const;
+  Status Stop() const;
   // Starts DSS and confirms with status; a node already running is not an error. Fails
   // with bin/dss's "[!]" error lines (else its last line) if it does not come up.
-  gb::Status Start() const;
+  Status Start() const;
 
   const DssControlOptions& options() const { return options_; }
 

@@ -1,5 +1,7 @@
 // DssNode: what a DSS data directory says about itself (install.ini, dss-version.json,
-// bin/env-default.sh, config/dip.properties, marker files). Read-only discovery.
+// bin/env-default.sh, config/dip.properties, marker files). Read-only discovery; the files
+// themselves are parsed by datadir/dss_files.h and datadir/jdbc_url.h.
+// Stateless functions; safe from any thread.
 #pragma once
 
 #include <sys/types.h>
@@ -7,25 +9,10 @@
 #include <optional>
 #include <string>
 
+#include "datadir/jdbc_url.h"
 #include "io/status.h"
 
 namespace gb {
-
-// The Govern database settings of config/dip.properties.
-struct JdbcSettings {
-  std::string host;
-  int port = 5432;
-  std::string dbname;
-  std::string schema;            // ?currentSchema=, "" when absent
-  std::string user;              // psql.jdbc.user, "" when absent
-  bool password_encrypted = false;  // psql.jdbc.password is e:AES:... (never used, never printed)
-  bool password_present = false;
-};
-
-// Parses "jdbc:postgresql://host[:port]/db[?currentSchema=s&...]" (also [ipv6]:port, the
-// host-less "jdbc:postgresql:db", and junixsocket's socketFactoryArg=<dir>/.s.PGSQL.<port>,
-// which gives host = <dir>). Error messages show the URL with any password= masked.
-Result<JdbcSettings> ParseJdbcUrl(const std::string& url);
 
 struct DssNode {
   std::string data_dir;           // absolute, as given

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "io/files.h"
+
 namespace gb {
 
 Result<size_t> FdSource::Read(void* buffer, size_t capacity) {
@@ -18,17 +20,7 @@ Result<size_t> FdSource::Read(void* buffer, size_t capacity) {
 }
 
 Status FdSink::Write(const void* data, size_t size) {
-  const char* next = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = write(fd_, next, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot write file descriptor " + std::to_string(fd_), errno);
-    }
-    next += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
+  return WriteAll(fd_, data, size, "file descriptor " + std::to_string(fd_));
 }
 
 Result<uint64_t> CopyStream(ByteSource& source, ByteSink& sink) {

@@ -5,7 +5,9 @@
 namespace gb {
 
 Status Status::FromErrno(const std::string& what, int errnum, std::string hint) {
-  return Failed(what + ": " + std::strerror(errnum), std::move(hint));
+  Status status = Failed(what + ": " + std::strerror(errnum), std::move(hint));
+  status.system_errno_ = errnum;
+  return status;
 }
 
 std::string Status::ToString() const {
@@ -14,19 +16,28 @@ std::string Status::ToString() const {
   return message_ + " (hint: " + hint_ + ")";
 }
 
+// The With* variants copy the whole error, so that what they do not change (the code, the
+// hint, the errno) is kept.
+
 Status Status::WithContext(const std::string& context) const {
   if (ok()) return *this;
-  return Status(code_, context + ": " + message_, hint_);
+  Status changed = *this;
+  changed.message_ = context + ": " + message_;
+  return changed;
 }
 
 Status Status::WithCode(Code code) const {
   if (ok()) return *this;
-  return Status(code, message_, hint_);
+  Status changed = *this;
+  changed.code_ = code;
+  return changed;
 }
 
 Status Status::WithHint(std::string hint) const {
   if (ok()) return *this;
-  return Status(code_, message_, std::move(hint));
+  Status changed = *this;
+  changed.hint_ = std::move(hint);
+  return changed;
 }
 
 }  // namespace gb

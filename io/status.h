@@ -40,13 +40,17 @@ class [[nodiscard]] Status {
   static Status Locked(std::string message, std::string hint = {}) {
     return Status(Code::kLocked, std::move(message), std::move(hint));
   }
-  // An error from a failed system call: message is "<what>: <strerror(errnum)>".
+  // An error from a failed system call: message is "<what>: <strerror(errnum)>". The errno
+  // is kept (system_errno()) so that callers decide on the kind of failure, not on its text.
   static Status FromErrno(const std::string& what, int errnum, std::string hint = {});
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::string& hint() const { return hint_; }
+  // The errno of an error made by FromErrno (kept through WithContext/WithCode/WithHint),
+  // else 0.
+  int system_errno() const { return system_errno_; }
 
   // "message" or "message (hint: ...)".
   std::string ToString() const;
@@ -64,6 +68,7 @@ class [[nodiscard]] Status {
   Code code_ = Code::kOk;
   std::string message_;
   std::string hint_;
+  int system_errno_ = 0;
 };
 
 // A value or the error that prevented it.

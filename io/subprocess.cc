@@ -1,11 +1,7 @@
 #include "io/subprocess.h"
 
-#include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
-extern char** environ;
+#include "io/subprocess_launch.h"
 
 namespace gb {
 namespace {
@@ -25,81 +21,6 @@ namespace {
 constexpr size_t kStderrKept = 64 << 10;
 constexpr auto kKillGrace = std::chrono::seconds(5);
 constexpr int kPollMillis = 100;
-
-// What the child reports through the exec-error pipe when it cannot become the program.
-enum class ChildStage : int { kChdir = 1, kGroups, kGid, kUid, kExec };
-
-struct ChildFailure {
-  ChildStage stage;
-  int error;
-};
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-Status MakePipe(Fd& read_end, Fd& write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("cannot create a pipe", errno);
-  read_end.reset(fds[0]);
-  write_end.reset(fds[1]);
-  return Status::Ok();
-}
-
-// A password given on a command line (a libpq "password=" keyword or a URI's user:password@)
-// must not reach the log.
-std::string RedactPassword(std::string arg) {
-  size_t at = arg.find("password=");
-  if (at != std::string::npos) {
-    size_t start = at + 9;
-    size_t end = arg.find_first_of(" &", start);
-    arg.replace(start, end == std::string::npos ? std::string::npos : end - start, "***");
-  }
-  size_t scheme = arg.find("://");
-  if (scheme != std::string::npos) {
-    size_t authority_end = arg.find_first_of("/?", scheme + 3);
-    size_t user_end = arg.rfind('@', authority_end);
-    if (user_end != std::string::npos && user_end > scheme) {
-      size_t colon = arg.find(':', scheme + 3);
-      if (colon != std::string::npos && colon < user_end) {
-        arg.replace(colon + 1, user_end - colon - 1, "***");
-      }
-    }
-  }
-  return arg;
-}
-
-std::string JoinArgv(const std::vector<std::string>& argv) {
-  std::string line;
-  for (const std::string& raw : argv) {
-    const std::string arg = RedactPassword(raw);
-    if (!line.empty()) line += ' ';
-    bool plain = !arg.empty() && arg.find_first_of(" \t\n'\"\\$`") == std::string::npos;
-    line += plain ? arg : "'" + arg + "'";
-  }
-  return line;
-}
 
 // Reads `fd` until end of file into `out` (keeping only the last `keep` bytes if keep > 0).
 // A grandchild may hold the pipe open after the child exited: once `child_exited` is set,
@@ -300,162 +221,24 @@ ExitInfo Subprocess::Wait() {
 }
 
 Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
-  if (options.argv.empty() || options.argv[0].empty()) {
-    return Status::Failed("cannot start a subprocess without a program name");
-  }
-  const std::string& program = options.argv[0];
-
-  // Everything the child needs is prepared here: after fork() only system calls are safe.
-  std::map<std::string, std::string> environment;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const char* equals = std::strchr(*entry, '=');
-    if (equals == nullptr) continue;
-    environment[std::string(*entry, static_cast<size_t>(equals - *entry))] = equals + 1;
-  }
-  std::optional<gid_t> gid = options.gid;
-  std::vector<gid_t> groups;
-  if (options.uid) {
-    std::vector<char> buffer(16384);
-    passwd entry;
-    passwd* found = nullptr;
-    getpwuid_r(*options.uid, &entry, buffer.data(), buffer.size(), &found);
-    if (found != nullptr) {
-      if (!gid) gid = found->pw_gid;
-      environment["HOME"] = found->pw_dir;
-      environment["USER"] = found->pw_name;
-      environment["LOGNAME"] = found->pw_name;
-      int count = 64;
-      groups.resize(count);
-      if (getgrouplist(found->pw_name, *gid, groups.data(), &count) < 0) {
-        groups.resize(count);
-        getgrouplist(found->pw_name, *gid, groups.data(), &count);
-      }
-      groups.resize(count);
-    } else if (!gid) {
-      return Status::Failed("cannot run " + program + " as uid " + std::to_string(*options.uid) +
-                            ": no such user and no group given");
-    }
-    if (groups.empty()) groups.push_back(*gid);
-  }
-  for (const auto& [name, value] : options.extra_env) environment[name] = value;
-  for (const std::string& name : options.unset_env) environment.erase(name);
-
-  std::vector<std::string> env_strings;
-  for (const auto& [name, value] : environment) env_strings.push_back(name + "=" + value);
-  std::vector<char*> envp;
-  for (std::string& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = options.argv;
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  Fd stdin_read, stdin_write, stdout_read, stdout_write, stderr_read, stderr_write;
-  Fd failure_read, failure_write;
-  if (options.stdin_pipe) {
-    GB_RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
-  } else if (options.stdin_text.empty()) {
-    stdin_read.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (stdin_read.get() < 0) return Status::FromErrno("cannot open /dev/null", errno);
-  } else {
-    GB_RETURN_IF_ERROR(MakePipe(stdin_read, stdin_write));
-    fcntl(stdin_write.get(), F_SETFL, O_NONBLOCK);
-  }
-  GB_RETURN_IF_ERROR(MakePipe(stdout_read, stdout_write));
-  GB_RETURN_IF_ERROR(MakePipe(stderr_read, stderr_write));
-  GB_RETURN_IF_ERROR(MakePipe(failure_read, failure_write));
-
-  std::string user = options.uid ? " as uid " + std::to_string(*options.uid) : "";
-  spdlog::debug("running{}: {}", user, JoinArgv(options.argv));
-
-  const pid_t parent = getpid();
-  const char* cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
-  const bool switch_user = options.uid.has_value();
-  const uid_t uid = options.uid.value_or(0);
-  pid_t pid = fork();
-  if (pid < 0) return Status::FromErrno("cannot start " + program, errno);
-  if (pid == 0) {
-    auto fail = [&](ChildStage stage) {
-      ChildFailure failure{stage, errno};
-      ssize_t ignored = write(failure_write.get(), &failure, sizeof failure);
-      (void)ignored;
-      _exit(127);
-    };
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(127);  // we died before the line above took effect
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    struct sigaction default_action;
-    std::memset(&default_action, 0, sizeof default_action);
-    default_action.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &default_action, nullptr);
-    const int sources[3] = {stdin_read.get(), stdout_write.get(), stderr_write.get()};
-    for (int target = 0; target < 3; ++target) {
-      if (sources[target] == target) {
-        fcntl(target, F_SETFD, 0);
-      } else {
-        dup2(sources[target], target);
-      }
-    }
-#ifdef SYS_close_range
-    syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */);
-#endif
-    if (switch_user) {
-      if (setgroups(groups.size(), groups.data()) != 0) fail(ChildStage::kGroups);
-    }
-    if (gid && setgid(*gid) != 0) fail(ChildStage::kGid);
-    if (switch_user && setuid(uid) != 0) fail(ChildStage::kUid);
-    if (cwd != nullptr && chdir(cwd) != 0) fail(ChildStage::kChdir);
-    execvpe(argv[0], argv.data(), envp.data());
-    fail(ChildStage::kExec);
-  }
-
-  failure_write.reset();
-  stdin_read.reset();
-  stdout_write.reset();
-  stderr_write.reset();
-  ChildFailure failure{};
-  ssize_t got;
-  do {
-    got = read(failure_read.get(), &failure, sizeof failure);
-  } while (got < 0 && errno == EINTR);
-  if (got == static_cast<ssize_t>(sizeof failure)) {
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    std::string reason = std::strerror(failure.error);
-    switch (failure.stage) {
-      case ChildStage::kChdir:
-        return Status::Failed("cannot run " + program + " in " + options.cwd + ": " + reason);
-      case ChildStage::kGroups:
-      case ChildStage::kGid:
-      case ChildStage::kUid:
-        return Status::Failed("cannot run " + program + user + ": " + reason,
-                              "switching user needs root");
-      case ChildStage::kExec:
-        return Status::Failed("cannot run " + program + ": " + reason,
-                              failure.error == ENOENT ? "is it installed and on PATH?" : "");
-    }
-  }
-
+  GB_ASSIGN_OR_RETURN(LaunchedChild child, LaunchChild(options));
   std::unique_ptr<Subprocess> process(new Subprocess());
   Impl& impl = *process->impl_;
-  impl.program = program;
+  impl.program = options.argv[0];
   impl.timeout = options.timeout;
-  impl.pid = pid;
-  impl.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  impl.pid = child.pid;
+  impl.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0)));
   if (options.stdout_pipe) {
-    impl.stdout_pipe = std::move(stdout_read);
+    impl.stdout_pipe = std::move(child.stdout_read);
   } else {
-    impl.stdout_capture = std::move(stdout_read);
+    impl.stdout_capture = std::move(child.stdout_read);
   }
-  impl.stderr_capture = std::move(stderr_read);
+  impl.stderr_capture = std::move(child.stderr_read);
   if (options.stdin_pipe) {
-    impl.stdin_pipe = std::move(stdin_write);
+    impl.stdin_pipe = std::move(child.stdin_write);
   } else {
     impl.stdin_text = options.stdin_text;
-    impl.stdin_feed = std::move(stdin_write);
+    impl.stdin_feed = std::move(child.stdin_write);
   }
   impl.StartThreads();
   return process;

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/files.h"
 #include "io/sha256.h"
 
 namespace gb {
@@ -33,20 +34,6 @@ void PutLittleEndian32(uint32_t value, unsigned char* out) {
 
 uint32_t GetLittleEndian32(const unsigned char* in) {
   return uint32_t{in[0]} | uint32_t{in[1]} << 8 | uint32_t{in[2]} << 16 | uint32_t{in[3]} << 24;
-}
-
-Status WriteFully(int fd, const void* data, size_t size, const std::string& path) {
-  const char* next = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = write(fd, next, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot write " + path, errno);
-    }
-    next += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
 }
 
 // Reads exactly `size` bytes at `offset`; false if the file ends first.
@@ -111,7 +98,7 @@ struct ZstdFileWriter::Impl {
   }
 
   Status WriteToFile(const void* data, size_t size) {
-    Status status = WriteFully(fd, data, size, path);
+    Status status = WriteAll(fd, data, size, path);
     if (!status.ok()) return status;
     hash.Update(data, size);
     file_bytes += size;
@@ -203,7 +190,9 @@ Status ZstdFileWriter::Finish() {
   ZSTD_inBuffer nothing{nullptr, 0, 0};
   Status status = impl.Compress(nothing, ZSTD_e_end);
   if (status.ok()) status = impl.FlushOutput();
-  if (status.ok() && fsync(impl.fd) != 0) status = Status::FromErrno("cannot fsync " + impl.path, errno);
+  if (status.ok() && fsync(impl.fd) != 0) {
+    status = Status::FromErrno("cannot fsync " + impl.path, errno);
+  }
   int fd = impl.fd;
   impl.fd = -1;
   if (close(fd) != 0 && status.ok()) status = Status::FromErrno("cannot close " + impl.path, errno);
@@ -238,9 +227,11 @@ struct Chunk {
   size_t size = 0;  // 0: end of file
 };
 
-class ReadAhead {
+// Reads the file in order, in kReadChunkSize chunks, on its own thread, hashing each chunk
+// before handing it out; kReadChunksInFlight chunks circulate between the two threads.
+class HashingChunkReader {
  public:
-  ReadAhead(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
+  HashingChunkReader(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
     for (size_t i = 0; i < kReadChunksInFlight; ++i) {
       free_.push_back(std::make_unique<Chunk>());
       free_.back()->bytes.resize(kReadChunkSize);
@@ -248,7 +239,7 @@ class ReadAhead {
     thread_ = std::thread([this] { Run(); });
   }
 
-  ~ReadAhead() {
+  ~HashingChunkReader() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
@@ -352,7 +343,8 @@ struct ZstdFileReader::Impl {
   std::string header_frame;
   uint64_t header_frame_end = 0;  // file offset where the compressed data begins
   ZSTD_DCtx* context = nullptr;
-  std::unique_ptr<ReadAhead> read_ahead;  // declared after fd: destroyed before it is closed
+  // Declared after fd: destroyed before it is closed.
+  std::unique_ptr<HashingChunkReader> chunk_reader;
   std::unique_ptr<Chunk> chunk;
   ZSTD_inBuffer input{nullptr, 0, 0};
   size_t last_hint = 0;          // 0: the last frame is complete
@@ -362,7 +354,7 @@ struct ZstdFileReader::Impl {
   Status failure;
 
   ~Impl() {
-    read_ahead.reset();
+    chunk_reader.reset();
     ZSTD_freeDCtx(context);
     if (fd >= 0) close(fd);
   }
@@ -370,12 +362,12 @@ struct ZstdFileReader::Impl {
   Result<size_t> Read(void* buffer, size_t capacity) {
     while (true) {
       if (input.pos == input.size && !output_was_full) {
-        if (chunk) read_ahead->Recycle(std::move(chunk));
-        GB_ASSIGN_OR_RETURN(chunk, read_ahead->Next());
+        if (chunk) chunk_reader->Recycle(std::move(chunk));
+        GB_ASSIGN_OR_RETURN(chunk, chunk_reader->Next());
         if (chunk->size == 0) {
           at_end = true;
           if (!any_input) return Status::Failed(path + " is empty, not a zstd file");
-          if (read_ahead->bytes_read() <= header_frame_end) {
+          if (chunk_reader->bytes_read() <= header_frame_end) {
             return Status::Failed(path + " is truncated: it holds no data after its header frame",
                                   "the file was cut short (disk full or an interrupted copy?)");
           }
@@ -417,7 +409,7 @@ Result<std::unique_ptr<ZstdFileReader>> ZstdFileReader::Open(const std::string& 
   posix_fadvise(impl.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   impl.context = ZSTD_createDCtx();
   if (impl.context == nullptr) return Status::Failed("cannot create a zstd context for " + path);
-  impl.read_ahead = std::make_unique<ReadAhead>(impl.fd, path);
+  impl.chunk_reader = std::make_unique<HashingChunkReader>(impl.fd, path);
   return reader;
 }
 
@@ -432,11 +424,8 @@ Result<size_t> ZstdFileReader::Read(void* buffer, size_t capacity) {
 }
 
 const std::string& ZstdFileReader::header_frame() const { return impl_->header_frame; }
-uint64_t ZstdFileReader::file_bytes_read() const {
-  return impl_->read_ahead ? impl_->read_ahead->bytes_read() : 0;
-}
 std::string ZstdFileReader::sha256_hex() const {
-  return impl_->at_end && impl_->failure.ok() ? impl_->read_ahead->sha256_hex() : std::string();
+  return impl_->at_end && impl_->failure.ok() ? impl_->chunk_reader->sha256_hex() : std::string();
 }
 
 Result<std::string> ReadHeaderFrame(const std::string& path) {

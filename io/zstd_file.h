@@ -55,7 +55,6 @@ class ZstdFileReader : public ByteSource {
   Result<size_t> Read(void* buffer, size_t capacity) override;
 
   const std::string& header_frame() const;  // payload of a leading skippable frame, or ""
-  uint64_t file_bytes_read() const;
   // SHA-256 of the file bytes; valid once Read() has returned 0.
   std::string sha256_hex() const;
 

@@ -12,16 +12,12 @@
 #include <thread>
 
 #include "io/subprocess.h"
+#include "pg/version.h"
 
 namespace gb {
 namespace {
 
 constexpr size_t kChunkBytes = 1 << 20;
-
-// "15.18 (Debian 15.18-0+deb12u1)" -> "15.18".
-std::string ShortVersion(const std::string& version) {
-  return version.substr(0, version.find_first_of(" \t"));
-}
 
 // What happened while feeding a source into a child's stdin.
 struct FeedOutcome {

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "io/subprocess.h"
+#include "pg/version.h"
 
 namespace gb {
 namespace {
@@ -54,24 +54,16 @@ std::vector<std::string> DebianBinDirs() {
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(kDebianPostgresqlRoot, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    // Only a directory named by its major alone ("15") is a PostgreSQL installation.
+    const Result<int> major = MajorVersion(name);
+    if (!major.ok() || std::to_string(*major) != name) continue;
     const std::string bin = entry.path().string() + "/bin";
-    if (IsExecutable(bin + "/pg_dump")) found.emplace_back(std::stoi(name), bin);
+    if (IsExecutable(bin + "/pg_dump")) found.emplace_back(*major, bin);
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a > b; });
   std::vector<std::string> directories;
   for (const auto& [major, bin] : found) directories.push_back(bin);
   return directories;
-}
-
-// "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> "15.18".
-std::string ParseVersion(const std::string& output) {
-  std::istringstream words(output);
-  std::string word;
-  while (words >> word) {
-    if (!word.empty() && std::isdigit(static_cast<unsigned char>(word[0]))) return word;
-  }
-  return "";
 }
 
 Status ReadVersion(const std::string& program, std::string* version, int* major) {
@@ -82,12 +74,10 @@ Status ReadVersion(const std::string& program, std::string* version, int* major)
   if (!exit.success()) {
     return Status::Failed(program + " --version failed: " + exit.Describe(), kInstallHint);
   }
-  *version = ParseVersion(exit.stdout_text);
-  if (version->empty()) {
-    return Status::Failed("cannot read the version of " + program + " from \"" +
-                          exit.stdout_text.substr(0, exit.stdout_text.find('\n')) + "\"");
-  }
-  *major = std::atoi(version->c_str());
+  Result<PgVersion> parsed = ParseToolVersion(exit.stdout_text);
+  if (!parsed.ok()) return parsed.status().WithContext("cannot read the version of " + program);
+  *version = parsed->text;
+  *major = parsed->major;
   return Status::Ok();
 }
 

@@ -46,6 +46,8 @@ std::string ScrubPasswords(const std::string& text) {
   return std::regex_replace(text, kPassword, "$1***");
 }
 
+// Classified by text because a failed connection has nothing else: libpq reports it through
+// PQerrorMessage only (no SQLSTATE, no error fields), and libpqxx passes that text on.
 Status ClassifyConnectError(const ConnectionParams& params, const std::string& libpq_message) {
   const std::string message = ScrubPasswords(libpq_message);
   const std::string where = Where(params);

@@ -5,16 +5,12 @@
 #include <pqxx/pqxx>
 
 #include "pg/pq_session.h"
+#include "pg/version.h"
 
 namespace gb {
 namespace {
 
 constexpr const char* kMaintenanceDatabase = "postgres";
-
-// "15.18 (Debian 15.18-0+deb12u1)" -> "15.18".
-std::string ShortVersion(const std::string& version) {
-  return version.substr(0, version.find_first_of(" \t"));
-}
 
 // Runs `body(tx)` in an autocommit session on the maintenance database of the server, which
 // CREATE/DROP/ALTER DATABASE need (they cannot run inside a transaction block).
@@ -36,11 +32,11 @@ Status OnMaintenanceDatabase(const ConnectionParams& params, const std::string& 
 Result<ServerIdentity> ReadServerIdentity(const ConnectionParams& params) {
   GB_ASSIGN_OR_RETURN(auto connection, pq::Connect(params));
   ServerIdentity identity;
+  std::string reported_version;
   try {
     pqxx::nontransaction tx(*connection);
-    identity.server_version = ShortVersion(tx.exec1("SHOW server_version")[0].as<std::string>());
+    reported_version = tx.exec1("SHOW server_version")[0].as<std::string>();
     identity.server_version_num = tx.exec1("SHOW server_version_num")[0].as<int>();
-    identity.server_major = identity.server_version_num / 10000;
     const pqxx::row role = tx.exec1(
         "SELECT current_user, r.rolsuper, r.rolcreatedb, "
         "pg_database_size(current_database()), d.datdba = r.oid "
@@ -54,6 +50,10 @@ Result<ServerIdentity> ReadServerIdentity(const ConnectionParams& params) {
   } catch (const std::exception& error) {
     return pq::QueryError("reading the server identity", params, error);
   }
+  Result<PgVersion> version = ParseServerVersion(reported_version);
+  if (!version.ok()) return version.status().WithContext("server " + params.Describe());
+  identity.server_version = version->text;
+  identity.server_major = version->major;
   // pg_control_system() may be revoked from ordinary roles; the identifier is then unknown
   // rather than an error, since it only strengthens the "same cluster" check.
   try {

@@ -88,7 +88,7 @@ class DssControlTest : public ::testing::Test {
 
 TEST_F(DssControlTest, GeneratedNodeIsRunning) {
   EXPECT_TRUE(node_.IsRunning());
-  Result<DssState> state = Control().Status();
+  Result<DssState> state = Control().Query();
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(*state, DssState::kRunning);
   EXPECT_EQ(Events(), std::vector<std::string>{"start"});
@@ -105,7 +105,7 @@ TEST_F(DssControlTest, StopStartRoundTrip) {
   Status stopped = control.Stop();
   ASSERT_TRUE(stopped.ok()) << stopped.ToString();
   EXPECT_FALSE(node_.IsRunning());
-  Result<DssState> state = control.Status();
+  Result<DssState> state = control.Query();
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(*state, DssState::kStopped);
   EXPECT_EQ(Events(), (std::vector<std::string>{"start", "stop"}));
@@ -233,7 +233,7 @@ TEST_F(DssControlTest, StalePidFileAndMissingRunDir) {
   // A pid file naming a live process that is not this node's supervisor (ours).
   WriteText(node_.data_dir + "/run/supervisord.pid", std::to_string(::getpid()) + "\n");
   EXPECT_FALSE(node_.IsRunning());
-  Result<DssState> state = control.Status();
+  Result<DssState> state = control.Query();
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(*state, DssState::kStopped);
 
@@ -266,14 +266,14 @@ TEST_F(DssControlTest, UnexpectedStatusExitIsAnErrorWithTheLastLine) {
   ASSERT_EQ(::chmod(script.c_str(), 0755), 0);
   Result<DssControlOptions> options = MakeDssControlOptions(node_.data_dir, script, "");
   ASSERT_TRUE(options.ok()) << options.status().ToString();
-  Result<DssState> state = DssControl(*options).Status();
+  Result<DssState> state = DssControl(*options).Query();
   ASSERT_FALSE(state.ok());
   EXPECT_NE(state.status().message().find("exited with 2: supervisor socket unreachable"),
             std::string::npos)
       << state.status().ToString();
 
   WriteText(script + ".partial", "");
-  state = DssControl(*options).Status();
+  state = DssControl(*options).Query();
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   EXPECT_EQ(*state, DssState::kRunning);  // exit 3: running, some program stopped
 }
