@@ -7,10 +7,12 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "datadir/archive_reader.h"
 #include "datadir/archive_writer.h"
+#include "datadir/tree_walker.h"
 #include "tests/datadir_archive_util.h"
 
 namespace gb {
@@ -100,6 +102,89 @@ TEST_F(ChangingTreeTest, OfflineFailsOnAChangedFile) {
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().message().find("a-big changed while being read"), std::string::npos)
       << stats.status().message();
+}
+
+// The walk lists a directory before it returns its entries; the walker's test hook removes
+// entries at the exact moments a busy DSS could: between readdir and stat, and before a
+// listed directory is opened.
+class VanishingEntryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    source_ = temp_ / "source";
+    WriteFile(source_ + "/config/keep.json", "k");
+    WriteFile(source_ + "/config/zz-237.json", "gone soon");
+    WriteFile(source_ + "/plugins/dev/plugin.json", "p");
+  }
+  void TearDown() override { SetWalkTestHook({}); }
+
+  // By default only in the test's thread, the writer's walk: the read-ahead walks the tree
+  // too. MeasureTree walks on threads of its own.
+  void RemoveWhen(WalkStage when, std::string victim, bool any_thread = false) {
+    const std::thread::id writer = std::this_thread::get_id();
+    SetWalkTestHook([=](WalkStage stage, int, const char* name) {
+      if (stage == when && name == victim &&
+          (any_thread || std::this_thread::get_id() == writer)) {
+        fs::remove_all(FindUnder(source_, victim));
+      }
+    });
+  }
+
+  static std::string FindUnder(const std::string& root, const std::string& name) {
+    for (auto& entry : fs::recursive_directory_iterator(root)) {
+      if (entry.path().filename() == name) return entry.path().string();
+    }
+    return root + "/" + name;
+  }
+
+  Result<ArchiveWriteStats> Write(bool online) {
+    ArchiveWriteOptions options = DefaultOptions(source_);
+    options.online = online;
+    sink_.bytes.clear();
+    return WriteDataDirArchive(options, sink_);
+  }
+
+  TempDir temp_;
+  std::string source_;
+  StringSink sink_;
+};
+
+TEST_F(VanishingEntryTest, OnlineRecordsAFileGoneBetweenReaddirAndStat) {
+  RemoveWhen(WalkStage::kListed, "zz-237.json");
+  auto stats = Write(true);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->vanished_while_read, std::vector<std::string>{"config/zz-237.json"});
+  EXPECT_EQ(stats->entries, 5u);  // config, keep.json, plugins, dev, plugin.json
+  StringSource source(sink_.bytes);
+  auto scan = ScanArchive(source);
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->entries, 5u);
+}
+
+TEST_F(VanishingEntryTest, OnlineRecordsADirectoryGoneBeforeItIsOpened) {
+  RemoveWhen(WalkStage::kOpeningDirectory, "dev");
+  auto stats = Write(true);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->vanished_while_read, std::vector<std::string>{"plugins/dev"});
+  EXPECT_EQ(stats->entries, 4u);
+}
+
+TEST_F(VanishingEntryTest, OfflineFailsNamingTheVanishedFile) {
+  RemoveWhen(WalkStage::kListed, "zz-237.json");
+  auto stats = Write(false);
+  ASSERT_FALSE(stats.ok());
+  EXPECT_NE(stats.status().message().find("config/zz-237.json vanished"), std::string::npos)
+      << stats.status().message();
+  EXPECT_NE(stats.status().hint().find("DSS stopped"), std::string::npos);
+}
+
+// The pre-flight estimate runs before DSS is stopped, in every mode: a vanished file is
+// left out of it, not an error.
+TEST_F(VanishingEntryTest, TheEstimateSkipsAVanishedFile) {
+  RemoveWhen(WalkStage::kListed, "zz-237.json", /*any_thread=*/true);
+  auto estimate = EstimateDataDir(source_, {"tmp"});
+  ASSERT_TRUE(estimate.ok()) << estimate.status().ToString();
+  EXPECT_EQ(estimate->entries, 5u);
+  EXPECT_EQ(estimate->bytes, 2u);
 }
 
 TEST(ArchiveWriterErrors, UnreadableFileIsAnErrorWithAHint) {
