@@ -127,6 +127,10 @@ class ArchiveWriterSession {
     // an extended header on every member, and GNU tar does not keep them either.
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
         archive_write_add_filter_none(archive_.get()) != ARCHIVE_OK ||
+        // Extended attributes as SCHILY.xattr only, which GNU tar (--xattrs) reads too;
+        // libarchive would add its own LIBARCHIVE.xattr copy, which GNU tar warns about.
+        archive_write_set_format_option(archive_.get(), "pax", "xattrheader", "SCHILY") !=
+            ARCHIVE_OK ||
         archive_read_disk_set_behavior(disk_.get(), ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK) {
       return LibarchiveError(archive_.get(), "setting up the tar writer");
     }
