@@ -20,6 +20,7 @@
 #include "datadir/archive_error.h"
 #include "datadir/archive_locale.h"
 #include "datadir/archive_writer.h"
+#include "datadir/deep_extraction.h"
 
 namespace gb {
 namespace {
@@ -133,6 +134,7 @@ class ArchiveReaderSession {
       if (archive_write_close(disk_.get()) != ARCHIVE_OK) {
         return LibarchiveError(disk_.get(), "finishing extraction into " + destination_);
       }
+      GB_RETURN_IF_ERROR(deep_.FixDirectories());
     }
     return std::move(scan_);
   }
@@ -186,9 +188,10 @@ class ArchiveReaderSession {
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                 ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SPARSE;
     if (extract_->restore_owners && geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+    disk_flags_ = flags;
     archive_write_disk_set_options(disk_.get(), flags);
     archive_write_disk_set_standard_lookup(disk_.get());
-    return Status::Ok();
+    return deep_.Open(destination_);
   }
 
   Status Member(struct archive_entry* entry) {
@@ -213,18 +216,48 @@ class ArchiveReaderSession {
     ++scan_.entries;
     if (!disk_) return ReadData(nullptr, entry);
 
+    const std::string target = raw_link != nullptr ? NormalizedName(raw_link) : "";
+    if (raw_link != nullptr && target.empty()) {
+      return Status::Failed("archive member " + last_ + " links to nothing", kUnsafeArchiveHint);
+    }
+    if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
+    if (deep_.IsDeep(name)) return DeepMember(entry, name, target);
     GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, name));
     if (raw_link != nullptr) {
-      const std::string target = NormalizedName(raw_link);
-      if (target.empty()) {
-        return Status::Failed("archive member " + last_ + " links to nothing", kUnsafeArchiveHint);
-      }
       GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, target + "/"));
       archive_entry_copy_hardlink(entry, (destination_ + "/" + target).c_str());
     }
-    if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
     archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
+    return WriteMember(entry);
+  }
 
+  // A member too deep for a path: written relative to its anchor (see DeepExtraction). A
+  // directory's mode and mtime are set by DeepExtraction after libarchive's close, as
+  // libarchive's deferred fixes would look for it by a name relative to the anchor.
+  Status DeepMember(struct archive_entry* entry, const std::string& name,
+                    const std::string& target) {
+    GB_ASSIGN_OR_RETURN(std::string relative, deep_.Enter(last_, name));
+    Status status;
+    if (!target.empty()) {
+      Result<std::string> link = deep_.LinkTarget(last_, target);
+      status = link.status();
+      if (link.ok()) archive_entry_copy_hardlink(entry, link->c_str());
+    }
+    const bool directory = archive_entry_filetype(entry) == AE_IFDIR;
+    if (directory) {
+      deep_.RememberDirectory(name, archive_entry_perm(entry),
+                              {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)});
+      archive_write_disk_set_options(
+          disk_.get(), disk_flags_ & ~(ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM));
+    }
+    archive_entry_copy_pathname(entry, relative.c_str());
+    if (status.ok()) status = WriteMember(entry);
+    if (directory) archive_write_disk_set_options(disk_.get(), disk_flags_);
+    Status left = deep_.Leave();
+    return status.ok() ? left : status;
+  }
+
+  Status WriteMember(struct archive_entry* entry) {
     const int r = archive_write_header(disk_.get(), entry);
     if (r == ARCHIVE_WARN) {
       spdlog::warn("extracting {}: {}", last_, archive_error_string(disk_.get()));
@@ -353,6 +386,8 @@ class ArchiveReaderSession {
   const ExtractOptions* extract_;
   std::unique_ptr<struct archive, ReadArchiveDeleter> reader_;
   std::unique_ptr<struct archive, WriteArchiveDeleter> disk_;
+  int disk_flags_ = 0;
+  DeepExtraction deep_;
   std::string destination_;
   std::unordered_set<std::string> safe_directories_;
   std::unordered_set<std::string> symlink_members_;  // normalized names of symlink members
