@@ -227,7 +227,7 @@ class ArchiveWriterSession {
       if (opened.get() < 0) {
         const int error = errno;
         if (IsVanishedErrno(error, false) || error == ELOOP) return Vanished(relative);
-        return ReadError(path, error);
+        return PathReadError(path, error);
       }
       fd = opened.get();
     }
@@ -297,7 +297,7 @@ class ArchiveWriterSession {
     const std::string name(node.name);
     for (;;) {
       ssize_t n = readlinkat(node.parent_fd, name.c_str(), target.data(), target.size());
-      if (n < 0) return ReadError(path, errno);
+      if (n < 0) return PathReadError(path, errno);
       if (static_cast<size_t>(n) < target.size()) {
         target.resize(static_cast<size_t>(n));
         break;
@@ -327,7 +327,7 @@ class ArchiveWriterSession {
         ssize_t n = pread(fd, buffer_.get(), want, static_cast<off_t>(done));
         if (n < 0) {
           if (errno == EINTR) continue;
-          return ReadError(path, errno);
+          return PathReadError(path, errno);
         }
         if (n == 0) {
           shrank = true;
@@ -354,7 +354,7 @@ class ArchiveWriterSession {
   Status CheckUnchanged(int fd, const struct stat& st, bool shrank, const std::string& path,
                         const std::string& relative) {
     struct stat after;
-    if (fstat(fd, &after) != 0) return ReadError(path, errno);
+    if (fstat(fd, &after) != 0) return PathReadError(path, errno);
     const bool changed = shrank || after.st_size != st.st_size ||
                          after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
                          after.st_mtim.tv_nsec != st.st_mtim.tv_nsec;

@@ -44,7 +44,7 @@ bool IsVanishedErrno(int error, bool opening_directory) {
   return opening_directory && (error == ENOTDIR || error == ELOOP);
 }
 
-Status ReadError(const std::string& path, int error) {
+Status PathReadError(const std::string& path, int error) {
   Status status = Status::FromErrno("cannot read " + path, error);
   if (error == EACCES || error == EPERM) return status.WithHint(kReadPermissionHint);
   return status;
@@ -83,7 +83,7 @@ Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const std::string& root, Sk
   if (fd < 0) {
     const int error = errno;
     if (error == ENOTDIR) return Status::Failed(display + " is not a directory");
-    return ReadError(display, error);
+    return PathReadError(display, error);
   }
   return Adopt(fd, display == "/" ? "" : display, "", std::move(skip_top));
 }
@@ -108,12 +108,12 @@ void TreeWalker::Vanished(std::string relative) { vanished_.push_back(std::move(
 // Lists `level` whole, each entry lstat-ed, sorted by name.
 Status TreeWalker::List(Level& level) {
   const int listing_fd = ::dup(level.fd);
-  if (listing_fd < 0) return ReadError(Display(level.relative), errno);
+  if (listing_fd < 0) return PathReadError(Display(level.relative), errno);
   DIR* dir = ::fdopendir(listing_fd);
   if (dir == nullptr) {
     const int error = errno;
     ::close(listing_fd);
-    return ReadError(Display(level.relative), error);
+    return PathReadError(Display(level.relative), error);
   }
   const bool top = levels_.size() == 1 && prefix_.empty();
   Status status;
@@ -121,7 +121,7 @@ Status TreeWalker::List(Level& level) {
     errno = 0;
     struct dirent* found = ::readdir(dir);
     if (found == nullptr) {
-      if (errno != 0) status = ReadError(Display(level.relative), errno);
+      if (errno != 0) status = PathReadError(Display(level.relative), errno);
       break;
     }
     const char* name = found->d_name;
@@ -135,7 +135,7 @@ Status TreeWalker::List(Level& level) {
         Vanished(JoinRelative(level.relative, name));
         continue;
       }
-      status = ReadError(Display(JoinRelative(level.relative, name)), error);
+      status = PathReadError(Display(JoinRelative(level.relative, name)), error);
       break;
     }
     level.entries.push_back(std::move(listed));
@@ -152,7 +152,7 @@ Status TreeWalker::Descend() {
   level->fd = pending_fd_;
   pending_fd_ = -1;
   struct stat st;
-  if (::fstat(level->fd, &st) != 0) return ReadError(Display(current_relative_), errno);
+  if (::fstat(level->fd, &st) != 0) return PathReadError(Display(current_relative_), errno);
   level->dev = st.st_dev;
   level->ino = st.st_ino;
   if (levels_.empty()) {
@@ -201,7 +201,7 @@ Status TreeWalker::ReopenTop() {
         levels_[top]->entries.clear();
         return Status::Ok();
       }
-      return ReadError(Display(level.relative), error);
+      return PathReadError(Display(level.relative), error);
     }
     if (top - k < static_cast<size_t>(kMaxOpenLevels)) level.fd = fd;
     parent = fd;
@@ -230,7 +230,7 @@ Result<const WalkEntry*> TreeWalker::Next() {
           Vanished(current_relative_);
           continue;
         }
-        return ReadError(Display(current_relative_), error);
+        return PathReadError(Display(current_relative_), error);
       }
       pending_fd_ = fd;
     }

@@ -111,6 +111,6 @@ inline constexpr char kReadPermissionHint[] =
     "run govern-backup as root or as the owner of the data directory";
 
 // "cannot read <path>: <strerror>", with kReadPermissionHint for EACCES / EPERM.
-Status ReadError(const std::string& path, int error);
+Status PathReadError(const std::string& path, int error);
 
 }  // namespace gb
