@@ -202,7 +202,7 @@ class ArchiveWriterSession {
   }
 
   Status Vanished(const std::string& relative) {
-    const std::string path = options_.source_dir + "/" + relative;
+    const std::string path = walk_->display_root() + "/" + relative;
     if (!options_.online) {
       return Status::Failed(path + " vanished while the data dir was read", kOfflineChangeHint);
     }
@@ -213,7 +213,7 @@ class ArchiveWriterSession {
 
   Status WriteNode(const WalkEntry& node) {
     const std::string relative(node.relative);
-    const std::string path = options_.source_dir + "/" + relative;
+    const std::string path = walk_->display_root() + "/" + relative;
     const struct stat& st = node.st;
     if (S_ISSOCK(st.st_mode)) {
       spdlog::debug("skipping socket {}", path);

@@ -179,8 +179,9 @@ TEST(SparseFiles, HolesStayHolesInTheSetAndAfterExtraction) {
 
 // ---- paths longer than PATH_MAX ----------------------------------------------------------
 
-// A chain of directories made with *at() calls (no path reaches the bottom), a file at the
-// bottom, and one beside each 40th directory.
+// A chain of directories made with *at() calls (no path reaches the bottom), files, a
+// symlink and hard links at the bottom, and a file beside each 40th directory. `root`
+// must hold a file "a-top".
 void MakeDeepChain(const std::string& root, int depth, const std::string& name) {
   int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY);
   ASSERT_GE(fd, 0);
@@ -201,6 +202,9 @@ void MakeDeepChain(const std::string& root, int depth, const std::string& name) 
   ASSERT_GE(file, 0);
   ASSERT_EQ(write(file, "deep leaf\n", 10), 10);
   ASSERT_EQ(symlinkat("leaf.txt", fd, "leaf.link"), 0);
+  // Hard links at the bottom: to a file beside them, and to a file at the top.
+  ASSERT_EQ(linkat(fd, "leaf.txt", fd, "leaf.hard", 0), 0);
+  ASSERT_EQ(linkat(AT_FDCWD, (root + "/a-top").c_str(), fd, "top.hard", 0), 0);
   close(file);
   close(fd);
 }
@@ -254,6 +258,7 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
   const std::string source = temp / "source";
   fs::create_directory(source);
   const int depth = 200;
+  WriteFile(source + "/a-top", "linked from the bottom\n");
   MakeDeepChain(source, depth, std::string(40, 'p'));  // 200 * 41 characters
   WriteFile(source + "/zz-after", "after the deep branch\n");
 
@@ -263,7 +268,8 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
   StringSink sink;
   auto stats = WriteDataDirArchive(options, sink);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  EXPECT_EQ(stats->entries, static_cast<uint64_t>(depth) + depth / 40 + 3);
+  // The chain, the side files, leaf.txt, leaf.link, leaf.hard, top.hard, a-top, zz-after.
+  EXPECT_EQ(stats->entries, static_cast<uint64_t>(depth) + depth / 40 + 6);
 
   const std::string destination = temp / "restored";
   fs::create_directory(destination);
@@ -277,6 +283,18 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
   EXPECT_EQ(measured->entries, stats->entries);
   EXPECT_EQ(measured->bytes, stats->source_bytes);
   ExpectSameDeepTree(source, destination);
+  // The hard links came back as links: fewer inodes than names.
+  auto walker = TreeWalker::Open(destination);
+  ASSERT_TRUE(walker.ok());
+  for (;;) {
+    auto entry = (*walker)->Next();
+    ASSERT_TRUE(entry.ok());
+    if (*entry == nullptr) break;
+    const std::string name((*entry)->name);
+    if (name == "leaf.hard" || name == "top.hard" || name == "a-top") {
+      EXPECT_EQ((*entry)->st.st_nlink, 2u) << name;
+    }
+  }
   EXPECT_EQ(system(("rm -rf -- '" + source + "' '" + destination + "'").c_str()), 0);
 }
 
