@@ -247,8 +247,12 @@ class ArchiveReaderSession {
     if (directory) {
       deep_.RememberDirectory(name, archive_entry_perm(entry),
                               {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)});
+      // Nothing libarchive would defer to its close: the deferred fixes go by a name
+      // relative to the anchor, which is no longer the working directory by then. A deep
+      // directory's ACLs, deferred too, are not restored (its files' are).
       archive_write_disk_set_options(
-          disk_.get(), disk_flags_ & ~(ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM));
+          disk_.get(),
+          disk_flags_ & ~(ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL));
     }
     archive_entry_copy_pathname(entry, relative.c_str());
     if (status.ok()) status = WriteMember(entry);
