@@ -6,7 +6,8 @@
 // without following symlinks, that becomes the working directory while the member is
 // written. libarchive's own deep-path support (a chdir per member) leaves the deferred fixes
 // of directories (mode, mtime) to full names that no call can reach; the directories placed
-// here are fixed by DeepExtraction instead, through fds, after libarchive's close.
+// here are fixed by DeepExtraction instead, through fds, after libarchive's close. Their
+// POSIX ACLs (deferred by libarchive too) are not restored; their files' are.
 //
 // Thread-safety: changes the process's working directory between Enter and Leave: one
 // extraction at a time, and no other thread may use relative paths meanwhile (none does).
