@@ -17,8 +17,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "datadir/archive_error.h"
 #include "datadir/archive_locale.h"
 #include "datadir/archive_writer.h"
+#include "datadir/deep_extraction.h"
 
 namespace gb {
 namespace {
@@ -67,8 +69,7 @@ Status CheckMemberName(const char* name, const std::string& previous, const char
   }
   std::string_view view(name);
   auto refuse = [&](const std::string& why) {
-    return Status::Refused("archive member " + std::string(view) + " " + why,
-                           "the archive was not made by govern-backup or was tampered with");
+    return Status::Failed("archive member " + std::string(view) + " " + why, kUnsafeArchiveHint);
   };
   if (view.empty()) return refuse("has an empty name");
   if (view.front() == '/') return refuse("is an absolute path and escapes the destination");
@@ -131,9 +132,9 @@ class ArchiveReaderSession {
     GB_RETURN_IF_ERROR(CheckEndOfArchive());
     if (disk_) {
       if (archive_write_close(disk_.get()) != ARCHIVE_OK) {
-        return Status::Failed("finishing extraction into " + destination_ + ": " +
-                              archive_error_string(disk_.get()));
+        return LibarchiveError(disk_.get(), "finishing extraction into " + destination_);
       }
+      GB_RETURN_IF_ERROR(deep_.FixDirectories());
     }
     return std::move(scan_);
   }
@@ -172,8 +173,8 @@ class ArchiveReaderSession {
     }
     closedir(dir);
     if (!empty) {
-      return Status::Refused("extraction destination " + destination_ + " is not empty",
-                             "extract into a new, empty directory");
+      return Status::Failed("extraction destination " + destination_ + " is not empty",
+                            "extract into a new, empty directory");
     }
     if (destination_ == "/") destination_.clear();  // members then become "/name"
 
@@ -183,12 +184,14 @@ class ArchiveReaderSession {
     // destination-prefixed, hence no SECURE_NOABSOLUTEPATHS. Nor SECURE_SYMLINKS:
     // CheckNoSymlinkOnTheWay makes the same check once per directory instead of lstat-ing
     // every component of every member, which made extraction ~1.6x slower than GNU tar.
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    // Holes come back as holes, extended attributes and POSIX ACLs as they were archived.
+    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_ACL | ARCHIVE_EXTRACT_SPARSE;
     if (extract_->restore_owners && geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
+    disk_flags_ = flags;
     archive_write_disk_set_options(disk_.get(), flags);
     archive_write_disk_set_standard_lookup(disk_.get());
-    return Status::Ok();
+    return deep_.Open(destination_);
   }
 
   Status Member(struct archive_entry* entry) {
@@ -211,32 +214,66 @@ class ArchiveReaderSession {
     if (archive_entry_filetype(entry) == AE_IFLNK) symlink_members_.insert(name);
 
     ++scan_.entries;
-    if (!disk_) return ReadData(nullptr);
+    if (!disk_) return ReadData(nullptr, entry);
 
+    const std::string target = raw_link != nullptr ? NormalizedName(raw_link) : "";
+    if (raw_link != nullptr && target.empty()) {
+      return Status::Failed("archive member " + last_ + " links to nothing", kUnsafeArchiveHint);
+    }
+    if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
+    if (deep_.IsDeep(name)) return DeepMember(entry, name, target);
     GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, name));
     if (raw_link != nullptr) {
-      const std::string target = NormalizedName(raw_link);
-      if (target.empty()) return Status::Refused("archive member " + last_ + " links to nothing");
       GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, target + "/"));
       archive_entry_copy_hardlink(entry, (destination_ + "/" + target).c_str());
     }
-    if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
     archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
+    return WriteMember(entry);
+  }
 
+  // A member too deep for a path: written relative to its anchor (see DeepExtraction). A
+  // directory's mode and mtime are set by DeepExtraction after libarchive's close, as
+  // libarchive's deferred fixes would look for it by a name relative to the anchor.
+  Status DeepMember(struct archive_entry* entry, const std::string& name,
+                    const std::string& target) {
+    GB_ASSIGN_OR_RETURN(std::string relative, deep_.Enter(last_, name));
+    Status status;
+    if (!target.empty()) {
+      Result<std::string> link = deep_.LinkTarget(last_, target);
+      status = link.status();
+      if (link.ok()) archive_entry_copy_hardlink(entry, link->c_str());
+    }
+    const bool directory = archive_entry_filetype(entry) == AE_IFDIR;
+    if (directory) {
+      deep_.RememberDirectory(name, archive_entry_perm(entry),
+                              {archive_entry_mtime(entry), archive_entry_mtime_nsec(entry)});
+      // Nothing libarchive would defer to its close: the deferred fixes go by a name
+      // relative to the anchor, which is no longer the working directory by then. A deep
+      // directory's ACLs, deferred too, are not restored (its files' are).
+      archive_write_disk_set_options(
+          disk_.get(),
+          disk_flags_ & ~(ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_ACL));
+    }
+    archive_entry_copy_pathname(entry, relative.c_str());
+    if (status.ok()) status = WriteMember(entry);
+    if (directory) archive_write_disk_set_options(disk_.get(), disk_flags_);
+    Status left = deep_.Leave();
+    return status.ok() ? left : status;
+  }
+
+  Status WriteMember(struct archive_entry* entry) {
     const int r = archive_write_header(disk_.get(), entry);
     if (r == ARCHIVE_WARN) {
       spdlog::warn("extracting {}: {}", last_, archive_error_string(disk_.get()));
     } else if (r != ARCHIVE_OK) {
-      return Status::Failed("cannot extract archive member " + last_ + ": " +
-                            archive_error_string(disk_.get()));
+      return LibarchiveError(disk_.get(), "cannot extract archive member " + last_);
     }
-    GB_RETURN_IF_ERROR(ReadData(disk_.get()));
+    GB_RETURN_IF_ERROR(ReadData(disk_.get(), entry));
     const int f = archive_write_finish_entry(disk_.get());
     if (f == ARCHIVE_WARN) {
       spdlog::warn("extracting {}: {}", last_, archive_error_string(disk_.get()));
     } else if (f != ARCHIVE_OK) {
-      return Status::Failed("cannot finish extracting archive member " + last_ + ": " +
-                            archive_error_string(disk_.get()));
+      return LibarchiveError(disk_.get(), "cannot finish extracting archive member " + last_);
     }
     return Status::Ok();
   }
@@ -249,9 +286,9 @@ class ArchiveReaderSession {
          slash = path.find('/', slash + 1)) {
       const std::string parent = path.substr(0, slash);
       if (symlink_members_.count(parent) > 0) {
-        return Status::Refused("archive member " + member + " would be written through the "
-                               "symlink member " + parent + " and could escape the destination",
-                               "the archive was not made by govern-backup or was tampered with");
+        return Status::Failed("archive member " + member + " would be written through the "
+                              "symlink member " + parent + " and could escape the destination",
+                              kUnsafeArchiveHint);
       }
     }
     return Status::Ok();
@@ -272,10 +309,9 @@ class ArchiveReaderSession {
           return Status::FromErrno("cannot check " + full, errno);
         }
         if (S_ISLNK(st.st_mode)) {
-          return Status::Refused("archive member " + member + " would be written through the "
-                                 "symlink " + parent + " and could escape the destination",
-                                 "the archive was not made by govern-backup or was tampered "
-                                 "with");
+          return Status::Failed("archive member " + member + " would be written through the "
+                                "symlink " + parent + " and could escape the destination",
+                                kUnsafeArchiveHint);
         }
         if (!S_ISDIR(st.st_mode)) return Status::Ok();  // libarchive reports the conflict
         safe_directories_.insert(parent);
@@ -306,24 +342,29 @@ class ArchiveReaderSession {
     }
   }
 
-  Status SkipData() { return ReadData(nullptr); }
+  Status SkipData() { return ReadData(nullptr, nullptr); }
 
   // Reads the member's data through (a skip would not prove it is all there), writing it to
-  // `disk` when extracting.
-  Status ReadData(struct archive* disk) {
+  // `disk` when extracting. A regular file counts its apparent size, holes included, as the
+  // writer counted it: a sparse member's blocks leave its holes out.
+  Status ReadData(struct archive* disk, struct archive_entry* entry) {
     const void* block;
     size_t size;
     la_int64_t offset;
+    uint64_t read = 0;
     for (;;) {
       const int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
-      if (r == ARCHIVE_EOF) return Status::Ok();
+      if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK) return ReadError("reading archive member " + last_);
-      scan_.source_bytes += size;
+      read += size;
       if (disk != nullptr && archive_write_data_block(disk, block, size, offset) != ARCHIVE_OK) {
-        return Status::Failed("cannot write archive member " + last_ + " to disk: " +
-                              archive_error_string(disk));
+        return LibarchiveError(disk, "cannot write archive member " + last_ + " to disk");
       }
     }
+    const bool file = entry != nullptr && archive_entry_filetype(entry) == AE_IFREG &&
+                      archive_entry_size_is_set(entry) && archive_entry_hardlink(entry) == nullptr;
+    scan_.source_bytes += file ? static_cast<uint64_t>(archive_entry_size(entry)) : read;
+    return Status::Ok();
   }
 
   // libarchive ends quietly when a stream stops exactly between two members; an archive
@@ -340,9 +381,7 @@ class ArchiveReaderSession {
 
   Status ReadError(const std::string& what) {
     if (!adapter_.status().ok()) return adapter_.status().WithContext(what);
-    const char* message = archive_error_string(reader_.get());
-    return Status::Failed(what + ": " + (message ? message : "malformed or truncated archive"),
-                          "the archive file is damaged or incomplete");
+    return LibarchiveError(reader_.get(), what, "the archive file is damaged or incomplete");
   }
 
   std::string Last() const { return last_.empty() ? "the start" : last_; }
@@ -351,6 +390,8 @@ class ArchiveReaderSession {
   const ExtractOptions* extract_;
   std::unique_ptr<struct archive, ReadArchiveDeleter> reader_;
   std::unique_ptr<struct archive, WriteArchiveDeleter> disk_;
+  int disk_flags_ = 0;
+  DeepExtraction deep_;
   std::string destination_;
   std::unordered_set<std::string> safe_directories_;
   std::unordered_set<std::string> symlink_members_;  // normalized names of symlink members
@@ -361,6 +402,10 @@ class ArchiveReaderSession {
 };
 
 }  // namespace
+
+bool IsUnsafeArchive(const Status& status) {
+  return !status.ok() && status.hint() == kUnsafeArchiveHint;
+}
 
 Result<ArchiveScan> ScanArchive(ByteSource& tar_stream) {
   ArchiveReaderSession session(tar_stream, nullptr);

@@ -16,8 +16,17 @@ struct ArchiveScan {
   std::string pair_member;    // content of .govern-backup/pair.toml ("" if absent)
 };
 
+// The hint of every failure caused by an unsafe archive: a member that is absolute, has
+// "..", or would be written through a symlink, i.e. an archive not made by govern-backup.
+inline constexpr char kUnsafeArchiveHint[] =
+    "the archive was not made by govern-backup or was tampered with";
+
+// Whether `status` is such a failure. datadir/ does not decide exit codes: a restore maps
+// these to a refusal (Code::kRefused), other failures (I/O, damage) stay failures.
+bool IsUnsafeArchive(const Status& status);
+
 // Reads the whole tar stream, every member's data included. A malformed or truncated
-// archive, or an unsafe member name, is an error naming the member.
+// archive, or an unsafe member name (IsUnsafeArchive), is an error naming the member.
 Result<ArchiveScan> ScanArchive(ByteSource& tar_stream);
 
 struct ExtractOptions {
@@ -25,9 +34,10 @@ struct ExtractOptions {
   bool restore_owners = true;   // as tar -xp as root; ignored when not root
 };
 
-// Extracts into `destination` with modes, owners (when root), mtimes, symlinks and hard
-// links. Refuses (Code::kRefused) absolute members, "..", and any member whose path would
-// pass through a symlink. The pair member is not extracted; it is returned in the scan.
+// Extracts into `destination` with modes, owners (when root), mtimes, symlinks, hard links,
+// extended attributes, POSIX ACLs and holes. Fails (IsUnsafeArchive) on absolute members,
+// "..", and any member whose path would pass through a symlink. The pair member is not
+// extracted; it is returned in the scan. I/O errors name their cause (errno's text).
 // On error, what was extracted so far stays in `destination`: the caller removes it.
 Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options);
 

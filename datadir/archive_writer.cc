@@ -3,9 +3,6 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <fts.h>
-#include <grp.h>
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,17 +10,18 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <memory>
-#include <set>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
+#include "datadir/archive_error.h"
 #include "datadir/archive_locale.h"
+#include "datadir/archive_sink.h"
 #include "datadir/data_dir_walk.h"
+#include "datadir/owner_names.h"
 #include "datadir/read_ahead.h"
 #include "datadir/tree_stats.h"
 
@@ -35,91 +33,14 @@ constexpr uint64_t kProgressEvery = 16ull << 20;  // bytes between progress call
 constexpr int kReadAheadThreads = 2;
 constexpr uint64_t kReadAheadWindow = 256ull << 20;  // page cache warmed ahead of the reader
 
-const char kPermissionHint[] =
-    "run govern-backup as root or as the owner of the data directory";
-
-// libarchive's client writer: batches its 10 KiB blocks into large ByteSink writes and keeps
-// the sink's own Status, which says more than libarchive's "write callback failed".
-class SinkAdapter {
- public:
-  explicit SinkAdapter(ByteSink& sink) : sink_(sink) { pending_.reserve(kReadChunk); }
-
-  static la_ssize_t Write(struct archive*, void* self, const void* data, size_t size) {
-    auto* adapter = static_cast<SinkAdapter*>(self);
-    return adapter->Append(data, size) ? static_cast<la_ssize_t>(size) : -1;
-  }
-  static int Close(struct archive*, void* self) {
-    auto* adapter = static_cast<SinkAdapter*>(self);
-    return adapter->Flush() ? ARCHIVE_OK : ARCHIVE_FATAL;
-  }
-
-  // After a failure nothing more reaches the sink: libarchive's closing end-of-archive
-  // blocks would make a cut-off archive look complete.
-  void Abandon() { abandoned_ = true; }
-  const Status& status() const { return status_; }
-
- private:
-  bool Append(const void* data, size_t size) {
-    if (abandoned_ || !status_.ok()) return false;
-    if (pending_.size() + size > kReadChunk && !Flush()) return false;
-    if (size >= kReadChunk) {
-      status_ = sink_.Write(data, size);
-      return status_.ok();
-    }
-    const char* bytes = static_cast<const char*>(data);
-    pending_.insert(pending_.end(), bytes, bytes + size);
-    return true;
-  }
-
-  bool Flush() {
-    if (abandoned_ || !status_.ok()) return false;
-    if (pending_.empty()) return true;
-    status_ = sink_.Write(pending_.data(), pending_.size());
-    pending_.clear();
-    return status_.ok();
-  }
-
-  ByteSink& sink_;
-  std::vector<char> pending_;
-  Status status_;
-  bool abandoned_ = false;
-};
-
-class OwnerNames {
- public:
-  const std::string& User(uid_t uid) {
-    auto it = users_.find(uid);
-    if (it != users_.end()) return it->second;
-    std::string name;
-    struct passwd pwd;
-    struct passwd* found = nullptr;
-    char buffer[4096];
-    if (getpwuid_r(uid, &pwd, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
-      name = found->pw_name;
-    }
-    return users_.emplace(uid, std::move(name)).first->second;
-  }
-
-  const std::string& Group(gid_t gid) {
-    auto it = groups_.find(gid);
-    if (it != groups_.end()) return it->second;
-    std::string name;
-    struct group grp;
-    struct group* found = nullptr;
-    char buffer[4096];
-    if (getgrgid_r(gid, &grp, buffer, sizeof buffer, &found) == 0 && found != nullptr) {
-      name = found->gr_name;
-    }
-    return groups_.emplace(gid, std::move(name)).first->second;
-  }
-
- private:
-  std::unordered_map<uid_t, std::string> users_;
-  std::unordered_map<gid_t, std::string> groups_;
-};
+const char kOfflineChangeHint[] =
+    "an offline backup needs DSS stopped; is another process writing to the data directory?";
 
 struct ArchiveDeleter {
   void operator()(struct archive* a) const { archive_write_free(a); }
+};
+struct DiskDeleter {
+  void operator()(struct archive* a) const { archive_read_free(a); }
 };
 struct EntryDeleter {
   void operator()(struct archive_entry* e) const { archive_entry_free(e); }
@@ -146,21 +67,37 @@ class FileDescriptor {
   int fd_;
 };
 
-// Opens for reading without touching atime where the kernel lets us (owner or root only).
-int OpenForReading(const char* path) {
-  int fd = open(path, O_RDONLY | O_NOATIME | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0 && errno == EPERM) fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+// Opens a listed file for reading, relative to its directory, without following a symlink
+// that replaced it, and without touching atime where the kernel lets us (owner or root).
+int OpenFileAt(int dir_fd, const char* name) {
+  const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
+  int fd = openat(dir_fd, name, flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = openat(dir_fd, name, flags);
   return fd;
+}
+
+// The data regions of a sparse entry, as libarchive found them (SEEK_DATA / SEEK_HOLE).
+std::vector<std::pair<uint64_t, uint64_t>> DataRegions(struct archive_entry* entry) {
+  std::vector<std::pair<uint64_t, uint64_t>> regions;
+  la_int64_t offset = 0;
+  la_int64_t length = 0;
+  if (archive_entry_sparse_reset(entry) == 0) return regions;
+  while (archive_entry_sparse_next(entry, &offset, &length) == ARCHIVE_OK) {
+    regions.emplace_back(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
+  }
+  return regions;
 }
 
 class ArchiveWriterSession {
  public:
   ArchiveWriterSession(const ArchiveWriteOptions& options, ByteSink& sink)
-      : options_(options), adapter_(sink), buffer_(new char[kReadChunk]) {}
+      : options_(options), adapter_(sink), buffer_(new char[kReadChunk]),
+        zeros_(new char[kReadChunk]()) {}
 
   Result<ArchiveWriteStats> Run() {
     ScopedUtf8Locale utf8;
-    GB_ASSIGN_OR_RETURN(walk_, DataDirWalk::Open(options_.source_dir, options_.exclude));
+    GB_ASSIGN_OR_RETURN(walk_, OpenDataDirWalk(options_.source_dir, options_.exclude,
+                                               &stats_.excluded_present));
     read_ahead_ = std::make_unique<ReadAhead>(options_.source_dir, options_.exclude,
                                               kReadAheadThreads, kReadAheadWindow);
     Status status = Open();
@@ -172,7 +109,6 @@ class ArchiveWriterSession {
       adapter_.Abandon();
       return status;
     }
-    stats_.excluded_present = walk_->excluded_present();
     if (options_.progress) options_.progress(bytes_done_);
     return std::move(stats_);
   }
@@ -180,13 +116,23 @@ class ArchiveWriterSession {
  private:
   Status Open() {
     archive_.reset(archive_write_new());
+    disk_.reset(archive_read_disk_new());
     entry_.reset(archive_entry_new());
     resolver_.reset(archive_entry_linkresolver_new());
-    if (!archive_ || !entry_ || !resolver_) return Status::Failed("out of memory (libarchive)");
-    // Restricted pax: plain ustar headers unless a name, size or id needs an extension.
+    if (!archive_ || !disk_ || !entry_ || !resolver_) {
+      return Status::Failed("out of memory (libarchive)");
+    }
+    // Restricted pax: plain ustar headers unless a name, size, id, xattr, ACL or sparse map
+    // needs an extension. File flags (chattr) are not kept: ext4's "extents" flag would put
+    // an extended header on every member, and GNU tar does not keep them either.
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
-        archive_write_add_filter_none(archive_.get()) != ARCHIVE_OK) {
-      return ArchiveError("setting up the tar writer");
+        archive_write_add_filter_none(archive_.get()) != ARCHIVE_OK ||
+        // Extended attributes as SCHILY.xattr only, which GNU tar (--xattrs) reads too;
+        // libarchive would add its own LIBARCHIVE.xattr copy, which GNU tar warns about.
+        archive_write_set_format_option(archive_.get(), "pax", "xattrheader", "SCHILY") !=
+            ARCHIVE_OK ||
+        archive_read_disk_set_behavior(disk_.get(), ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK) {
+      return LibarchiveError(archive_.get(), "setting up the tar writer");
     }
     archive_entry_linkresolver_set_strategy(resolver_.get(), archive_format(archive_.get()));
     if (archive_write_open(archive_.get(), &adapter_, nullptr, &SinkAdapter::Write,
@@ -197,7 +143,9 @@ class ArchiveWriterSession {
   }
 
   Status Close() {
-    if (archive_write_close(archive_.get()) != ARCHIVE_OK) {
+    // libarchive ignores what its close callback returns: the sink's status says whether
+    // the last batch reached it.
+    if (archive_write_close(archive_.get()) != ARCHIVE_OK || !adapter_.status().ok()) {
       return ArchiveError("finishing the archive");
     }
     return Status::Ok();
@@ -227,9 +175,10 @@ class ArchiveWriterSession {
 
   Status WriteTree() {
     for (;;) {
-      GB_ASSIGN_OR_RETURN(FTSENT * node, walk_->Next());
+      GB_ASSIGN_OR_RETURN(const WalkEntry* node, walk_->Next());
+      GB_RETURN_IF_ERROR(TakeVanished());
       if (node == nullptr) break;
-      GB_RETURN_IF_ERROR(WriteNode(node));
+      GB_RETURN_IF_ERROR(WriteNode(*node));
     }
     // The tar strategy never defers entries, but the resolver's contract asks for a final
     // drain; anything it hands back would be a link we failed to write.
@@ -242,66 +191,49 @@ class ArchiveWriterSession {
     return Status::Ok();
   }
 
-  Status WriteNode(FTSENT* node) {
-    const std::string relative(walk_->Relative(node));
-    const std::string path = node->fts_path;
-    switch (node->fts_info) {
-      case FTS_D:
-      case FTS_F:
-      case FTS_SL:
-      case FTS_SLNONE:
-      case FTS_DEFAULT:
-        break;
-      case FTS_NS:
-      case FTS_DNR:
-      case FTS_ERR:
-        if (node->fts_errno == ENOENT && options_.online) {
-          spdlog::debug("{} vanished while the data dir was read", path);
-          stats_.vanished_while_read.push_back(relative.empty() ? "." : relative);
-          return Status::Ok();
-        }
-        return ReadError(path, node->fts_errno);
-      case FTS_DC:
-        return Status::Failed("directory cycle at " + path);
-      default:
-        return Status::Failed("unexpected entry type at " + path);
+  // What the walk found gone since it listed it: online it is recorded, offline (DSS
+  // stopped) something else is writing, and the set would not be the stopped node's.
+  Status TakeVanished() {
+    const std::vector<std::string>& vanished = walk_->vanished();
+    for (; vanished_seen_ < vanished.size(); ++vanished_seen_) {
+      GB_RETURN_IF_ERROR(Vanished(vanished[vanished_seen_]));
     }
+    return Status::Ok();
+  }
 
-    const struct stat& st = *node->fts_statp;
+  Status Vanished(const std::string& relative) {
+    const std::string path = walk_->display_root() + "/" + relative;
+    if (!options_.online) {
+      return Status::Failed(path + " vanished while the data dir was read", kOfflineChangeHint);
+    }
+    spdlog::debug("{} vanished while the data dir was read", path);
+    stats_.vanished_while_read.push_back(relative);
+    return Status::Ok();
+  }
+
+  Status WriteNode(const WalkEntry& node) {
+    const std::string relative(node.relative);
+    const std::string path = walk_->display_root() + "/" + relative;
+    const struct stat& st = node.st;
     if (S_ISSOCK(st.st_mode)) {
       spdlog::debug("skipping socket {}", path);
       return Status::Ok();
     }
 
-    FileDescriptor fd;
-    if (S_ISREG(st.st_mode) && st.st_size > 0) {
-      fd.Reset(OpenForReading(node->fts_accpath));
-      if (fd.get() < 0) {
+    FileDescriptor opened;
+    int fd = node.fd;  // a directory's, owned by the walk
+    if (S_ISREG(st.st_mode)) {
+      opened.Reset(OpenFileAt(node.parent_fd, std::string(node.name).c_str()));
+      if (opened.get() < 0) {
         const int error = errno;
-        if (error == ENOENT && options_.online) {
-          spdlog::debug("{} vanished before it could be read", path);
-          stats_.vanished_while_read.push_back(relative);
-          return Status::Ok();
-        }
-        return ReadError(path, error);
+        if (IsVanishedErrno(error, false) || error == ELOOP) return Vanished(relative);
+        return PathReadError(path, error);
       }
+      fd = opened.get();
     }
 
     struct archive_entry* entry = entry_.get();
-    archive_entry_clear(entry);
-    archive_entry_copy_stat(entry, &st);
-    // atime/ctime would only vary between runs; tar keeps mtime.
-    archive_entry_unset_atime(entry);
-    archive_entry_unset_ctime(entry);
-    archive_entry_unset_birthtime(entry);
-    archive_entry_copy_pathname(entry, relative.c_str());
-    const std::string& user = owners_.User(st.st_uid);
-    if (!user.empty()) archive_entry_copy_uname(entry, user.c_str());
-    const std::string& group = owners_.Group(st.st_gid);
-    if (!group.empty()) archive_entry_copy_gname(entry, group.c_str());
-    if (!S_ISREG(st.st_mode)) archive_entry_set_size(entry, 0);
-    if (S_ISLNK(st.st_mode)) GB_RETURN_IF_ERROR(SetSymlinkTarget(node, path));
-
+    GB_RETURN_IF_ERROR(FillEntry(node, fd, path, relative));
     if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
       struct archive_entry* linked = entry;
       struct archive_entry* spare = nullptr;
@@ -309,23 +241,63 @@ class ArchiveWriterSession {
       if (linked != entry || spare != nullptr) {
         return Status::Failed("internal error: libarchive's link resolver deferred " + path);
       }
-      if (archive_entry_hardlink(entry) != nullptr) fd.Reset();  // a link: no data
+      if (archive_entry_hardlink(entry) != nullptr) {  // a link: no data
+        archive_entry_sparse_clear(entry);
+        opened.Reset();
+      }
     }
 
     GB_RETURN_IF_ERROR(WriteHeader(relative));
     ++stats_.entries;
-    if (fd.get() >= 0) {
-      GB_RETURN_IF_ERROR(WriteFileData(fd.get(), st, path, relative));
+    if (opened.get() >= 0 && st.st_size > 0) {
+      GB_RETURN_IF_ERROR(WriteFileData(opened.get(), st, path, relative));
       stats_.source_bytes += static_cast<uint64_t>(st.st_size);
     }
     return Status::Ok();
   }
 
-  Status SetSymlinkTarget(const FTSENT* node, const std::string& path) {
-    std::string target(static_cast<size_t>(node->fts_statp->st_size) + 1, '\0');
+  // The header of `node`: its stat as listed, and, read through `fd` (files and
+  // directories), its extended attributes, POSIX ACLs and a regular file's holes.
+  Status FillEntry(const WalkEntry& node, int fd, const std::string& path,
+                   const std::string& relative) {
+    struct archive_entry* entry = entry_.get();
+    archive_entry_clear(entry);
+    archive_entry_copy_pathname(entry, relative.c_str());
+    if (fd >= 0) {
+      // libacl reads a directory's default ACL by path only: the fd's /proc name reaches
+      // it at any depth.
+      const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
+      archive_entry_copy_sourcepath(entry, by_fd.c_str());
+      const int r = archive_read_disk_entry_from_file(disk_.get(), entry, fd, &node.st);
+      if (r == ARCHIVE_WARN) {
+        spdlog::warn("{}: {}", path, archive_error_string(disk_.get()));
+      } else if (r != ARCHIVE_OK) {
+        return LibarchiveError(disk_.get(), "cannot read the attributes of " + path,
+                               kReadPermissionHint);
+      }
+      archive_entry_copy_sourcepath(entry, nullptr);
+    } else {
+      archive_entry_copy_stat(entry, &node.st);
+    }
+    // atime/ctime would only vary between runs; tar keeps mtime.
+    archive_entry_unset_atime(entry);
+    archive_entry_unset_ctime(entry);
+    archive_entry_unset_birthtime(entry);
+    const std::string& user = owners_.User(node.st.st_uid);
+    if (!user.empty()) archive_entry_copy_uname(entry, user.c_str());
+    const std::string& group = owners_.Group(node.st.st_gid);
+    if (!group.empty()) archive_entry_copy_gname(entry, group.c_str());
+    if (!S_ISREG(node.st.st_mode)) archive_entry_set_size(entry, 0);
+    if (S_ISLNK(node.st.st_mode)) return SetSymlinkTarget(node, path);
+    return Status::Ok();
+  }
+
+  Status SetSymlinkTarget(const WalkEntry& node, const std::string& path) {
+    std::string target(static_cast<size_t>(node.st.st_size) + 1, '\0');
+    const std::string name(node.name);
     for (;;) {
-      ssize_t n = readlink(node->fts_accpath, target.data(), target.size());
-      if (n < 0) return ReadError(path, errno);
+      ssize_t n = readlinkat(node.parent_fd, name.c_str(), target.data(), target.size());
+      if (n < 0) return PathReadError(path, errno);
       if (static_cast<size_t>(n) < target.size()) {
         target.resize(static_cast<size_t>(n));
         break;
@@ -336,50 +308,62 @@ class ArchiveWriterSession {
     return Status::Ok();
   }
 
-  // Writes exactly st.st_size bytes: the header already promised that many.
+  // Writes exactly st.st_size bytes: the header already promised that many. Holes are
+  // handed over as zeros without reading them; the pax writer leaves them out.
   Status WriteFileData(int fd, const struct stat& st, const std::string& path,
                        const std::string& relative) {
     const uint64_t expected = static_cast<uint64_t>(st.st_size);
     if (expected > kReadChunk) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    std::vector<std::pair<uint64_t, uint64_t>> regions = DataRegions(entry_.get());
+    if (regions.empty()) regions.emplace_back(0, expected);
     uint64_t done = 0;
     bool shrank = false;
-    while (done < expected) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(kReadChunk, expected - done));
-      ssize_t n = read(fd, buffer_.get(), want);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return ReadError(path, errno);
+    for (const auto& [offset, length] : regions) {
+      if (shrank) break;
+      GB_RETURN_IF_ERROR(WriteZeros(std::min(offset, expected), done, relative));
+      const uint64_t end = std::min(offset + length, expected);
+      while (done < end) {
+        const size_t want = static_cast<size_t>(std::min<uint64_t>(kReadChunk, end - done));
+        ssize_t n = pread(fd, buffer_.get(), want, static_cast<off_t>(done));
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return PathReadError(path, errno);
+        }
+        if (n == 0) {
+          shrank = true;
+          break;
+        }
+        GB_RETURN_IF_ERROR(WriteData(buffer_.get(), static_cast<size_t>(n), relative));
+        done += static_cast<uint64_t>(n);
       }
-      if (n == 0) {
-        shrank = true;
-        break;
-      }
-      GB_RETURN_IF_ERROR(WriteData(buffer_.get(), static_cast<size_t>(n), relative));
-      done += static_cast<uint64_t>(n);
     }
+    GB_RETURN_IF_ERROR(CheckUnchanged(fd, st, shrank, path, relative));
+    // A file that shrank keeps the member exactly as long as its header says.
+    return WriteZeros(expected, done, relative);
+  }
 
+  Status WriteZeros(uint64_t until, uint64_t& done, const std::string& relative) {
+    while (done < until) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, until - done));
+      GB_RETURN_IF_ERROR(WriteData(zeros_.get(), n, relative));
+      done += n;
+    }
+    return Status::Ok();
+  }
+
+  Status CheckUnchanged(int fd, const struct stat& st, bool shrank, const std::string& path,
+                        const std::string& relative) {
     struct stat after;
-    if (fstat(fd, &after) != 0) return ReadError(path, errno);
+    if (fstat(fd, &after) != 0) return PathReadError(path, errno);
     const bool changed = shrank || after.st_size != st.st_size ||
                          after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
                          after.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
-    if (changed) {
-      if (!options_.online) {
-        return Status::Failed("file " + path + " changed while being read",
-                              "an offline backup needs DSS stopped; is another process "
-                              "writing to the data directory?");
-      }
-      spdlog::debug("{} changed while being read", path);
-      stats_.changed_while_read.push_back(relative);
+    if (!changed) return Status::Ok();
+    if (!options_.online) {
+      return Status::Failed("file " + path + " changed while being read", kOfflineChangeHint);
     }
-    if (shrank) {  // keep the member exactly as long as its header says
-      std::memset(buffer_.get(), 0, kReadChunk);
-      while (done < expected) {
-        const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, expected - done));
-        GB_RETURN_IF_ERROR(WriteData(buffer_.get(), n, relative));
-        done += n;
-      }
-    }
+    spdlog::debug("{} changed while being read", path);
+    stats_.changed_while_read.push_back(relative);
     return Status::Ok();
   }
 
@@ -407,25 +391,21 @@ class ArchiveWriterSession {
     return Status::Ok();
   }
 
-  // The sink's own error when it caused the failure, else libarchive's message.
+  // The sink's own error when it caused the failure, else libarchive's.
   Status ArchiveError(const std::string& what) {
     if (!adapter_.status().ok()) return adapter_.status().WithContext(what);
-    const char* message = archive_.get() ? archive_error_string(archive_.get()) : nullptr;
-    return Status::Failed(what + ": " + (message ? message : "libarchive error"));
-  }
-
-  static Status ReadError(const std::string& path, int error) {
-    Status status = Status::FromErrno("cannot read " + path, error);
-    if (error == EACCES || error == EPERM) return status.WithHint(kPermissionHint);
-    return status;
+    return LibarchiveError(archive_.get(), what);
   }
 
   const ArchiveWriteOptions& options_;
   SinkAdapter adapter_;
   std::unique_ptr<char[]> buffer_;
-  std::unique_ptr<DataDirWalk> walk_;
+  std::unique_ptr<char[]> zeros_;
+  std::unique_ptr<TreeWalker> walk_;
+  size_t vanished_seen_ = 0;
   std::unique_ptr<ReadAhead> read_ahead_;
   std::unique_ptr<struct archive, ArchiveDeleter> archive_;
+  std::unique_ptr<struct archive, DiskDeleter> disk_;
   std::unique_ptr<struct archive_entry, EntryDeleter> entry_;
   std::unique_ptr<struct archive_entry_linkresolver, ResolverDeleter> resolver_;
   OwnerNames owners_;
@@ -434,7 +414,6 @@ class ArchiveWriterSession {
   uint64_t next_progress_ = kProgressEvery;
 };
 
-// Apparent size of what lies under `path` (du -s --apparent-size, links counted once).
 }  // namespace
 
 Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options,
@@ -445,32 +424,17 @@ Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options
 
 Result<DataDirEstimate> EstimateDataDir(const std::string& source_dir,
                                         const std::vector<std::string>& exclude) {
-  std::set<std::string> excluded_keys;
-  for (const std::string& name : exclude) excluded_keys.insert(ExclusionKey(name));
-  auto is_excluded = [&](std::string_view name) { return excluded_keys.count(ExclusionKey(name)) > 0; };
-  auto skipped = [&](std::string_view name) { return name == kPairDirName || is_excluded(name); };
-
   DataDirEstimate estimate;
-  Result<TreeStats> archived = MeasureTree(source_dir, skipped);
-  if (!archived.ok()) {
-    if (archived.status().message().find("Permission denied") != std::string::npos)
-      return archived.status().WithHint(kPermissionHint);
-    return archived.status();
-  }
-  estimate.entries = archived->entries;
-  estimate.bytes = archived->bytes;
-
-  std::error_code error;
-  std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(source_dir, error)) {
-    std::string name = entry.path().filename().string();
-    if (is_excluded(name)) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    std::string path = source_dir + "/" + name;
+  std::vector<std::string> excluded_present;
+  GB_ASSIGN_OR_RETURN(TreeStats archived,
+                      MeasureTree(source_dir, DataDirSkipTop(exclude, &excluded_present)));
+  estimate.entries = archived.entries;
+  estimate.bytes = archived.bytes;
+  std::sort(excluded_present.begin(), excluded_present.end());
+  for (const std::string& name : excluded_present) {
+    const std::string path = source_dir + "/" + name;
     struct stat st;
-    if (::lstat(path.c_str(), &st) != 0) continue;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // vanished since: nothing to exclude
     uint64_t bytes = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
     if (S_ISDIR(st.st_mode)) {
       GB_ASSIGN_OR_RETURN(TreeStats excluded, MeasureTree(path));

@@ -1,5 +1,10 @@
 // The data-dir half: a pax tar of DATA_DIR minus the excluded top-level folders, written in
-// one pass into a ByteSink (libarchive). Keeps modes, owners, mtimes, symlinks, hard links.
+// one pass into a ByteSink (libarchive). Keeps modes, owners, mtimes, symlinks, hard links,
+// extended attributes and POSIX ACLs (SCHILY.xattr / SCHILY.acl, which GNU tar --xattrs
+// --acls reads too) and the holes of sparse files. The tree is read through a TreeWalker's
+// directory fds, so paths longer than PATH_MAX are archived (pax path headers).
+//
+// Thread-safety: one WriteDataDirArchive per sink; several may run at once.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +37,12 @@ struct ArchiveWriteStats {
 };
 
 // Archives `options.source_dir` into `sink`. Offline, a file that changes or vanishes while
-// read is an error; online it is recorded. Unreadable files are errors naming the file.
+// read is an error; online it is recorded. Unreadable files are errors naming the file and
+// errno's text. Entries and bytes are counted by MeasureDataDir's rule (tree_stats.h).
 Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options, ByteSink& sink);
 
-// Size of what WriteDataDirArchive would archive (for dry runs, estimates and free space).
+// Size of what WriteDataDirArchive would archive (for dry runs, estimates and free space),
+// by MeasureDataDir; it runs while DSS may still write, so vanished entries are left out.
 struct DataDirEstimate {
   uint64_t entries = 0;
   uint64_t bytes = 0;

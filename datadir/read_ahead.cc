@@ -1,6 +1,8 @@
 #include "datadir/read_ahead.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -51,18 +53,22 @@ bool ReadAhead::WaitForRoom(uint64_t ahead_of_writer) {
 }
 
 void ReadAhead::Walk() {
-  Result<std::unique_ptr<DataDirWalk>> walk = DataDirWalk::Open(root_, exclude_);
+  Result<std::unique_ptr<TreeWalker>> walk = OpenDataDirWalk(root_, exclude_);
   uint64_t queued_bytes = 0;
   while (walk.ok()) {
-    Result<FTSENT*> entry = (*walk)->Next();
+    Result<const WalkEntry*> entry = (*walk)->Next();
     if (!entry.ok() || *entry == nullptr) break;
-    if ((*entry)->fts_info != FTS_F || (*entry)->fts_statp->st_size == 0) continue;
-    uint64_t size = static_cast<uint64_t>((*entry)->fts_statp->st_size);
+    const struct stat& st = (*entry)->st;
+    if (!S_ISREG(st.st_mode) || st.st_size == 0) continue;
+    // Warmers open by path; deeper than PATH_MAX the writer reads without advice.
+    std::string path = (*walk)->display_root() + "/" + std::string((*entry)->relative);
+    if (path.size() >= PATH_MAX) continue;
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
     if (!WaitForRoom(queued_bytes)) return;
     queued_bytes += size;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back({(*entry)->fts_path, size});
+      queue_.push_back({std::move(path), size});
     }
     changed_.notify_one();
   }
