@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <regex>
 
+#include "datadir/tree_stats.h"
 #include "io/text.h"
 
 namespace gb {
@@ -107,15 +108,13 @@ Result<Manifest> Repository::LoadSet(const std::string& id) const {
 }
 
 uint64_t TreeBytes(const std::string& path) {
-  std::error_code error;
-  uint64_t total = 0;
-  if (fs::is_regular_file(fs::symlink_status(path, error))) return fs::file_size(path, error);
-  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, error), end;
-       it != end; it.increment(error)) {
-    if (error) break;
-    if (it->is_regular_file(error) && !it->is_symlink(error)) total += it->file_size(error);
-  }
-  return total;
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0) return 0;
+  if (!S_ISDIR(info.st_mode)) return static_cast<uint64_t>(info.st_size);
+  Result<TreeStats> stats = MeasureTree(path);
+  // Only shown beside a leftover's name: a tree that cannot be read whole shows 0 bytes
+  // rather than failing the listing that mentions it.
+  return stats.ok() ? stats->bytes : 0;
 }
 
 Result<uint64_t> FreeBytes(const std::string& path) {

@@ -72,7 +72,8 @@ class Repository {
   std::string root_;
 };
 
-// Bytes used by a directory tree (for leftovers and sets).
+// Apparent bytes of a file, or of a directory tree by MeasureTree's rule (for leftovers and
+// sets shown to the admin); 0 when it cannot be read.
 uint64_t TreeBytes(const std::string& path);
 // Bytes free for an unprivileged writer on the file system holding `path` (or its parent).
 Result<uint64_t> FreeBytes(const std::string& path);

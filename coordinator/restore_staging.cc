@@ -5,13 +5,14 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <set>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "coordinator/interrupt.h"
 #include "coordinator/restore_marker.h"
+#include "datadir/archive_reader.h"
+#include "datadir/tree_stats.h"
 #include "io/zstd_file.h"
 #include "pg/dump.h"
 #include "pg/server.h"
@@ -58,33 +59,6 @@ Status CheckReadThrough(ZstdFileReader& reader, const std::string& path,
   return Status::Ok();
 }
 
-struct TreeCount {
-  uint64_t entries = 0;
-  uint64_t bytes = 0;  // regular-file content, each inode once
-};
-
-// What the staged tree holds, our .govern-backup/ left out as the archive's count leaves it.
-Result<TreeCount> CountTree(const std::string& dir) {
-  TreeCount count;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  std::error_code error;
-  fs::recursive_directory_iterator it(dir, error), end;
-  for (; !error && it != end; it.increment(error)) {
-    if (it.depth() == 0 && it->path().filename() == ".govern-backup") {
-      it.disable_recursion_pending();
-      continue;
-    }
-    struct stat info {};
-    if (::lstat(it->path().c_str(), &info) != 0)
-      return Status::FromErrno("cannot read staged " + it->path().string(), errno);
-    ++count.entries;
-    if (S_ISREG(info.st_mode) && seen.insert({info.st_dev, info.st_ino}).second)
-      count.bytes += static_cast<uint64_t>(info.st_size);
-  }
-  if (error) return Status::Failed("cannot walk the staged data dir " + dir + ": " + error.message());
-  return count;
-}
-
 // The staged root takes the live root's mode and owner (a new one: 0755, owned like the
 // files inside it), as the DSS user must be able to write there.
 Status SetRootModeAndOwner(const RestorePlan& plan, const std::string& dir) {
@@ -122,7 +96,11 @@ Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, Archi
   ExtractOptions options;
   options.destination = plan.staging_dir;
   options.restore_owners = true;
-  GB_ASSIGN_OR_RETURN(*scan, ExtractArchive(source, options));
+  Result<ArchiveScan> extracted = ExtractArchive(source, options);
+  // The pre-flight refuses an unsafe archive (exit 4); caught only now, it is still a refusal.
+  if (!extracted.ok() && IsUnsafeArchive(extracted.status()))
+    return extracted.status().WithCode(Code::kRefused);
+  GB_ASSIGN_OR_RETURN(*scan, std::move(extracted));
   GB_RETURN_IF_ERROR(CheckReadThrough(*reader, plan.datadir_file, expected.sha256));
   if (scan->entries != expected.files || scan->source_bytes != expected.source_bytes)
     return Status::Failed("the archive " + plan.datadir_file + " held " +
@@ -132,7 +110,7 @@ Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, Archi
                           std::to_string(expected.source_bytes));
 
   // What is on disk now, against what the archive held.
-  GB_ASSIGN_OR_RETURN(TreeCount staged, CountTree(plan.staging_dir));
+  GB_ASSIGN_OR_RETURN(TreeStats staged, MeasureDataDir(plan.staging_dir));
   if (staged.entries != expected.files || staged.bytes != expected.source_bytes)
     return Status::Failed("the staged data dir " + plan.staging_dir + " holds " +
                           std::to_string(staged.entries) + " entries and " +
