@@ -98,8 +98,8 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   preflight_options.estimate_size = true;
   Preflight preflight = RunPreflight(config, preflight_options);
   if (!preflight.ok()) {
-    for (const auto& item : preflight.items)
-      if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
+    for (const auto& finding : preflight.findings)
+      if (!finding.ok()) spdlog::error("pre-flight {}: {}", finding.subject, finding.status.ToString());
     return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
   }
   if (options.dry_run) {

@@ -8,12 +8,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "coordinator/commands.h"
 #include "coordinator/interrupt.h"
-#include "coordinator/json_writer.h"
+#include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
@@ -21,21 +22,10 @@
 #include "coordinator/restore_plan.h"
 #include "coordinator/restore_staging.h"
 #include "coordinator/restore_switch.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
-
-std::string ShellQuote(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_-./:=@%+,") == std::string::npos)
-    return text;
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
 
 bool AskToConfirm() {
   std::cout << "Restore? [y/N] " << std::flush;
@@ -120,35 +110,31 @@ void PrintResultText(const RestorePlan& plan, const StagedHalves& staged,
   }
 }
 
+// One document: the pre-flight findings, what the plan is (or did, after a restore).
 void PrintResultJson(const RestorePlan& plan, const StagedHalves* staged,
                      const SwitchOutcome* outcome, bool dry_run) {
-  JsonWriter json;
-  json.BeginObject();
-  json.Key("id").String(plan.manifest.id);
-  json.Key("dry_run").Bool(dry_run);
-  json.Key("data_dir").String(plan.data_dir);
-  json.Key("staging_dir").String(plan.staging_dir);
-  json.Key("database").String(plan.has_database ? plan.database.dbname : "");
-  json.Key("staging_database").String(plan.has_database ? plan.staging_db : "");
-  json.Key("pristine").Bool(plan.pristine());
-  if (staged) json.Key("entries").Integer(static_cast<int64_t>(staged->scan.entries));
-  if (outcome) {
-    json.Key("dss_started").Bool(outcome->dss_started);
-    json.Key("set_aside").BeginArray();
-    for (const auto& item : SetAside(plan, *outcome)) {
-      json.BeginObject();
-      json.Key("kind").String(item.what);
-      json.Key("name").String(item.name);
-      json.Key("delete").String(item.delete_command);
-      json.EndObject();
-    }
-    json.EndArray();
+  nlohmann::json document = ReportJson("restore", plan.findings);
+  document["id"] = plan.manifest.id;
+  document["dry_run"] = dry_run;
+  if (plan.refused()) {
+    PrintJson(document, std::cout);
+    return;
   }
-  json.Key("next_steps").BeginArray();
-  for (const auto& step : NextSteps(plan)) json.String(step);
-  json.EndArray();
-  json.EndObject();
-  std::cout << json.str() << "\n";
+  document["data_dir"] = plan.data_dir;
+  document["staging_dir"] = plan.staging_dir;
+  document["database"] = plan.has_database ? plan.database.dbname : "";
+  document["staging_database"] = plan.has_database ? plan.staging_db : "";
+  document["pristine"] = plan.pristine();
+  if (staged) document["entries"] = staged->scan.entries;
+  if (outcome) {
+    document["dss_started"] = outcome->dss_started;
+    nlohmann::json aside = nlohmann::json::array();
+    for (const auto& item : SetAside(plan, *outcome))
+      aside.push_back({{"kind", item.what}, {"name", item.name}, {"delete", item.delete_command}});
+    document["set_aside"] = std::move(aside);
+  }
+  document["next_steps"] = NextSteps(plan);
+  PrintJson(document, std::cout);
 }
 
 }  // namespace
@@ -174,8 +160,12 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
   }
 
   // Step: pre-flight; any refusal leaves everything untouched.
-  GB_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(config, options, global.env));
-  GB_RETURN_IF_ERROR(RefusalStatus(plan));
+  RestorePlan plan = PlanRestore(config, options, global.env);
+  if (plan.refused()) {
+    if (global.json) PrintResultJson(plan, nullptr, nullptr, options.dry_run);
+    else PrintFindings(plan.findings, std::cout);
+    return RefusalStatus(plan);
+  }
 
   // Step: the plan, and the confirmation.
   if (options.dry_run) {
@@ -183,11 +173,15 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
       PrintResultJson(plan, nullptr, nullptr, true);
     } else {
       std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
+      PrintFindings(plan.findings, std::cout);
       PrintRestorePlan(plan, std::cout);
     }
     return Status::Ok();
   }
-  if (!global.json) PrintRestorePlan(plan, std::cout);
+  if (!global.json) {
+    PrintFindings(plan.findings, std::cout);
+    PrintRestorePlan(plan, std::cout);
+  }
   if (!options.yes && !AskToConfirm())
     return Status::Failed("restore not confirmed; nothing was touched");
 

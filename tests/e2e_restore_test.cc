@@ -25,7 +25,9 @@
 #include "io/zstd_file.h"
 #include "pg/server.h"
 #include "config/config.h"
+#include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
+#include "tests/support/planted_archive.h"
 
 namespace gb {
 namespace testing {
@@ -136,14 +138,22 @@ class RestoreTest : public GovernNodeTest {
     return found;
   }
 
-  CommandResult RestoreRefused(const std::string& id, const std::string& expect_in_error) {
+  // restore exits 4, reports a problem about `subject` that says `words` (with `hint_words`
+  // in its hint), and touches nothing.
+  JsonRun RestoreRefused(const std::string& id, const std::string& subject, const std::string& words,
+                         const std::string& hint_words = "") {
     Snapshot before = Take();
-    CommandResult result = Run({"restore", id, "--yes"});
-    EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
-    EXPECT_NE(result.err.find(expect_in_error), std::string::npos) << result.err;
+    JsonRun run = RunJson(config_path_, {"restore", id, "--yes"});
+    EXPECT_EQ(run.exit_code, 4) << run.out << run.err;
+    EXPECT_EQ(run.doc["command"], "restore");
+    EXPECT_EQ(run.doc["ok"], false);
+    EXPECT_TRUE(HasProblem(run.doc, subject, words, hint_words));
+    EXPECT_NE(run.err.find("refused, nothing was touched"), std::string::npos) << run.err;
     ExpectUntouched(before);
-    return result;
+    return run;
   }
+  std::string DatadirSubject(const std::string& id) { return "set " + id + " data-dir half"; }
+  std::string DatabaseSubject(const std::string& id) { return "set " + id + " database half"; }
 
   // Runs restore in this process with `env`.
   Status RestoreInProcess(const std::string& id, Env* env) {
@@ -154,53 +164,6 @@ class RestoreTest : public GovernNodeTest {
     options.id = id;
     options.yes = true;
     return RunRestore(global, options);
-  }
-
-  // Replaces the set's data-dir half by an archive holding the pair member and `members`,
-  // then re-hashes the manifest, so that the only fault is in the members.
-  struct Member {
-    std::string name;
-    mode_t type;  // AE_IFREG, AE_IFDIR, AE_IFLNK
-    std::string content_or_target;
-  };
-  void PlantArchive(const std::string& id, const std::vector<Member>& members) {
-    Manifest manifest = LoadManifest(id);
-    PairIdentity identity{manifest.id, manifest.pair_token, kRoleDatadir};
-    std::string tar_path = root_ + "/planted.tar";
-    struct archive* tar = archive_write_new();
-    archive_write_set_format_pax_restricted(tar);
-    ASSERT_EQ(archive_write_open_filename(tar, tar_path.c_str()), ARCHIVE_OK);
-    auto add = [&](const std::string& name, mode_t type, const std::string& data) {
-      struct archive_entry* entry = archive_entry_new();
-      archive_entry_set_pathname(entry, name.c_str());
-      archive_entry_set_filetype(entry, type);
-      archive_entry_set_perm(entry, type == AE_IFDIR ? 0755 : 0644);
-      if (type == AE_IFLNK) archive_entry_set_symlink(entry, data.c_str());
-      if (type == AE_IFREG) archive_entry_set_size(entry, static_cast<la_int64_t>(data.size()));
-      ASSERT_EQ(archive_write_header(tar, entry), ARCHIVE_OK) << name;
-      if (type == AE_IFREG) archive_write_data(tar, data.data(), data.size());
-      archive_entry_free(entry);
-    };
-    add(".govern-backup", AE_IFDIR, "");
-    add(".govern-backup/pair.toml", AE_IFREG, identity.ToText());
-    add("config", AE_IFDIR, "");
-    add("config/general-settings.json", AE_IFREG, "{}\n");
-    for (const Member& member : members) add(member.name, member.type, member.content_or_target);
-    archive_write_close(tar);
-    archive_write_free(tar);
-
-    fs::remove(DatadirHalf(id));
-    ZstdWriterOptions options;
-    options.header_frame = identity.ToText();
-    auto writer = ZstdFileWriter::Create(DatadirHalf(id), options);
-    ASSERT_TRUE(writer.ok());
-    std::string tar_bytes = ReadText(tar_path);
-    ASSERT_TRUE((*writer)->Write(tar_bytes.data(), tar_bytes.size()).ok());
-    ASSERT_TRUE((*writer)->Finish().ok());
-    manifest.datadir.sha256 = (*writer)->sha256_hex();
-    manifest.datadir.bytes = (*writer)->file_bytes();
-    manifest.datadir.files = 2 + members.size();
-    SaveManifest(manifest);
   }
 };
 
@@ -284,7 +247,7 @@ TEST_F(RestoreTest, HalvesSwappedBetweenSetsAreRefused) {
   std::string b = BackupOk();
   ASSERT_NE(a, b);
   fs::copy_file(DatabaseHalf(b), DatabaseHalf(a), fs::copy_options::overwrite_existing);
-  RestoreRefused(a, "database");
+  RestoreRefused(a, DatabaseSubject(a), "belongs to another set");
 }
 
 TEST_F(RestoreTest, HalvesSwappedWithTheManifestRehashedAreRefused) {
@@ -292,8 +255,8 @@ TEST_F(RestoreTest, HalvesSwappedWithTheManifestRehashedAreRefused) {
   std::string b = BackupOk();
   fs::copy_file(DatadirHalf(b), DatadirHalf(a), fs::copy_options::overwrite_existing);
   RehashHalf(a, false);
-  CommandResult result = RestoreRefused(a, b);  // the embedded identity names the other set
-  EXPECT_NE(result.err.find("datadir"), std::string::npos);
+  // The embedded identity names the other set.
+  RestoreRefused(a, DatadirSubject(a), "of set " + b + ": it belongs to another set");
 }
 
 TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
@@ -304,7 +267,7 @@ TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
     std::string saved = bytes;
     bytes[bytes.size() / 2] ^= 0x01;
     WriteText(path, bytes);
-    RestoreRefused(id, database ? "database" : "datadir");
+    RestoreRefused(id, database ? DatabaseSubject(id) : DatadirSubject(id), "", "the half is damaged");
     WriteText(path, saved);
   }
 }
@@ -312,13 +275,13 @@ TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
 TEST_F(RestoreTest, AMissingHalfIsRefused) {
   std::string id = BackupOk();
   fs::remove(DatabaseHalf(id));
-  RestoreRefused(id, "missing");
+  RestoreRefused(id, DatabaseSubject(id), "is missing");
 }
 
 TEST_F(RestoreTest, ATruncatedHalfIsRefused) {
   std::string id = BackupOk();
   fs::resize_file(DatadirHalf(id), fs::file_size(DatadirHalf(id)) / 2);
-  RestoreRefused(id, "datadir");
+  RestoreRefused(id, DatadirSubject(id), "(truncated?)");
 }
 
 TEST_F(RestoreTest, ABackupFromANewerDssIsRefusedNamingBothVersions) {
@@ -330,8 +293,7 @@ TEST_F(RestoreTest, ABackupFromANewerDssIsRefusedNamingBothVersions) {
     text = std::regex_replace(text, std::regex("14\\.4\\.1"), "14.3.0");
     WriteText(file, text);
   }
-  CommandResult result = RestoreRefused(id, "14.3.0");
-  EXPECT_NE(result.err.find("14.4.1"), std::string::npos) << result.err;
+  RestoreRefused(id, "dss version", "was taken on DSS 14.4.1, newer than the target's DSS 14.3.0");
 }
 
 TEST_F(RestoreTest, ADumpFromANewerPostgresqlMajorIsRefused) {
@@ -339,14 +301,14 @@ TEST_F(RestoreTest, ADumpFromANewerPostgresqlMajorIsRefused) {
   Manifest manifest = LoadManifest(id);
   manifest.database->server_version = "99.0";
   SaveManifest(manifest);
-  RestoreRefused(id, "99.0");
+  RestoreRefused(id, "database server", "the dump comes from PostgreSQL 99.0");
 }
 
 TEST_F(RestoreTest, ArchivesWithEscapingMembersAreRefusedBeforeExtraction) {
   std::string victim = root_ + "/victim";
   fs::create_directories(victim);
   struct Case {
-    std::vector<Member> members;
+    std::vector<PlantedMember> members;
     std::string named;
   };
   std::vector<Case> cases = {
@@ -357,8 +319,8 @@ TEST_F(RestoreTest, ArchivesWithEscapingMembersAreRefusedBeforeExtraction) {
   };
   for (const Case& c : cases) {
     std::string id = BackupOk();
-    PlantArchive(id, c.members);
-    RestoreRefused(id, c.named);
+    PlantArchive(repo_ + "/" + id, c.members);
+    RestoreRefused(id, DatadirSubject(id), c.named);
     EXPECT_TRUE(fs::is_empty(victim));
     EXPECT_FALSE(fs::exists(node_.root + "/escaped.txt"));
   }
@@ -495,6 +457,30 @@ TEST_F(RestoreTest, DryRunTouchesNothingAndShowsThePlan) {
   EXPECT_NE(result.out.find(node_.data_dir + ".pre-restore-"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find(dbname_ + "_pre_restore_"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("stop"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ok    space: "), std::string::npos) << result.out;
+  ExpectUntouched(before);
+}
+
+TEST_F(RestoreTest, DryRunJsonReportsEveryPreflightCheckAsPassed) {
+  std::string id = BackupOk();
+  Snapshot before = Take();
+  JsonRun run = RunJson(config_path_, {"restore", id, "--dry-run"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.doc["command"], "restore");
+  EXPECT_EQ(run.doc["ok"], true);
+  EXPECT_EQ(run.doc["dry_run"], true);
+  EXPECT_EQ(run.doc["id"], id);
+  EXPECT_EQ(run.doc["pristine"], true);
+  EXPECT_TRUE(Problems(run.doc).empty()) << run.out;
+  EXPECT_TRUE(HasOk(run.doc, "set " + id, "both halves read through"));
+  EXPECT_TRUE(HasOk(run.doc, "data dir", node_.data_dir + " is a DSS data dir"));
+  EXPECT_TRUE(HasOk(run.doc, "dss", "running"));
+  EXPECT_TRUE(HasOk(run.doc, "dss version", "the target runs DSS 14.4.1"));
+  EXPECT_TRUE(HasOk(run.doc, "database server", "PostgreSQL 15."));
+  for (const std::string& subject :
+       std::vector<std::string>{"set " + id + " manifest", "pg_restore", "database", "database role",
+                                "scratch databases", "database sessions", "space"})
+    EXPECT_TRUE(HasOk(run.doc, subject)) << subject;
   ExpectUntouched(before);
 }
 
