@@ -7,13 +7,13 @@
 // there is any problem. Audit takes no lock and changes nothing.
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 

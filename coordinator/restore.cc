@@ -1,6 +1,7 @@
 // `govern-backup restore ID`: puts a node back to one set, data dir and database together,
 // or refuses before touching anything. A flat script: pre-flight (restore_plan), stage
 // while the node runs (restore_staging), switch with an undo list (restore_switch).
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,13 +9,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "coordinator/commands.h"
-#include "coordinator/interrupt.h"
 #include "coordinator/findings.h"
+#include "coordinator/interrupt.h"
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
@@ -22,10 +23,71 @@
 #include "coordinator/restore_plan.h"
 #include "coordinator/restore_staging.h"
 #include "coordinator/restore_switch.h"
+#include "coordinator/time_format.h"
 #include "io/text.h"
 
 namespace gb {
 namespace {
+
+// What would be stopped, moved and created, with sizes.
+void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
+  const Manifest& m = plan.manifest;
+  out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
+      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
+
+  out << "data dir " << plan.data_dir << ":\n";
+  out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
+      << FormatBytes(m.datadir.source_bytes) << "; " << FormatBytes(plan.datadir_free_bytes)
+      << " free)\n";
+  switch (plan.target_state) {
+    case TargetDirState::kDataDir:
+      out << "  set aside " << plan.data_dir << " -> " << plan.aside_dir << "\n";
+      break;
+    case TargetDirState::kEmpty:
+      out << "  replace the empty directory " << plan.data_dir << "\n";
+      break;
+    case TargetDirState::kAbsent:
+      out << "  create   " << plan.data_dir << " (nothing there now)\n";
+      break;
+  }
+  out << "  move     " << plan.staging_dir << " -> " << plan.data_dir << "\n";
+
+  if (plan.has_database) {
+    out << "database " << plan.database.dbname << " on " << plan.database.host << ":"
+        << plan.database.port << " (PostgreSQL " << plan.server_version << "):\n";
+    out << "  stage    " << plan.staging_db << " owned by " << plan.database.user << " (dump "
+        << FormatBytes(m.database->dump_bytes) << ", from PostgreSQL " << m.database->server_version
+        << ")\n";
+    if (plan.database_exists)
+      out << "  set aside " << plan.database.dbname << " (" << FormatBytes(plan.live_database_bytes)
+          << ") -> " << plan.aside_db << "\n";
+    else
+      out << "  create   " << plan.database.dbname << " (no such database now)\n";
+    out << "  rename   " << plan.staging_db << " -> " << plan.database.dbname << "\n";
+  } else {
+    out << "database: none in this set\n";
+  }
+
+  if (plan.dss && plan.dss_running)
+    out << "DSS: running; stopped (" << plan.dss->dss_command << " stop) only for the switch, "
+        << (plan.pristine() ? "started again afterwards" : "left stopped afterwards") << "\n";
+  else if (plan.dss)
+    out << "DSS: stopped; it stays stopped\n";
+  else
+    out << "DSS: none at " << plan.data_dir << "; not started\n";
+  if (!plan.pristine()) {
+    std::string why;
+    if (plan.relocated()) why += " the data dir moves from " + m.node.data_dir + ";";
+    if (plan.renamed_database())
+      why += " the database changes from " + m.database->dbname + ";";
+    if (plan.upgrade())
+      why += " the target runs DSS " + plan.target_dss_version + ", newer than " +
+             m.node.dss_version + ";";
+    if (plan.target_dss_version.empty()) why += " the target's DSS version is unknown;";
+    if (!why.empty()) why.pop_back();
+    out << "not a pristine restore:" << why << "; the next steps are printed at the end\n";
+  }
+}
 
 bool AskToConfirm() {
   std::cout << "Restore? [y/N] " << std::flush;
@@ -137,6 +199,19 @@ void PrintResultJson(const RestorePlan& plan, const StagedHalves* staged,
   PrintJson(document, std::cout);
 }
 
+// The pre-flight findings, then (unless refused) the plan. With --json a refusal or a dry
+// run is the whole document; a restore that goes ahead reports once, at the end.
+void ReportPreflight(const GlobalOptions& global, const RestorePlan& plan, bool dry_run) {
+  if (global.json) {
+    if (plan.refused() || dry_run) PrintResultJson(plan, nullptr, nullptr, dry_run);
+    return;
+  }
+  if (dry_run && !plan.refused())
+    std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
+  PrintFindings(plan.findings, std::cout);
+  if (!plan.refused()) PrintRestorePlan(plan, std::cout);
+}
+
 }  // namespace
 
 Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
@@ -161,27 +236,11 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
 
   // Step: pre-flight; any refusal leaves everything untouched.
   RestorePlan plan = PlanRestore(config, options, global.env);
-  if (plan.refused()) {
-    if (global.json) PrintResultJson(plan, nullptr, nullptr, options.dry_run);
-    else PrintFindings(plan.findings, std::cout);
-    return RefusalStatus(plan);
-  }
+  ReportPreflight(global, plan, options.dry_run);
+  GB_RETURN_IF_ERROR(RefusalStatus(plan));
+  if (options.dry_run) return Status::Ok();
 
-  // Step: the plan, and the confirmation.
-  if (options.dry_run) {
-    if (global.json) {
-      PrintResultJson(plan, nullptr, nullptr, true);
-    } else {
-      std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
-      PrintFindings(plan.findings, std::cout);
-      PrintRestorePlan(plan, std::cout);
-    }
-    return Status::Ok();
-  }
-  if (!global.json) {
-    PrintFindings(plan.findings, std::cout);
-    PrintRestorePlan(plan, std::cout);
-  }
+  // Step: the confirmation.
   if (!options.yes && !AskToConfirm())
     return Status::Failed("restore not confirmed; nothing was touched");
 

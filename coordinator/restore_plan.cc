@@ -7,13 +7,12 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <ostream>
 
 #include "coordinator/node_context.h"
 #include "coordinator/set_checks.h"
-#include "io/text.h"
 #include "coordinator/time_format.h"
 #include "datadir/node.h"
+#include "io/text.h"
 #include "pg/server.h"
 
 namespace gb {
@@ -441,65 +440,6 @@ Status RefusalStatus(const RestorePlan& plan) {
                              std::to_string(CountProblems(plan.findings)) +
                              " pre-flight check(s) failed (" + ProblemSubjects(plan.findings) + ")",
                          "the pre-flight findings on stdout say what to do about each");
-}
-
-void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
-  const Manifest& m = plan.manifest;
-  out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
-      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
-
-  out << "data dir " << plan.data_dir << ":\n";
-  out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
-      << FormatBytes(m.datadir.source_bytes) << "; " << FormatBytes(plan.datadir_free_bytes)
-      << " free)\n";
-  switch (plan.target_state) {
-    case TargetDirState::kDataDir:
-      out << "  set aside " << plan.data_dir << " -> " << plan.aside_dir << "\n";
-      break;
-    case TargetDirState::kEmpty:
-      out << "  replace the empty directory " << plan.data_dir << "\n";
-      break;
-    case TargetDirState::kAbsent:
-      out << "  create   " << plan.data_dir << " (nothing there now)\n";
-      break;
-  }
-  out << "  move     " << plan.staging_dir << " -> " << plan.data_dir << "\n";
-
-  if (plan.has_database) {
-    out << "database " << plan.database.dbname << " on " << plan.database.host << ":"
-        << plan.database.port << " (PostgreSQL " << plan.server_version << "):\n";
-    out << "  stage    " << plan.staging_db << " owned by " << plan.database.user << " (dump "
-        << FormatBytes(m.database->dump_bytes) << ", from PostgreSQL " << m.database->server_version
-        << ")\n";
-    if (plan.database_exists)
-      out << "  set aside " << plan.database.dbname << " (" << FormatBytes(plan.live_database_bytes)
-          << ") -> " << plan.aside_db << "\n";
-    else
-      out << "  create   " << plan.database.dbname << " (no such database now)\n";
-    out << "  rename   " << plan.staging_db << " -> " << plan.database.dbname << "\n";
-  } else {
-    out << "database: none in this set\n";
-  }
-
-  if (plan.dss && plan.dss_running)
-    out << "DSS: running; stopped (" << plan.dss->dss_command << " stop) only for the switch, "
-        << (plan.pristine() ? "started again afterwards" : "left stopped afterwards") << "\n";
-  else if (plan.dss)
-    out << "DSS: stopped; it stays stopped\n";
-  else
-    out << "DSS: none at " << plan.data_dir << "; not started\n";
-  if (!plan.pristine()) {
-    std::string why;
-    if (plan.relocated()) why += " the data dir moves from " + m.node.data_dir + ";";
-    if (plan.renamed_database())
-      why += " the database changes from " + m.database->dbname + ";";
-    if (plan.upgrade())
-      why += " the target runs DSS " + plan.target_dss_version + ", newer than " +
-             m.node.dss_version + ";";
-    if (plan.target_dss_version.empty()) why += " the target's DSS version is unknown;";
-    if (!why.empty()) why.pop_back();
-    out << "not a pristine restore:" << why << "; the next steps are printed at the end\n";
-  }
 }
 
 }  // namespace gb

@@ -7,7 +7,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,9 +82,6 @@ struct RestorePlan {
 // Runs every pre-flight check; reads only. It never fails: what prevents a restore is a
 // refused finding in the plan.
 RestorePlan PlanRestore(const Config& config, const RestoreOptions& options, Env* env);
-
-// What would be stopped, moved and created, with sizes.
-void PrintRestorePlan(const RestorePlan& plan, std::ostream& out);
 
 // Ok, or one Code::kRefused status naming the refused checks (the findings say the rest).
 Status RefusalStatus(const RestorePlan& plan);

@@ -6,11 +6,11 @@
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
