@@ -167,65 +167,70 @@ class RestoreTest : public GovernNodeTest {
   }
 };
 
+// Changes after a backup: files deleted, modified, added; rows deleted, updated; a table.
+void ChangeFilesAndRows(const std::string& data, const ConnectionParams& db) {
+  ASSERT_TRUE(fs::remove(data + "/config/general-settings.json"));
+  WriteText(data + "/config/dip.properties", ReadText(data + "/config/dip.properties") + "# changed\n");
+  WriteText(data + "/config/made-after-backup.json", "{}\n");
+  fs::create_symlink("made-after-backup.json", data + "/config/link-after-backup");
+  pqxx::connection connection(db.ConnectionString());
+  pqxx::work work(connection);
+  auto tables = work.exec(
+      "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+      "WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1");
+  ASSERT_GE(tables.size(), 2u);
+  std::string first = tables[0][0].c_str(), second = tables[1][0].c_str();
+  work.exec("DELETE FROM " + first);
+  work.exec("DELETE FROM " + second + " WHERE ctid IN (SELECT ctid FROM " + second + " LIMIT 1)");
+  auto text_column = work.exec(
+      "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name) "
+      "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
+      "WHERE table_schema NOT IN ('pg_catalog','information_schema') AND t.table_type = 'BASE TABLE' "
+      "AND c.data_type IN ('text', 'character varying') ORDER BY 1, 2 LIMIT 1");
+  ASSERT_EQ(text_column.size(), 1u);
+  std::string column = text_column[0][1].c_str();
+  work.exec("UPDATE " + std::string(text_column[0][0].c_str()) + " SET " + column + " = " + column +
+            " || '-changed'");
+  work.exec("CREATE TABLE made_after_backup (x int)");
+  work.exec("INSERT INTO made_after_backup VALUES (1)");
+  work.commit();
+}
+
+// The set_aside entry of a restore's JSON report for `kind` ("data dir", "database").
+nlohmann::json AsideOf(const nlohmann::json& doc, const std::string& kind) {
+  for (const auto& item : doc.value("set_aside", nlohmann::json::array()))
+    if (item.value("kind", "") == kind) return item;
+  ADD_FAILURE() << "nothing of kind " << kind << " set aside in:\n" << doc.dump(2);
+  return {{"name", ""}, {"delete", ""}};
+}
+
 TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   auto tree = TreeDigest(node_.data_dir, kSkip);
   auto rows = DatabaseDigest(db_);
   std::string id = BackupOk();
   ASSERT_FALSE(id.empty());
-
-  // Changes after the backup: files deleted, modified, added; rows deleted, updated; a table.
-  std::string data = node_.data_dir;
-  ASSERT_TRUE(fs::remove(data + "/config/general-settings.json"));
-  WriteText(data + "/config/dip.properties", ReadText(data + "/config/dip.properties") + "# changed\n");
-  WriteText(data + "/config/made-after-backup.json", "{}\n");
-  fs::create_symlink("made-after-backup.json", data + "/config/link-after-backup");
-  pqxx::connection connection(db_.ConnectionString());
-  {
-    pqxx::work work(connection);
-    auto tables = work.exec(
-        "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-        "WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1");
-    ASSERT_GE(tables.size(), 2u);
-    std::string first = tables[0][0].c_str(), second = tables[1][0].c_str();
-    work.exec("DELETE FROM " + first);
-    work.exec("DELETE FROM " + second + " WHERE ctid IN (SELECT ctid FROM " + second + " LIMIT 1)");
-    auto text_column = work.exec(
-        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name) "
-        "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
-        "WHERE table_schema NOT IN ('pg_catalog','information_schema') AND t.table_type = 'BASE TABLE' "
-        "AND c.data_type IN ('text', 'character varying') ORDER BY 1, 2 LIMIT 1");
-    ASSERT_EQ(text_column.size(), 1u);
-    std::string column = text_column[0][1].c_str();
-    work.exec("UPDATE " + std::string(text_column[0][0].c_str()) + " SET " + column + " = " + column +
-              " || '-changed'");
-    work.exec("CREATE TABLE made_after_backup (x int)");
-    work.exec("INSERT INTO made_after_backup VALUES (1)");
-    work.commit();
-  }
-  connection.disconnect();
+  const std::string data = node_.data_dir;
+  ChangeFilesAndRows(data, db_);
   ASSERT_NE(DatabaseDigest(db_), rows);
   ASSERT_NE(TreeDigest(data, kSkip), tree);
 
-  CommandResult result = Run({"restore", id, "--yes"});
+  JsonRun result = RunJson(config_path_, {"restore", id, "--yes"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-
+  EXPECT_EQ(result.doc["ok"], true);
+  EXPECT_EQ(result.doc["dss_started"], true);
   EXPECT_EQ(TreeDigest(data, kSkip), tree);
   EXPECT_EQ(DatabaseDigest(db_), rows);
   EXPECT_FALSE(fs::exists(data + "/config/made-after-backup.json"));
   EXPECT_TRUE(node_.IsRunning());
 
   // The replaced halves are kept aside and named, with how to delete them.
-  std::smatch aside_dir, aside_db;
-  ASSERT_TRUE(std::regex_search(result.out, aside_dir, std::regex("data dir  (\\S+\\.pre-restore-\\S+)")))
-      << result.out;
-  ASSERT_TRUE(std::regex_search(result.out, aside_db, std::regex("database  (\\S+_pre_restore_\\S+)")))
-      << result.out;
-  EXPECT_TRUE(fs::exists(std::string(aside_dir[1]) + "/config/made-after-backup.json"));
-  EXPECT_NE(result.out.find("rm -rf " + std::string(aside_dir[1])), std::string::npos);
-  EXPECT_NE(result.out.find("dropdb"), std::string::npos);
-  ConnectionParams kept = db_.WithDatabase(aside_db[1]);
+  nlohmann::json aside_dir = AsideOf(result.doc, "data dir");
+  nlohmann::json aside_db = AsideOf(result.doc, "database");
+  EXPECT_TRUE(fs::exists(aside_dir["name"].get<std::string>() + "/config/made-after-backup.json"));
+  EXPECT_EQ(aside_dir["delete"], "rm -rf " + aside_dir["name"].get<std::string>());
+  EXPECT_EQ(aside_db["delete"].get<std::string>().rfind("dropdb ", 0), 0u) << result.out;
   bool kept_new_table = false;
-  for (const auto& [table, digest] : DatabaseDigest(kept))
+  for (const auto& [table, digest] : DatabaseDigest(db_.WithDatabase(aside_db["name"])))
     kept_new_table |= table.find("made_after_backup") != std::string::npos;
   EXPECT_TRUE(kept_new_table) << result.out;
 
@@ -240,6 +245,19 @@ TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   std::string again = BackupOk();
   CommandResult verified = Run({"verify", again});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+}
+
+// The text output of a restore names what it set aside and how to delete it.
+TEST_F(RestoreTest, TextOutputNamesWhatWasSetAside) {
+  std::string id = BackupOk();
+  CommandResult result = Run({"restore", id, "--yes"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  std::smatch aside_dir;
+  ASSERT_TRUE(std::regex_search(result.out, aside_dir, std::regex("data dir  (\\S+\\.pre-restore-\\S+)")))
+      << result.out;
+  EXPECT_NE(result.out.find("rm -rf " + std::string(aside_dir[1])), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("    delete: dropdb "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ok    space: "), std::string::npos) << result.out;
 }
 
 TEST_F(RestoreTest, HalvesSwappedBetweenSetsAreRefused) {
