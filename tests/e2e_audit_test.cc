@@ -173,8 +173,7 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
         return false;
       },
       std::chrono::seconds(60));
-  ASSERT_TRUE(capturing);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(capturing);  // DSS is stopped once the capture writes its data-dir half
   backup->Signal(SIGKILL);
   backup->Wait();
 
