@@ -360,8 +360,8 @@ class Audit {
         Add(path, "leftover of an interrupted restore: " + path + " (" + AgeAndSize(path) + ")",
             "no restore is running: remove it (rm -rf " + path + ")");
       } else if (name.rfind(base + ".pre-restore-", 0) == 0) {
-        Note(path, "the data dir replaced by a restore is kept as " + path + " (" + AgeAndSize(path) +
-                       "); remove it when the restored node is fine");
+        Note("data dir", "the data dir replaced by a restore is kept as " + path + " (" +
+                             AgeAndSize(path) + "); remove it when the restored node is fine");
       }
     }
   }
