@@ -315,8 +315,8 @@ nlohmann::json SetJson(const SetResult& result) {
   return set;
 }
 
-void PrintVerifyJson(const std::vector<SetResult>& results) {
-  std::vector<Finding> findings;
+// `findings`: any found before the sets were checked.
+void PrintVerifyJson(const std::vector<SetResult>& results, std::vector<Finding> findings = {}) {
   nlohmann::json sets = nlohmann::json::array();
   for (const SetResult& result : results) {
     for (Finding& finding : SetFindings(result)) findings.push_back(std::move(finding));
@@ -332,7 +332,14 @@ void PrintVerifyJson(const std::vector<SetResult>& results) {
 Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   Repository repo(config.repository.path);
-  GB_ASSIGN_OR_RETURN(std::vector<std::string> ids, SelectSets(repo, options));
+  Result<std::vector<std::string>> selected = SelectSets(repo, options);
+  if (!selected.ok()) {
+    // Nothing to verify is a problem (exit 3) that a monitoring script reads like any other.
+    if (global.json && selected.status().code() == Code::kProblems)
+      PrintVerifyJson({}, {Finding::Problem("repository", selected.status())});
+    return selected.status();
+  }
+  const std::vector<std::string>& ids = *selected;
 
   DumpToolsCache tools_cache(config.database.pg_bin_dir);
   std::vector<SetResult> results;

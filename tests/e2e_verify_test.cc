@@ -304,6 +304,10 @@ TEST_F(VerifyTest, NothingToVerifyIsAProblem) {
   CommandResult result = Run({"verify"});
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
   EXPECT_NE(result.err.find("no complete backup set"), std::string::npos) << result.err;
+  JsonRun json = RunJson(config_path_, {"verify"});
+  EXPECT_EQ(json.exit_code, 3) << json.out << json.err;
+  EXPECT_TRUE(HasProblem(json.doc, "repository", "no complete backup set"));
+  EXPECT_EQ(json.doc["sets"], nlohmann::json::array());
 }
 
 }  // namespace
