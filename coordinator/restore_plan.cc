@@ -143,6 +143,9 @@ class Planner {
       if (refusal.hint().empty()) refusal = refusal.WithHint("restore another set (`govern-backup list`)");
       plan_.findings.push_back(Finding::Problem(std::move(finding.subject), std::move(refusal)));
     }
+    if (!plan_.manifest.database)
+      return "the data-dir half reads through; its size, SHA-256 and pair identity match "
+             "(no database half)";
     return std::string("both halves read through; sizes, SHA-256 and pair identities match") +
            (tools_found_ ? "; the dump's table of contents agrees with the manifest" : "");
   }
