@@ -2,20 +2,23 @@
 // a monitoring check. Every set is checked as verify checks it (read through, unless
 // --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
 // interrupted backups and restores), retention, the age of the newest set, and whether the
-// live node still matches the newest set. One line per finding with what to do; exit 3 when
-// there is any. Audit takes no lock and changes nothing.
+// live node still matches the newest set. One finding per problem with what to do, and an ok
+// finding for what is worth knowing (the newest set, what a restore kept aside); exit 3 when
+// there is any problem. Audit takes no lock and changes nothing.
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
 #include <sstream>
 
 #include "coordinator/commands.h"
-#include "coordinator/json_writer.h"
+#include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
@@ -33,12 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
-
-struct Finding {
-  std::string subject;  // a set id, a path, "node", "database", "repository"
-  std::string problem;
-  std::string todo;
-};
 
 class Audit {
  public:
@@ -62,7 +59,7 @@ class Audit {
     } else {
       repo_exists_ = true;
       running_ = RunningOperation(repo_);
-      if (running_) Note("an operation is running: " + *running_);
+      if (running_) Note("repository", "an operation is running: " + *running_);
       CheckSets();
       CheckRepositoryRoot();
       CheckWorkLeftovers();
@@ -74,10 +71,14 @@ class Audit {
   }
 
  private:
+  // A problem: subject is a set id, a path, "node", "database", "repository" or "retention".
   void Add(std::string subject, std::string problem, std::string todo) {
-    findings_.push_back({std::move(subject), std::move(problem), std::move(todo)});
+    findings_.push_back(Finding::Problem(std::move(subject), std::move(problem), std::move(todo)));
   }
-  void Note(std::string note) { notes_.push_back(std::move(note)); }
+  // Worth knowing, not a problem.
+  void Note(std::string subject, std::string note) {
+    findings_.push_back(Finding::Ok(std::move(subject), std::move(note)));
+  }
 
   std::string AgeOf(const std::string& path) const {
     struct stat info {};
@@ -114,16 +115,18 @@ class Audit {
         Result<DumpTools> found = tools_cache.For(*set.manifest);
         if (found.ok()) tools = *found;
         else
-          Add(set.id, "set " + set.id + ": database: the dump's table of contents cannot be read: " +
-                          found.status().message(),
+          Add(SetSubject(set.id, kDatabasePart),
+              "the dump's table of contents cannot be read: " + found.status().message(),
               found.status().hint().empty() ? "install pg_restore of the server's major version"
                                             : found.status().hint());
         check.tools = tools ? &*tools : nullptr;
       }
       SetCheckReport report = CheckSet(repo_, set.id, check);
-      for (const auto& finding : report.findings)
-        Add(set.id, "set " + set.id + ": " + finding.half + ": " + finding.problem,
-            finding.hint.empty() ? "`govern-backup verify " + set.id + "` for details" : finding.hint);
+      for (Finding& finding : report.findings) {
+        if (finding.status.hint().empty())
+          finding.status = finding.status.WithHint("`govern-backup verify " + set.id + "` for details");
+        findings_.push_back(std::move(finding));
+      }
       CheckSetDirectory(set);
     }
   }
@@ -183,7 +186,7 @@ class Audit {
     }
     for (const auto& entry : *entries) {
       if (entry.in_use) {
-        Note(entry.path + " is in use by " + entry.owner);
+        Note(entry.path, "in use by " + entry.owner);
         continue;
       }
       if (entry.kind == WorkEntry::Kind::kBackup) backup_leftover_ = true;
@@ -232,8 +235,8 @@ class Audit {
     }
     auto age = std::chrono::duration_cast<std::chrono::seconds>(now_ - newest->created_at);
     newest_age_ = age;
-    Note("newest complete set: " + newest->id + " (" + FormatRfc3339(newest->created_at) + ", " +
-         FormatAge(age) + " old)");
+    Note("newest set", newest->id + " (" + FormatRfc3339(newest->created_at) + ", " +
+                           FormatAge(age) + " old)");
     if (max_age && age > *max_age)
       Add(newest->id,
           "the newest complete set " + newest->id + " is " + FormatAge(age) + " old, more than --max-age " +
@@ -246,7 +249,7 @@ class Audit {
   void CheckLiveNode() {
     const std::string& data_dir = config_.node.data_dir;
     if (data_dir.empty() || !LooksLikeDataDir(data_dir)) {
-      Note("live node not checked: " + data_dir + " is not a DSS data dir on this machine");
+      Note("node", "not checked: " + data_dir + " is not a DSS data dir on this machine");
       return;
     }
     Result<DssNode> node = DiscoverNode(data_dir);
@@ -322,13 +325,13 @@ class Audit {
       }
       for (const DatabaseSize& database : *databases) {
         if (std::string(kind) == "_pre_restore_") {  // kept on purpose by a finished restore
-          Note("the database replaced by a restore is kept as " + database.name + " (" +
-               FormatBytes(database.bytes) + "); drop it when the restored node is fine");
+          Note("database", "the database replaced by a restore is kept as " + database.name + " (" +
+                               FormatBytes(database.bytes) + "); drop it when the restored node is fine");
           continue;
         }
         bool restore = std::string(kind) == "_restore_";
         if (running_ && restore && running_->rfind("restore", 0) == 0) {
-          Note("database " + database.name + " is in use by " + *running_);
+          Note("database", "database " + database.name + " is in use by " + *running_);
           continue;
         }
         Add("database",
@@ -351,14 +354,14 @@ class Audit {
       std::string path = entry.path().string();
       if (name.rfind(base + ".restore-", 0) == 0) {
         if (running_ && running_->rfind("restore", 0) == 0) {
-          Note(path + " is in use by " + *running_);
+          Note(path, "in use by " + *running_);
           continue;
         }
         Add(path, "leftover of an interrupted restore: " + path + " (" + AgeAndSize(path) + ")",
             "no restore is running: remove it (rm -rf " + path + ")");
       } else if (name.rfind(base + ".pre-restore-", 0) == 0) {
-        Note("the data dir replaced by a restore is kept as " + path + " (" + AgeAndSize(path) +
-             "); remove it when the restored node is fine");
+        Note("data dir", "the data dir replaced by a restore is kept as " + path + " (" +
+                             AgeAndSize(path) + "); remove it when the restored node is fine");
       }
     }
   }
@@ -387,41 +390,35 @@ class Audit {
         note += " (that set is no longer in the repository)";
       else if (found->manifest.ok() && found->manifest->pair_token != token)
         note += " (but the set of that id in this repository has another pair token)";
-      Note(note);
+      Note("node", note);
     } catch (const std::exception& parse_error) {
-      Note("restore marker " + path + " is unreadable: " + parse_error.what());
+      Note("node", "restore marker " + path + " is unreadable: " + parse_error.what());
     }
   }
 
+  // Problems first: they are what a monitoring check is read for.
   Status Report() {
+    std::stable_partition(findings_.begin(), findings_.end(),
+                          [](const Finding& finding) { return !finding.ok(); });
+    const size_t problems = CountProblems(findings_);
     if (global_.json) {
-      JsonWriter json;
-      json.BeginObject().Key("clean").Bool(findings_.empty()).Key("repository").String(repo_.root())
-          .Key("sets_checked").Integer(sets_checked_).Key("quick").Bool(options_.quick);
-      if (newest_age_) json.Key("newest_age_seconds").Integer(newest_age_->count());
-      json.Key("findings").BeginArray();
-      for (const auto& finding : findings_)
-        json.BeginObject().Key("subject").String(finding.subject).Key("problem").String(finding.problem)
-            .Key("todo").String(finding.todo).EndObject();
-      json.EndArray().Key("notes").BeginArray();
-      for (const auto& note : notes_) json.String(note);
-      json.EndArray().EndObject();
-      std::cout << json.str() << "\n";
+      nlohmann::json document = ReportJson("audit", findings_);
+      document["repository"] = repo_.root();
+      document["sets_checked"] = sets_checked_;
+      document["quick"] = options_.quick;
+      if (newest_age_) document["newest_age_seconds"] = newest_age_->count();
+      PrintJson(document, std::cout);
     } else {
-      for (const auto& finding : findings_) {
-        std::cout << "PROBLEM " << finding.problem << "\n";
-        if (!finding.todo.empty()) std::cout << "        what to do: " << finding.todo << "\n";
-      }
-      for (const auto& note : notes_) std::cout << "note    " << note << "\n";
-      if (findings_.empty())
+      PrintFindings(findings_, std::cout);
+      if (problems == 0)
         std::cout << "audit: clean (" << sets_checked_ << " set(s) checked"
                   << (options_.quick ? ", quick" : "") << ")\n";
       else
-        std::cout << "audit: " << findings_.size() << " problem(s)\n";
+        std::cout << "audit: " << problems << " problem(s)\n";
     }
     std::cout.flush();
-    if (findings_.empty()) return Status::Ok();
-    return Status::Problems("audit found " + std::to_string(findings_.size()) + " problem(s)");
+    if (problems == 0) return Status::Ok();
+    return Status::Problems("audit found " + std::to_string(problems) + " problem(s)");
   }
 
   const GlobalOptions& global_;
@@ -435,8 +432,7 @@ class Audit {
   bool backup_leftover_ = false;
   bool repo_exists_ = false;
   std::optional<std::chrono::seconds> newest_age_;
-  std::vector<Finding> findings_;
-  std::vector<std::string> notes_;
+  std::vector<Finding> findings_;  // problems and notes (ok findings)
 };
 
 }  // namespace

@@ -70,8 +70,8 @@ void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point
 
 // Every failed pre-flight item logged; the first one is the command's error.
 Status Refusal(const Preflight& preflight) {
-  for (const auto& item : preflight.items)
-    if (!item.status.ok()) spdlog::error("pre-flight {}: {}", item.name, item.status.ToString());
+  for (const auto& finding : preflight.findings)
+    if (!finding.ok()) spdlog::error("pre-flight {}: {}", finding.subject, finding.status.ToString());
   return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
 }
 

@@ -5,22 +5,18 @@
 
 namespace gb {
 
-bool Preflight::ok() const {
-  for (const auto& item : items)
-    if (!item.status.ok()) return false;
-  return true;
-}
+bool Preflight::ok() const { return AllOk(findings); }
 
 Status Preflight::FirstFailure() const {
-  for (const auto& item : items)
-    if (!item.status.ok()) return item.status;
+  for (const Finding& finding : findings)
+    if (!finding.ok()) return finding.status;
   return Status::Ok();
 }
 
 namespace {
 
-void Add(Preflight& preflight, std::string name, Status status, std::string detail = {}) {
-  preflight.items.push_back({std::move(name), std::move(status), std::move(detail)});
+void Add(Preflight& preflight, std::string subject, Status status, std::string detail = {}) {
+  preflight.findings.push_back({std::move(subject), std::move(status), std::move(detail)});
 }
 
 void CheckNode(Preflight& preflight, const Config& config) {

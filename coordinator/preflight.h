@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "datadir/archive_writer.h"
 #include "datadir/dss_control.h"
@@ -16,14 +17,10 @@
 
 namespace gb {
 
-struct PreflightItem {
-  std::string name;    // config, node, markers, dss, database, dump tools, repository, space
-  Status status;       // ok, or what is wrong with its hint
-  std::string detail;  // what was found, when ok
-};
-
 struct Preflight {
-  std::vector<PreflightItem> items;
+  // One per check, in order; subjects: config, node, markers, dss, database, dump tools,
+  // repository, space.
+  std::vector<Finding> findings;
   std::optional<NodeContext> context;
   std::optional<DssState> dss_state;
   std::optional<ServerIdentity> server;

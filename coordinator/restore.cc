@@ -1,6 +1,7 @@
 // `govern-backup restore ID`: puts a node back to one set, data dir and database together,
 // or refuses before touching anything. A flat script: pre-flight (restore_plan), stage
 // while the node runs (restore_staging), switch with an undo list (restore_switch).
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -8,12 +9,13 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "coordinator/commands.h"
+#include "coordinator/findings.h"
 #include "coordinator/interrupt.h"
-#include "coordinator/json_writer.h"
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
@@ -21,20 +23,70 @@
 #include "coordinator/restore_plan.h"
 #include "coordinator/restore_staging.h"
 #include "coordinator/restore_switch.h"
+#include "coordinator/time_format.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
 
-std::string ShellQuote(const std::string& text) {
-  if (!text.empty() && text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "0123456789_-./:=@%+,") == std::string::npos)
-    return text;
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+// What would be stopped, moved and created, with sizes.
+void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
+  const Manifest& m = plan.manifest;
+  out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
+      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
+
+  out << "data dir " << plan.data_dir << ":\n";
+  out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
+      << FormatBytes(m.datadir.source_bytes) << "; " << FormatBytes(plan.datadir_free_bytes)
+      << " free)\n";
+  switch (plan.target_state) {
+    case TargetDirState::kDataDir:
+      out << "  set aside " << plan.data_dir << " -> " << plan.aside_dir << "\n";
+      break;
+    case TargetDirState::kEmpty:
+      out << "  replace the empty directory " << plan.data_dir << "\n";
+      break;
+    case TargetDirState::kAbsent:
+      out << "  create   " << plan.data_dir << " (nothing there now)\n";
+      break;
   }
-  return out + "'";
+  out << "  move     " << plan.staging_dir << " -> " << plan.data_dir << "\n";
+
+  if (plan.has_database) {
+    out << "database " << plan.database.dbname << " on " << plan.database.host << ":"
+        << plan.database.port << " (PostgreSQL " << plan.server_version << "):\n";
+    out << "  stage    " << plan.staging_db << " owned by " << plan.database.user << " (dump "
+        << FormatBytes(m.database->dump_bytes) << ", from PostgreSQL " << m.database->server_version
+        << ")\n";
+    if (plan.database_exists)
+      out << "  set aside " << plan.database.dbname << " (" << FormatBytes(plan.live_database_bytes)
+          << ") -> " << plan.aside_db << "\n";
+    else
+      out << "  create   " << plan.database.dbname << " (no such database now)\n";
+    out << "  rename   " << plan.staging_db << " -> " << plan.database.dbname << "\n";
+  } else {
+    out << "database: none in this set\n";
+  }
+
+  if (plan.dss && plan.dss_running)
+    out << "DSS: running; stopped (" << plan.dss->dss_command << " stop) only for the switch, "
+        << (plan.pristine() ? "started again afterwards" : "left stopped afterwards") << "\n";
+  else if (plan.dss)
+    out << "DSS: stopped; it stays stopped\n";
+  else
+    out << "DSS: none at " << plan.data_dir << "; not started\n";
+  if (!plan.pristine()) {
+    std::string why;
+    if (plan.relocated()) why += " the data dir moves from " + m.node.data_dir + ";";
+    if (plan.renamed_database())
+      why += " the database changes from " + m.database->dbname + ";";
+    if (plan.upgrade())
+      why += " the target runs DSS " + plan.target_dss_version + ", newer than " +
+             m.node.dss_version + ";";
+    if (plan.target_dss_version.empty()) why += " the target's DSS version is unknown;";
+    if (!why.empty()) why.pop_back();
+    out << "not a pristine restore:" << why << "; the next steps are printed at the end\n";
+  }
 }
 
 bool AskToConfirm() {
@@ -120,35 +172,44 @@ void PrintResultText(const RestorePlan& plan, const StagedHalves& staged,
   }
 }
 
+// One document: the pre-flight findings, what the plan is (or did, after a restore).
 void PrintResultJson(const RestorePlan& plan, const StagedHalves* staged,
                      const SwitchOutcome* outcome, bool dry_run) {
-  JsonWriter json;
-  json.BeginObject();
-  json.Key("id").String(plan.manifest.id);
-  json.Key("dry_run").Bool(dry_run);
-  json.Key("data_dir").String(plan.data_dir);
-  json.Key("staging_dir").String(plan.staging_dir);
-  json.Key("database").String(plan.has_database ? plan.database.dbname : "");
-  json.Key("staging_database").String(plan.has_database ? plan.staging_db : "");
-  json.Key("pristine").Bool(plan.pristine());
-  if (staged) json.Key("entries").Integer(static_cast<int64_t>(staged->scan.entries));
-  if (outcome) {
-    json.Key("dss_started").Bool(outcome->dss_started);
-    json.Key("set_aside").BeginArray();
-    for (const auto& item : SetAside(plan, *outcome)) {
-      json.BeginObject();
-      json.Key("kind").String(item.what);
-      json.Key("name").String(item.name);
-      json.Key("delete").String(item.delete_command);
-      json.EndObject();
-    }
-    json.EndArray();
+  nlohmann::json document = ReportJson("restore", plan.findings);
+  document["id"] = plan.manifest.id;
+  document["dry_run"] = dry_run;
+  if (plan.refused()) {
+    PrintJson(document, std::cout);
+    return;
   }
-  json.Key("next_steps").BeginArray();
-  for (const auto& step : NextSteps(plan)) json.String(step);
-  json.EndArray();
-  json.EndObject();
-  std::cout << json.str() << "\n";
+  document["data_dir"] = plan.data_dir;
+  document["staging_dir"] = plan.staging_dir;
+  document["database"] = plan.has_database ? plan.database.dbname : "";
+  document["staging_database"] = plan.has_database ? plan.staging_db : "";
+  document["pristine"] = plan.pristine();
+  if (staged) document["entries"] = staged->scan.entries;
+  if (outcome) {
+    document["dss_started"] = outcome->dss_started;
+    nlohmann::json aside = nlohmann::json::array();
+    for (const auto& item : SetAside(plan, *outcome))
+      aside.push_back({{"kind", item.what}, {"name", item.name}, {"delete", item.delete_command}});
+    document["set_aside"] = std::move(aside);
+  }
+  document["next_steps"] = NextSteps(plan);
+  PrintJson(document, std::cout);
+}
+
+// The pre-flight findings, then (unless refused) the plan. With --json a refusal or a dry
+// run is the whole document; a restore that goes ahead reports once, at the end.
+void ReportPreflight(const GlobalOptions& global, const RestorePlan& plan, bool dry_run) {
+  if (global.json) {
+    if (plan.refused() || dry_run) PrintResultJson(plan, nullptr, nullptr, dry_run);
+    return;
+  }
+  if (dry_run && !plan.refused())
+    std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
+  PrintFindings(plan.findings, std::cout);
+  if (!plan.refused()) PrintRestorePlan(plan, std::cout);
 }
 
 }  // namespace
@@ -174,20 +235,12 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
   }
 
   // Step: pre-flight; any refusal leaves everything untouched.
-  GB_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(config, options, global.env));
+  RestorePlan plan = PlanRestore(config, options, global.env);
+  ReportPreflight(global, plan, options.dry_run);
   GB_RETURN_IF_ERROR(RefusalStatus(plan));
+  if (options.dry_run) return Status::Ok();
 
-  // Step: the plan, and the confirmation.
-  if (options.dry_run) {
-    if (global.json) {
-      PrintResultJson(plan, nullptr, nullptr, true);
-    } else {
-      std::cout << "dry run: every pre-flight check passed; nothing is touched\n";
-      PrintRestorePlan(plan, std::cout);
-    }
-    return Status::Ok();
-  }
-  if (!global.json) PrintRestorePlan(plan, std::cout);
+  // Step: the confirmation.
   if (!options.yes && !AskToConfirm())
     return Status::Failed("restore not confirmed; nothing was touched");
 

@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
-#include <ostream>
 
 #include "coordinator/node_context.h"
 #include "coordinator/set_checks.h"
 #include "coordinator/time_format.h"
 #include "datadir/node.h"
+#include "io/text.h"
 #include "pg/server.h"
 
 namespace gb {
@@ -62,38 +62,58 @@ class Planner {
   Planner(const Config& config, const RestoreOptions& options, Env* env)
       : config_(config), options_(options), env_(env), repo_(config.repository.path) {}
 
-  Result<RestorePlan> Run() {
+  RestorePlan Run() {
     // The set's manifest first: every other check needs it.
+    if (!Step(SetSubject(options_.id, kManifestPart), [this] { return LoadManifest(); }))
+      return std::move(plan_);
+    Step("pg_restore", [this] { return FindTools(); });
+    Step("set " + options_.id, [this] { return CheckTheSet(); });
+    Step("data dir", [this] { return CheckTargetDataDir(); });
+    Step("dss", [this] { return CheckDss(); });
+    Step("dss version", [this] { return CheckDssVersion(); });
+    CheckDatabase();
+    Step("space", [this] { return CheckSpace(); });
+    return std::move(plan_);
+  }
+
+ private:
+  // Runs one named check, which returns what it found. Its refusals carry `subject` (the
+  // set's structural checks name the half themselves); a check that refuses nothing is
+  // recorded as passed. True when it passed.
+  template <typename Check>
+  bool Step(const std::string& subject, Check check) {
+    subject_ = subject;
+    const size_t before = plan_.findings.size();
+    std::string found = check();
+    if (plan_.findings.size() != before) return false;
+    plan_.findings.push_back(Finding::Ok(subject, std::move(found)));
+    return true;
+  }
+  void Refuse(const Status& status) {
+    plan_.findings.push_back(Finding::Problem(subject_, status.WithCode(Code::kRefused)));
+  }
+  void Refuse(const std::string& message, const std::string& hint) {
+    plan_.findings.push_back(Finding::Problem(subject_, Status::Refused(message, hint)));
+  }
+
+  std::string LoadManifest() {
     Result<Manifest> manifest = repo_.LoadSet(options_.id);
     if (!manifest.ok()) {
       Refuse(manifest.status());
-      return std::move(plan_);
+      return {};
     }
     plan_.manifest = *manifest;
     plan_.set_dir = repo_.SetDir(options_.id);
     plan_.datadir_file = plan_.set_dir + "/" + plan_.manifest.datadir.file;
     if (plan_.manifest.database)
       plan_.database_file = plan_.set_dir + "/" + plan_.manifest.database->file;
-
-    FindTools();
-    CheckTheSet();
-    CheckTargetDataDir();
-    CheckDss();
-    CheckDssVersion();
-    CheckDatabase();
-    CheckSpace();
-    return std::move(plan_);
-  }
-
- private:
-  void Refuse(const Status& status) { plan_.refusals.push_back(status.WithCode(Code::kRefused)); }
-  void Refuse(const std::string& message, const std::string& hint) {
-    plan_.refusals.push_back(Status::Refused(message, hint));
+    return plan_.set_dir + "/" + kManifestName + ", taken " +
+           FormatRfc3339(plan_.manifest.created_at) + " on DSS " + plan_.manifest.node.dss_version;
   }
 
   // pg_restore must read what the set's pg_dump wrote: a major at least the dump's.
-  void FindTools() {
-    if (!plan_.manifest.database) return;
+  std::string FindTools() {
+    if (!plan_.manifest.database) return "not needed: the set has no database half";
     const ManifestDatabase& db = *plan_.manifest.database;
     int needed = std::max(MajorOf(db.server_version), MajorOf(db.pg_dump_version));
     Result<DumpTools> tools = FindDumpToolsFor(config_.database.pg_bin_dir, needed);
@@ -104,24 +124,33 @@ class Planner {
                  " or newer was found (pg_bin_dir, PATH, /usr/lib/postgresql/*/bin)",
              "install postgresql-client-" + std::to_string(needed) +
                  " and set [database] pg_bin_dir to its bin directory");
-      return;
+      return {};
     }
     plan_.tools = *tools;
     tools_found_ = true;
+    return tools->pg_restore + " " + tools->pg_restore_version + " reads dumps of pg_dump " +
+           db.pg_dump_version;
   }
 
   // The structural checks, shared with verify: halves, hashes, identities, readability.
-  void CheckTheSet() {
+  std::string CheckTheSet() {
     SetCheckOptions options;
     options.read_through = true;
     options.tools = tools_found_ ? &plan_.tools : nullptr;
     SetCheckReport report = CheckSet(repo_, options_.id, options);
-    for (const SetFinding& finding : report.findings)
-      Refuse("set " + options_.id + ": " + finding.half + ": " + finding.problem,
-             finding.hint.empty() ? "restore another set (`govern-backup list`)" : finding.hint);
+    for (Finding& finding : report.findings) {
+      Status refusal = finding.status.WithCode(Code::kRefused);
+      if (refusal.hint().empty()) refusal = refusal.WithHint("restore another set (`govern-backup list`)");
+      plan_.findings.push_back(Finding::Problem(std::move(finding.subject), std::move(refusal)));
+    }
+    if (!plan_.manifest.database)
+      return "the data-dir half reads through; its size, SHA-256 and pair identity match "
+             "(no database half)";
+    return std::string("both halves read through; sizes, SHA-256 and pair identities match") +
+           (tools_found_ ? "; the dump's table of contents agrees with the manifest" : "");
   }
 
-  void CheckTargetDataDir() {
+  std::string CheckTargetDataDir() {
     plan_.data_dir = NormalizedDir(options_.data_dir.empty() ? config_.node.data_dir
                                                              : options_.data_dir);
     const std::string& dir = plan_.data_dir;
@@ -165,6 +194,12 @@ class Planner {
     if (plan_.target_state == TargetDirState::kDataDir &&
         fs::exists(fs::symlink_status(plan_.aside_dir, error)))
       Refuse(plan_.aside_dir + " exists", "wait a second and try again, or move it away");
+    switch (plan_.target_state) {
+      case TargetDirState::kDataDir: return dir + " is a DSS data dir; it will be set aside";
+      case TargetDirState::kEmpty: return dir + " is an empty directory; it will be replaced";
+      case TargetDirState::kAbsent: break;
+    }
+    return dir + " does not exist; it will be created";
   }
 
   // The node the config names, when it is there: its DSS, its database settings.
@@ -184,34 +219,34 @@ class Planner {
     }
   }
 
-  void CheckDss() {
+  std::string CheckDss() {
     ResolveConfiguredNode();
+    if (plan_.target_state != TargetDirState::kDataDir) return "none at " + plan_.data_dir;
     const bool target_is_configured =
         configured_ && plan_.data_dir == configured_->node.data_dir;
-    if (plan_.target_state == TargetDirState::kDataDir) {
-      if (target_is_configured) {
-        plan_.dss = configured_->dss;
-      } else {
-        Result<DssControlOptions> dss =
-            MakeDssControlOptions(plan_.data_dir, "", config_.node.dss_user);
-        if (!dss.ok()) {
-          Refuse(dss.status().WithContext("DSS at " + plan_.data_dir));
-          return;
-        }
-        plan_.dss = *dss;
+    if (target_is_configured) {
+      plan_.dss = configured_->dss;
+    } else {
+      Result<DssControlOptions> dss =
+          MakeDssControlOptions(plan_.data_dir, "", config_.node.dss_user);
+      if (!dss.ok()) {
+        Refuse(dss.status().WithContext("DSS at " + plan_.data_dir));
+        return {};
       }
-      Result<DssState> state = DssControl(*plan_.dss).Query();
-      if (!state.ok()) {
-        Refuse(state.status().WithContext("cannot tell whether DSS at " + plan_.data_dir +
-                                          " runs"));
-        return;
-      }
-      plan_.dss_running = *state == DssState::kRunning;
+      plan_.dss = *dss;
     }
+    Result<DssState> state = DssControl(*plan_.dss).Query();
+    if (!state.ok()) {
+      Refuse(state.status().WithContext("cannot tell whether DSS at " + plan_.data_dir +
+                                        " runs"));
+      return {};
+    }
+    plan_.dss_running = *state == DssState::kRunning;
+    return std::string(plan_.dss_running ? "running" : "stopped") + " at " + plan_.data_dir;
   }
 
   // A backup never goes onto an older DSS than the one it was taken on.
-  void CheckDssVersion() {
+  std::string CheckDssVersion() {
     const DssNode* reference = target_node_ ? &*target_node_
                                : configured_ ? &configured_->node
                                              : nullptr;
@@ -228,27 +263,42 @@ class Planner {
     if (plan_.target_dss_version.empty()) {
       spdlog::warn("the DSS version at {} is unknown; installer.sh -u will check it",
                    plan_.data_dir);
-      return;
+      return "set taken on DSS " + set_version + "; the target's DSS version is unknown "
+             "(installer.sh -u will check it)";
     }
     if (CompareDssVersions(set_version, plan_.target_dss_version) > 0)
       Refuse("set " + plan_.manifest.id + " was taken on DSS " + set_version +
                  ", newer than the target's DSS " + plan_.target_dss_version + " (" +
                  plan_.target_version_source + "): a backup never goes onto an older DSS",
              "install DSS " + set_version + " or newer first, or restore an older set");
+    return "set taken on DSS " + set_version + ", the target runs DSS " +
+           plan_.target_dss_version + " (" + plan_.target_version_source + ")";
   }
 
+  // The database checks, each a step; those after the first need the server reached.
   void CheckDatabase() {
-    if (!plan_.manifest.database) return;
-    const ManifestDatabase& source = *plan_.manifest.database;
+    if (!plan_.manifest.database) {
+      Step("database", [] { return std::string("none in this set"); });
+      return;
+    }
     plan_.has_database = true;
+    if (!Step("database", [this] { return ChooseTargetDatabase(); })) return;
+    if (!Step("database server", [this] { return CheckTargetServer(); })) return;
+    Step("database role", [this] { return CheckRoles(); });
+    Step("scratch databases", [this] { return CheckScratchNames(); });
+    Step("database sessions", [this] { return CheckSessions(); });
+  }
 
+  // Which server and database, and the names of the staging and aside databases.
+  std::string ChooseTargetDatabase() {
+    const ManifestDatabase& source = *plan_.manifest.database;
     std::optional<ConnectionParams> params;
     if (configured_) params = configured_->database;
     if (!params) params = ResolveDatabase(config_, DssNode{}, nullptr);
     if (!params || params->user.empty()) {
       Refuse("no database settings to restore database " + source.dbname + " into",
              "set [database] host, port, dbname and user in " + config_.source);
-      return;
+      return {};
     }
     const std::string configured_db = params->dbname;
     plan_.database = params->WithDatabase(!options_.dbname.empty() ? options_.dbname
@@ -269,19 +319,26 @@ class Planner {
       Refuse("this restore would replace database " + target + " of the node at " +
                  configured_->node.data_dir + " while putting the data dir at " + plan_.data_dir,
              "choose another database with --dbname, or restore the data dir in place");
+    return "database " + source.dbname + " of the set goes to " + plan_.database.Describe();
+  }
 
+  // The server is reachable and runs a major that can take the dump.
+  std::string CheckTargetServer() {
+    const ManifestDatabase& source = *plan_.manifest.database;
+    const std::string& target = plan_.database.dbname;
     Result<bool> exists = DatabaseExists(plan_.database, target);
     if (!exists.ok()) {
       Refuse(exists.status().WithContext("cannot reach the target database server"));
-      return;
+      return {};
     }
     plan_.database_exists = *exists;
     Result<ServerIdentity> server =
         ReadServerIdentity(plan_.database.WithDatabase(*exists ? target : "postgres"));
     if (!server.ok()) {
       Refuse(server.status().WithContext("reading the target database server"));
-      return;
+      return {};
     }
+    target_server_ = *server;
     plan_.server_version = server->server_version;
     plan_.live_database_bytes = *exists ? server->database_bytes : 0;
     if (server->server_major < MajorOf(source.server_version))
@@ -290,50 +347,68 @@ class Planner {
                  server->server_version + ", an older major",
              "restore onto PostgreSQL " + std::to_string(MajorOf(source.server_version)) +
                  " or newer");
-    if (!server->can_create_db)
-      Refuse("role " + plan_.database.user + " cannot create databases, which the staging "
-             "database needs",
-             "as a superuser: ALTER ROLE " + plan_.database.user + " CREATEDB");
-    if (*exists && !server->owns_database && !server->is_superuser)
-      Refuse("role " + plan_.database.user + " does not own database " + target +
-                 " and so cannot rename it aside",
-             "as a superuser: ALTER DATABASE " + target + " OWNER TO " + plan_.database.user);
+    return "PostgreSQL " + server->server_version + " (the dump comes from " +
+           source.server_version + "); database " + target +
+           (*exists ? " exists, " + FormatBytes(server->database_bytes) : " does not exist yet");
+  }
 
+  // The role may create the staging database and rename the live one aside.
+  std::string CheckRoles() {
+    const std::string& user = plan_.database.user;
+    const std::string& target = plan_.database.dbname;
+    if (!target_server_->can_create_db)
+      Refuse("role " + user + " cannot create databases, which the staging database needs",
+             "as a superuser: ALTER ROLE " + user + " CREATEDB");
+    if (plan_.database_exists && !target_server_->owns_database && !target_server_->is_superuser)
+      Refuse("role " + user + " does not own database " + target +
+                 " and so cannot rename it aside",
+             "as a superuser: ALTER DATABASE " + target + " OWNER TO " + user);
+    return "role " + user + " may create the staging database" +
+           (plan_.database_exists ? " and rename " + target + " aside" : "");
+  }
+
+  // The staging and aside names are free.
+  std::string CheckScratchNames() {
     Result<bool> staging_exists = DatabaseExists(plan_.database, plan_.staging_db);
     if (staging_exists.ok() && *staging_exists)
       Refuse("database " + plan_.staging_db + " exists (left by an interrupted restore?)",
              "drop it: dropdb " + plan_.staging_db);
     Result<bool> aside_exists = DatabaseExists(plan_.database, plan_.aside_db);
-    if (*exists && aside_exists.ok() && *aside_exists)
+    if (plan_.database_exists && aside_exists.ok() && *aside_exists)
       Refuse("database " + plan_.aside_db + " exists", "wait a second and try again");
-
-    // While DSS runs the sessions are its own, and DSS is stopped first; with DSS stopped,
-    // someone else is using the database that would be replaced.
-    if (*exists && !plan_.dss_running) {
-      Result<std::vector<std::string>> sessions = OtherSessions(plan_.database, target);
-      if (sessions.ok() && !sessions->empty()) {
-        std::string list;
-        for (const std::string& session : *sessions) list += (list.empty() ? "" : ", ") + session;
-        Refuse("database " + target + " is in use by other sessions while DSS is stopped: " +
-                   list,
-               "close them (or SELECT pg_terminate_backend(pid)) and try again");
-      }
-    }
+    return "staging " + plan_.staging_db +
+           (plan_.database_exists ? ", aside " + plan_.aside_db : std::string()) + ": free";
   }
 
-  void CheckSpace() {
+  // While DSS runs the sessions are its own, and DSS is stopped first; with DSS stopped,
+  // someone else is using the database that would be replaced.
+  std::string CheckSessions() {
+    const std::string& target = plan_.database.dbname;
+    if (!plan_.database_exists) return "none: database " + target + " does not exist yet";
+    if (plan_.dss_running) return "those of DSS, which is stopped before the switch";
+    Result<std::vector<std::string>> sessions = OtherSessions(plan_.database, target);
+    if (sessions.ok() && !sessions->empty())
+      Refuse("database " + target + " is in use by other sessions while DSS is stopped: " +
+                 Join(*sessions),
+             "close them (or SELECT pg_terminate_backend(pid)) and try again");
+    return "no other session on " + target;
+  }
+
+  std::string CheckSpace() {
     const ManifestDatadir& datadir = plan_.manifest.datadir;
     plan_.datadir_need_bytes = datadir.source_bytes + datadir.files * kPerEntryOverhead;
     Result<uint64_t> free = FreeBytes(fs::path(plan_.data_dir).parent_path().string());
     if (!free.ok()) {
       Refuse(free.status());
-      return;
+      return {};
     }
     plan_.datadir_free_bytes = *free;
     if (*free < plan_.datadir_need_bytes)
       Refuse("the staged data dir needs about " + FormatBytes(plan_.datadir_need_bytes) +
                  " beside " + plan_.data_dir + "; only " + FormatBytes(*free) + " are free there",
              "free space on that file system, or restore elsewhere with --data-dir");
+    return FormatBytes(*free) + " free beside " + plan_.data_dir + " for about " +
+           FormatBytes(plan_.datadir_need_bytes);
   }
 
   const Config& config_;
@@ -343,6 +418,8 @@ class Planner {
   TimePoint now_ = env_->Now();
   RestorePlan plan_;
   bool tools_found_ = false;
+  std::string subject_;  // of the check that runs
+  std::optional<ServerIdentity> target_server_;
   std::optional<DssNode> target_node_;
   std::optional<NodeContext> configured_;
 };
@@ -354,76 +431,18 @@ bool RestorePlan::upgrade() const {
          CompareDssVersions(manifest.node.dss_version, target_dss_version) < 0;
 }
 
-Result<RestorePlan> PlanRestore(const Config& config, const RestoreOptions& options, Env* env) {
+RestorePlan PlanRestore(const Config& config, const RestoreOptions& options, Env* env) {
   Planner planner(config, options, env);
   return planner.Run();
 }
 
 Status RefusalStatus(const RestorePlan& plan) {
-  if (plan.refusals.empty()) return Status::Ok();
-  std::string message = "restore of set " + plan.manifest.id + " refused, nothing was touched:";
-  if (plan.manifest.id.empty()) message = "restore refused, nothing was touched:";
-  for (const Status& refusal : plan.refusals) message += "\n  " + refusal.ToString();
-  return Status::Refused(message);
-}
-
-void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
-  const Manifest& m = plan.manifest;
-  out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
-      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
-
-  out << "data dir " << plan.data_dir << ":\n";
-  out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
-      << FormatBytes(m.datadir.source_bytes) << "; " << FormatBytes(plan.datadir_free_bytes)
-      << " free)\n";
-  switch (plan.target_state) {
-    case TargetDirState::kDataDir:
-      out << "  set aside " << plan.data_dir << " -> " << plan.aside_dir << "\n";
-      break;
-    case TargetDirState::kEmpty:
-      out << "  replace the empty directory " << plan.data_dir << "\n";
-      break;
-    case TargetDirState::kAbsent:
-      out << "  create   " << plan.data_dir << " (nothing there now)\n";
-      break;
-  }
-  out << "  move     " << plan.staging_dir << " -> " << plan.data_dir << "\n";
-
-  if (plan.has_database) {
-    out << "database " << plan.database.dbname << " on " << plan.database.host << ":"
-        << plan.database.port << " (PostgreSQL " << plan.server_version << "):\n";
-    out << "  stage    " << plan.staging_db << " owned by " << plan.database.user << " (dump "
-        << FormatBytes(m.database->dump_bytes) << ", from PostgreSQL " << m.database->server_version
-        << ")\n";
-    if (plan.database_exists)
-      out << "  set aside " << plan.database.dbname << " (" << FormatBytes(plan.live_database_bytes)
-          << ") -> " << plan.aside_db << "\n";
-    else
-      out << "  create   " << plan.database.dbname << " (no such database now)\n";
-    out << "  rename   " << plan.staging_db << " -> " << plan.database.dbname << "\n";
-  } else {
-    out << "database: none in this set\n";
-  }
-
-  if (plan.dss && plan.dss_running)
-    out << "DSS: running; stopped (" << plan.dss->dss_command << " stop) only for the switch, "
-        << (plan.pristine() ? "started again afterwards" : "left stopped afterwards") << "\n";
-  else if (plan.dss)
-    out << "DSS: stopped; it stays stopped\n";
-  else
-    out << "DSS: none at " << plan.data_dir << "; not started\n";
-  if (!plan.pristine()) {
-    std::string why;
-    if (plan.relocated()) why += " the data dir moves from " + m.node.data_dir + ";";
-    if (plan.renamed_database())
-      why += " the database changes from " + m.database->dbname + ";";
-    if (plan.upgrade())
-      why += " the target runs DSS " + plan.target_dss_version + ", newer than " +
-             m.node.dss_version + ";";
-    if (plan.target_dss_version.empty()) why += " the target's DSS version is unknown;";
-    if (!why.empty()) why.pop_back();
-    out << "not a pristine restore:" << why << "; the next steps are printed at the end\n";
-  }
+  if (!plan.refused()) return Status::Ok();
+  const std::string set = plan.manifest.id.empty() ? "" : " of set " + plan.manifest.id;
+  return Status::Refused("restore" + set + " refused, nothing was touched: " +
+                             std::to_string(CountProblems(plan.findings)) +
+                             " pre-flight check(s) failed (" + ProblemSubjects(plan.findings) + ")",
+                         "the pre-flight findings on stdout say what to do about each");
 }
 
 }  // namespace gb

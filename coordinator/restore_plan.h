@@ -1,18 +1,19 @@
 // RestorePlan: restore's pre-flight. Everything a restore will do is decided here, from the
-// set, the config and the live node, before anything is touched; every check that fails
-// adds one refusal line (exit 4) saying what is wrong and what to do about it.
+// set, the config and the live node, before anything is touched. Each check is one finding
+// (findings.h): passed with what it found, or refused (exit 4) saying what is wrong and what
+// to do about it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
-#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/config.h"
 #include "coordinator/commands.h"
+#include "coordinator/findings.h"
 #include "coordinator/manifest.h"
 #include "coordinator/repository.h"
 #include "datadir/dss_control.h"
@@ -64,7 +65,9 @@ struct RestorePlan {
   uint64_t live_database_bytes = 0;
   DumpTools tools;
 
-  std::vector<Status> refusals;  // empty: the restore may go ahead
+  std::vector<Finding> findings;  // one per check; any problem refuses the restore
+
+  bool refused() const { return !AllOk(findings); }
 
   bool relocated() const { return data_dir != manifest.node.data_dir; }
   bool renamed_database() const {
@@ -76,14 +79,11 @@ struct RestorePlan {
                                  !target_dss_version.empty(); }
 };
 
-// Runs every pre-flight check; reads only. An error here is one that prevents planning at
-// all (the config); refusals are in the plan.
-Result<RestorePlan> PlanRestore(const Config& config, const RestoreOptions& options, Env* env);
+// Runs every pre-flight check; reads only. It never fails: what prevents a restore is a
+// refused finding in the plan.
+RestorePlan PlanRestore(const Config& config, const RestoreOptions& options, Env* env);
 
-// What would be stopped, moved and created, with sizes.
-void PrintRestorePlan(const RestorePlan& plan, std::ostream& out);
-
-// The refusals as one Code::kRefused status (one line each).
+// Ok, or one Code::kRefused status naming the refused checks (the findings say the rest).
 Status RefusalStatus(const RestorePlan& plan);
 
 }  // namespace gb

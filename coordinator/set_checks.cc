@@ -23,9 +23,8 @@ constexpr char kDamagedHint[] =
 
 // What one half is, according to the manifest.
 struct HalfSpec {
-  std::string half;   // "datadir" | "database": the SetFinding::half
   std::string role;   // kRoleDatadir | kRoleDatabase: what its embedded identity must say
-  std::string label;  // "data-dir half" | "database half"
+  std::string label;  // kDatadirPart | kDatabasePart
   std::string file;
   std::string path;
   uint64_t bytes = 0;
@@ -33,7 +32,7 @@ struct HalfSpec {
 };
 
 struct HalfOutcome {
-  std::vector<SetFinding> findings;
+  std::vector<Finding> findings;
   std::optional<ArchiveScan> archive;
   std::optional<DumpToc> toc;
 };
@@ -69,7 +68,8 @@ class HalfChecker {
   std::string Name() const { return spec_.label + " " + spec_.file; }
 
   void Find(std::string problem, std::string hint = {}) {
-    outcome_.findings.push_back({spec_.half, std::move(problem), std::move(hint)});
+    outcome_.findings.push_back(Finding::Problem(SetSubject(manifest_.id, spec_.label),
+                                                 std::move(problem), std::move(hint)));
   }
 
   bool Present() {
@@ -227,12 +227,8 @@ class HalfChecker {
 
 }  // namespace
 
-std::string SetCheckReport::Summary() const {
-  if (ok()) return "set " + id + ": ok";
-  std::string out = "set " + id + ": ";
-  for (size_t i = 0; i < findings.size(); ++i)
-    out += (i ? "; " : "") + findings[i].half + ": " + findings[i].problem;
-  return out;
+std::string SetSubject(const std::string& id, const std::string& part) {
+  return "set " + id + " " + part;
 }
 
 SetCheckReport CheckSet(const Repository& repository, const std::string& id,
@@ -241,31 +237,33 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   report.id = id;
   Result<Manifest> loaded = repository.LoadSet(id);
   if (!loaded.ok()) {
-    report.findings.push_back({"manifest", loaded.status().message(), loaded.status().hint()});
+    report.findings.push_back(Finding::Problem(SetSubject(id, kManifestPart), loaded.status()));
     return report;
   }
   report.manifest = *loaded;
   const Manifest& manifest = *report.manifest;
   if (manifest.id != id) {
-    report.findings.push_back({"manifest",
-                               "the manifest of set directory " + id + " describes set " +
-                                   manifest.id + ": the directory was renamed or the manifest copied",
-                               "give the directory back its name, or restore from another set"});
+    report.findings.push_back(Finding::Problem(
+        SetSubject(id, kManifestPart),
+        "the manifest of set directory " + id + " describes set " + manifest.id +
+            ": the directory was renamed or the manifest copied",
+        "give the directory back its name, or restore from another set"));
     return report;
   }
 
   std::vector<HalfSpec> halves;
-  halves.push_back({"datadir", kRoleDatadir, "data-dir half", manifest.datadir.file, "",
+  halves.push_back({kRoleDatadir, kDatadirPart, manifest.datadir.file, "",
                     manifest.datadir.bytes, manifest.datadir.sha256});
   if (manifest.database)
-    halves.push_back({"database", kRoleDatabase, "database half", manifest.database->file, "",
+    halves.push_back({kRoleDatabase, kDatabasePart, manifest.database->file, "",
                       manifest.database->bytes, manifest.database->sha256});
   for (auto& half : halves) {
     if (!IsPlainFileName(half.file)) {
-      report.findings.push_back({"manifest",
-                                 "the manifest names the " + half.label + " \"" + half.file +
-                                     "\", which is not a file of the set directory",
-                                 "the manifest is not one govern-backup wrote"});
+      report.findings.push_back(Finding::Problem(
+          SetSubject(id, kManifestPart),
+          "the manifest names the " + half.label + " \"" + half.file +
+              "\", which is not a file of the set directory",
+          "the manifest is not one govern-backup wrote"));
       return report;
     }
     half.path = repository.SetDir(id) + "/" + half.file;

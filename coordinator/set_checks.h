@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/findings.h"
 #include "coordinator/manifest.h"
 #include "coordinator/repository.h"
 #include "datadir/archive_reader.h"
@@ -19,11 +20,12 @@
 
 namespace gb {
 
-struct SetFinding {
-  std::string half;     // "manifest", "datadir", "database"
-  std::string problem;  // names the file and what is wrong
-  std::string hint;
-};
+// The subject of a finding about one part of a set: "set <id> manifest",
+// "set <id> data-dir half", "set <id> database half".
+std::string SetSubject(const std::string& id, const std::string& part);
+constexpr char kManifestPart[] = "manifest";
+constexpr char kDatadirPart[] = "data-dir half";
+constexpr char kDatabasePart[] = "database half";
 
 struct SetCheckOptions {
   // Decompress and read both halves through (archive members, dump TOC) while hashing.
@@ -35,12 +37,10 @@ struct SetCheckOptions {
 struct SetCheckReport {
   std::string id;
   std::optional<Manifest> manifest;  // when it loaded
-  std::vector<SetFinding> findings;
+  std::vector<Finding> findings;       // the problems only; subjects from SetSubject
   std::optional<ArchiveScan> archive;  // when read through
   std::optional<DumpToc> toc;          // when read through
   bool ok() const { return findings.empty(); }
-  // One line: "set ID: ok" or "set ID: <half>: <problem>; ...".
-  std::string Summary() const;
 };
 
 SetCheckReport CheckSet(const Repository& repository, const std::string& id,

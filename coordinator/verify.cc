@@ -4,24 +4,24 @@
 //
 // Verify takes no lock and never changes a set: backups may run beside it. Its scratch space
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
-#include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <set>
 
 #include "coordinator/commands.h"
-#include "coordinator/json_writer.h"
+#include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "coordinator/set_checks.h"
+#include "coordinator/time_format.h"
 #include "coordinator/work_leftovers.h"
 #include "datadir/archive_reader.h"
+#include "datadir/tree_stats.h"
+#include "io/text.h"
 #include "io/zstd_file.h"
 #include "pg/dump.h"
 #include "pg/server.h"
@@ -31,26 +31,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ShortRandom() {
-  unsigned char bytes[3] = {0, 0, 0};
-  if (getrandom(bytes, sizeof bytes, 0) != sizeof bytes) bytes[0] = static_cast<unsigned char>(getpid());
-  char hex[7];
-  std::snprintf(hex, sizeof hex, "%02x%02x%02x", bytes[0], bytes[1], bytes[2]);
-  return hex;
-}
-
-// What --deep found, besides the structural findings.
-struct DeepResult {
-  std::vector<SetFinding> findings;
-  uint64_t extracted_entries = 0;
-  uint64_t extracted_bytes = 0;
-  size_t tables_compared = 0;
-};
-
 // Removes the scratch directory and drops the scratch database, whatever happened.
 class Scratch {
  public:
-  Scratch(Env* env) : env_(env) {}
+  explicit Scratch(Env* env) : env_(env) {}
   ~Scratch() {
     if (!dir_.empty()) {
       Status removed = env_->RemoveAll(dir_);
@@ -72,96 +56,150 @@ class Scratch {
   std::optional<ConnectionParams> database_;
 };
 
-// Bytes of regular files under `dir`, each inode once (hard links are archived once).
-void WalkExtracted(const std::string& dir, uint64_t* entries, uint64_t* bytes) {
-  std::set<std::pair<dev_t, ino_t>> seen;
-  std::error_code error;
-  for (fs::recursive_directory_iterator it(dir, error), end; it != end; it.increment(error)) {
-    if (error) break;
-    ++*entries;
-    struct stat info {};
-    if (::lstat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) continue;
-    if (seen.insert({info.st_dev, info.st_ino}).second) *bytes += static_cast<uint64_t>(info.st_size);
+// One set: its structural report, the tools that read its dump, and what --deep found.
+struct SetResult {
+  SetCheckReport report;
+  std::optional<DumpTools> tools;
+  bool deep = false;
+  std::vector<Finding> deep_problems;
+
+  std::vector<Finding> Problems() const {
+    std::vector<Finding> all = report.findings;
+    all.insert(all.end(), deep_problems.begin(), deep_problems.end());
+    return all;
   }
+  bool ok() const { return report.ok() && deep_problems.empty(); }
+};
+
+// Step: which sets. Ids given, --all, or else the newest complete set.
+Result<std::vector<std::string>> SelectSets(const Repository& repo, const VerifyOptions& options) {
+  if (options.all && !options.ids.empty())
+    return Status::Usage("verify: give set ids or --all, not both");
+  if (!options.ids.empty()) return options.ids;
+  std::error_code missing;
+  if (!fs::is_directory(repo.root(), missing))
+    return Status::Problems("no complete backup set to verify: repository " + repo.root() +
+                                " does not exist",
+                            "take one: `govern-backup backup`");
+  GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
+  std::vector<std::string> ids;
+  if (options.all) {
+    for (const auto& set : sets) ids.push_back(set.id);
+  } else {
+    for (auto it = sets.rbegin(); it != sets.rend(); ++it)
+      if (it->has_manifest && it->manifest.ok()) {
+        ids.push_back(it->id);
+        break;
+      }
+  }
+  if (ids.empty())
+    return Status::Problems("no complete backup set in " + repo.root() + " to verify",
+                            "take one: `govern-backup backup`");
+  return ids;
 }
 
-void DeepDatadir(const GlobalOptions& global, const Repository& repo, const Manifest& manifest,
-                 Scratch& scratch, DeepResult& result) {
-  auto find = [&](std::string problem, std::string hint = {}) {
-    result.findings.push_back({"datadir", std::move(problem), std::move(hint)});
-  };
-  Status made = global.env->CreateDirectory(repo.WorkRoot(), 0700);
+// Step: the structural checks, read through; the tools that read the dump are found per
+// server major.
+SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache, const std::string& id) {
+  SetResult result;
+  Status tools_status;
+  Result<Manifest> manifest = repo.LoadSet(id);
+  if (manifest.ok() && manifest->database) {
+    Result<DumpTools> found = tools_cache.For(*manifest);
+    if (found.ok()) result.tools = *found;
+    else tools_status = found.status();
+  }
+  SetCheckOptions check;
+  check.read_through = true;
+  check.tools = result.tools ? &*result.tools : nullptr;
+  spdlog::debug("verifying set {}", id);
+  result.report = CheckSet(repo, id, check);
+  if (!tools_status.ok())
+    result.report.findings.push_back(Finding::Problem(
+        SetSubject(id, kDatabasePart),
+        tools_status.WithContext("the dump's table of contents cannot be read")));
+  return result;
+}
+
+// A fresh, private directory under <repo>/.work for the test extraction.
+Result<std::string> MakeScratchDir(Env* env, const Repository& repo, const std::string& id) {
+  Status made = env->CreateDirectory(repo.WorkRoot(), 0700);
   (void)made;  // usually exists
-  std::string dir = repo.WorkRoot() + "/" + VerifyScratchName(manifest.id, getpid());
-  Status created = global.env->CreateDirectory(dir, 0700);
-  if (!created.ok()) {
-    find("cannot create the scratch directory for the test extraction: " + created.message());
+  std::string dir = repo.WorkRoot() + "/" + VerifyScratchName(id, getpid());
+  Status created = env->CreateDirectory(dir, 0700);
+  if (!created.ok())
+    return created.WithContext("cannot create the scratch directory for the test extraction");
+  return dir;
+}
+
+// The extracted tree must be exactly what the manifest records, by the rule restore applies
+// to its staged copy (restore_staging.cc): every entry below the root except the
+// .govern-backup folder (the pair member is not extracted), and file bytes counting each
+// inode once. verify used to tolerate one entry too few, so a set that restore would refuse
+// could pass verify.
+void CompareExtractedTree(const std::string& dir, const ArchiveScan& scan,
+                          const Manifest& manifest, std::vector<Finding>& problems) {
+  const std::string subject = SetSubject(manifest.id, kDatadirPart);
+  const std::string& file = manifest.datadir.file;
+  Result<TreeStats> extracted =
+      MeasureTree(dir, [](std::string_view name) { return name == ".govern-backup"; });
+  if (!extracted.ok()) {
+    problems.push_back(Finding::Problem(
+        subject, extracted.status().WithContext("cannot measure the test extraction of " + file)));
     return;
   }
-  scratch.SetDir(dir);
-  std::string file = manifest.datadir.file;
+  const char* hint = "the half is damaged: restore from another set";
+  if (scan.entries != manifest.datadir.files || extracted->entries != manifest.datadir.files)
+    problems.push_back(Finding::Problem(
+        subject,
+        "test extraction of " + file + " gave " + std::to_string(extracted->entries) +
+            " entries on disk (" + std::to_string(scan.entries) +
+            " read from the archive), the manifest says " + std::to_string(manifest.datadir.files),
+        hint));
+  if (extracted->bytes != manifest.datadir.source_bytes)
+    problems.push_back(Finding::Problem(
+        subject,
+        "test extraction of " + file + " gave " + std::to_string(extracted->bytes) +
+            " bytes of file content, the manifest says " +
+            std::to_string(manifest.datadir.source_bytes),
+        hint));
+}
+
+// --deep, data dir: extract into scratch space, then compare the tree with the manifest.
+void DeepDatadir(Env* env, const Repository& repo, const Manifest& manifest, Scratch& scratch,
+                 std::vector<Finding>& problems) {
+  const std::string subject = SetSubject(manifest.id, kDatadirPart);
+  const std::string& file = manifest.datadir.file;
+  Result<std::string> dir = MakeScratchDir(env, repo, manifest.id);
+  if (!dir.ok()) {
+    problems.push_back(Finding::Problem(subject, dir.status()));
+    return;
+  }
+  scratch.SetDir(*dir);
   auto reader = ZstdFileReader::Open(repo.SetDir(manifest.id) + "/" + file);
   if (!reader.ok()) {
-    find("data-dir half " + file + " cannot be opened: " + reader.status().message());
+    problems.push_back(Finding::Problem(
+        subject, reader.status().WithContext("data-dir half " + file + " cannot be opened")));
     return;
   }
   ExtractOptions options;
-  options.destination = dir;
+  options.destination = *dir;
   options.restore_owners = false;  // verify needs no privilege; restore sets the owners
   Result<ArchiveScan> scan = ExtractArchive(**reader, options);
   if (!scan.ok()) {
-    find("data-dir half " + file + " does not extract: " + scan.status().message(),
-         "restore from another set");
+    problems.push_back(Finding::Problem(
+        subject, "data-dir half " + file + " does not extract: " + scan.status().message(),
+        "restore from another set"));
     return;
   }
-  WalkExtracted(dir, &result.extracted_entries, &result.extracted_bytes);
-  // What landed on disk must be what the archive holds; the walk sees neither the pair
-  // member (not extracted) nor the archive's entry for the top directory itself.
-  if (scan->entries != manifest.datadir.files || result.extracted_entries + 1 < manifest.datadir.files)
-    find("test extraction of " + file + " gave " + std::to_string(result.extracted_entries) +
-             " entries, the manifest says " + std::to_string(manifest.datadir.files),
-         "the half is damaged: restore from another set");
-  if (result.extracted_bytes != manifest.datadir.source_bytes)
-    find("test extraction of " + file + " gave " + std::to_string(result.extracted_bytes) +
-             " bytes of file content, the manifest says " + std::to_string(manifest.datadir.source_bytes),
-         "the half is damaged: restore from another set");
+  CompareExtractedTree(*dir, *scan, manifest, problems);
 }
 
-void DeepDatabase(const Config& config, const Repository& repo, const Manifest& manifest,
-                  const DumpTools& tools, Scratch& scratch, DeepResult& result) {
-  auto find = [&](std::string problem, std::string hint = {}) {
-    result.findings.push_back({"database", std::move(problem), std::move(hint)});
-  };
-  // The server to restore into: the node's (config merged with dip.properties), or the
-  // config alone when the node is gone.
-  Result<DssNode> node = DiscoverNode(config.node.data_dir);
-  std::optional<ConnectionParams> params = ResolveDatabase(config, node.ok() ? *node : DssNode{}, nullptr);
-  if (!params) {
-    find("--deep needs a database server to test-restore into, and none is configured",
-         "set [database] host, port and user in the config");
-    return;
-  }
-  std::string name = manifest.database->dbname + "_verify_" + ShortRandom();
-  ConnectionParams target = params->WithDatabase(name);
-  Status created = CreateDatabase(*params, name, params->user);
-  if (!created.ok()) {
-    find("cannot create the scratch database " + name + ": " + created.message(),
-         "the database user needs CREATEDB for verify --deep");
-    return;
-  }
-  scratch.SetDatabase(target);
-  std::string file = manifest.database->file;
-  auto reader = ZstdFileReader::Open(repo.SetDir(manifest.id) + "/" + file);
-  if (!reader.ok()) {
-    find("database half " + file + " cannot be opened: " + reader.status().message());
-    return;
-  }
-  Status restored = RestoreDump(tools, target, **reader);
-  if (!restored.ok()) {
-    find("database half " + file + " does not restore: " + restored.message(),
-         "this set's database cannot be restored: take a new backup, restore from another set");
-    return;
-  }
+// The restored tables against the row counts the backup recorded.
+void CompareRowCounts(const ConnectionParams& target, const Manifest& manifest,
+                      std::vector<Finding>& problems) {
+  const std::string subject = SetSubject(manifest.id, kDatabasePart);
+  const std::string& file = manifest.database->file;
   const auto& expected = manifest.database->table_rows;
   if (expected.empty()) {
     spdlog::warn("set {}: the manifest records no row counts; the restored rows were not compared",
@@ -170,70 +208,123 @@ void DeepDatabase(const Config& config, const Repository& repo, const Manifest& 
   }
   Result<std::map<std::string, uint64_t>> counted = CountTableRows(target);
   if (!counted.ok()) {
-    find("cannot count the rows of the test restore: " + counted.status().message());
+    problems.push_back(Finding::Problem(
+        subject, counted.status().WithContext("cannot count the rows of the test restore")));
     return;
   }
+  const char* hint = "the dump is incomplete: restore from another set";
   for (const auto& [table, rows] : expected) {
-    ++result.tables_compared;
     auto found = counted->find(table);
     if (found == counted->end())
-      find("table " + table + " is missing after the test restore of " + file,
-           "the dump is incomplete: restore from another set");
+      problems.push_back(Finding::Problem(
+          subject, "table " + table + " is missing after the test restore of " + file, hint));
     else if (found->second != rows)
-      find("table " + table + " has " + std::to_string(found->second) +
-               " rows after the test restore of " + file + ", the backup recorded " + std::to_string(rows),
-           "the dump is incomplete: restore from another set");
+      problems.push_back(Finding::Problem(
+          subject,
+          "table " + table + " has " + std::to_string(found->second) +
+              " rows after the test restore of " + file + ", the backup recorded " +
+              std::to_string(rows),
+          hint));
   }
 }
 
-struct SetResult {
-  SetCheckReport report;
-  bool deep = false;
-  DeepResult deep_result;
-  bool ok() const { return report.ok() && deep_result.findings.empty(); }
-  std::vector<SetFinding> AllFindings() const {
-    std::vector<SetFinding> all = report.findings;
-    all.insert(all.end(), deep_result.findings.begin(), deep_result.findings.end());
-    return all;
+// --deep, database: pg_restore into a scratch database, then compare the row counts.
+void DeepDatabase(const Config& config, const Repository& repo, const Manifest& manifest,
+                  const DumpTools& tools, Scratch& scratch, std::vector<Finding>& problems) {
+  const std::string subject = SetSubject(manifest.id, kDatabasePart);
+  // The server to restore into: the node's (config merged with dip.properties), or the
+  // config alone when the node is gone.
+  Result<DssNode> node = DiscoverNode(config.node.data_dir);
+  std::optional<ConnectionParams> params = ResolveDatabase(config, node.ok() ? *node : DssNode{}, nullptr);
+  if (!params) {
+    problems.push_back(Finding::Problem(
+        subject, "--deep needs a database server to test-restore into, and none is configured",
+        "set [database] host, port and user in the config"));
+    return;
   }
-};
+  std::string name = manifest.database->dbname + "_verify_" + RandomHex(3);
+  Status created = CreateDatabase(*params, name, params->user);
+  if (!created.ok()) {
+    problems.push_back(Finding::Problem(
+        subject, "cannot create the scratch database " + name + ": " + created.message(),
+        "the database user needs CREATEDB for verify --deep"));
+    return;
+  }
+  ConnectionParams target = params->WithDatabase(name);
+  scratch.SetDatabase(target);
+  const std::string& file = manifest.database->file;
+  auto reader = ZstdFileReader::Open(repo.SetDir(manifest.id) + "/" + file);
+  if (!reader.ok()) {
+    problems.push_back(Finding::Problem(
+        subject, reader.status().WithContext("database half " + file + " cannot be opened")));
+    return;
+  }
+  Status restored = RestoreDump(tools, target, **reader);
+  if (!restored.ok()) {
+    problems.push_back(Finding::Problem(
+        subject, "database half " + file + " does not restore: " + restored.message(),
+        "this set's database cannot be restored: take a new backup, restore from another set"));
+    return;
+  }
+  CompareRowCounts(target, manifest, problems);
+}
 
-std::string OkLine(const SetResult& result) {
+// Step: --deep, only on a set whose structure is sound.
+void DeepCheck(const GlobalOptions& global, const Config& config, const Repository& repo,
+               SetResult& result) {
+  result.deep = true;
+  if (!result.report.ok() || !result.report.manifest) return;
+  const Manifest& manifest = *result.report.manifest;
+  Scratch scratch(global.env);
+  DeepDatadir(global.env, repo, manifest, scratch, result.deep_problems);
+  if (manifest.database && result.tools)
+    DeepDatabase(config, repo, manifest, *result.tools, scratch, result.deep_problems);
+}
+
+// What a sound set holds, for its ok finding.
+std::string SoundSetDetail(const SetResult& result) {
   const Manifest& m = *result.report.manifest;
-  std::string line = "ok   " + m.id + "  (data dir " + std::to_string(m.datadir.files) + " files, " +
-                     FormatBytes(m.datadir.bytes);
+  std::string detail = "data dir " + std::to_string(m.datadir.files) + " files, " +
+                       FormatBytes(m.datadir.bytes);
   if (m.database) {
     size_t tables = result.report.toc ? result.report.toc->tables.size() : m.database->table_rows.size();
-    line += "; database " + std::to_string(tables) + " tables, " + FormatBytes(m.database->bytes);
+    detail += "; database " + std::to_string(tables) + " tables, " + FormatBytes(m.database->bytes);
   } else {
-    line += "; no database";
+    detail += "; no database";
   }
-  if (result.deep) line += "; test-restored";
-  return line + ")";
+  if (result.deep) detail += "; test-restored";
+  return detail;
 }
 
-void PrintJson(const std::vector<SetResult>& results, bool all_ok) {
-  JsonWriter json;
-  json.BeginObject().Key("ok").Bool(all_ok).Key("sets").BeginArray();
-  for (const auto& result : results) {
-    json.BeginObject().Key("id").String(result.report.id).Key("ok").Bool(result.ok())
-        .Key("deep").Bool(result.deep);
-    if (result.report.manifest) {
-      const Manifest& m = *result.report.manifest;
-      json.Key("created_at").String(FormatRfc3339(m.created_at))
-          .Key("datadir_files").Integer(static_cast<int64_t>(m.datadir.files))
-          .Key("datadir_bytes").Integer(static_cast<int64_t>(m.datadir.bytes))
-          .Key("database_bytes").Integer(m.database ? static_cast<int64_t>(m.database->bytes) : 0);
-    }
-    if (result.report.toc) json.Key("database_tables").Integer(static_cast<int64_t>(result.report.toc->tables.size()));
-    json.Key("findings").BeginArray();
-    for (const auto& finding : result.AllFindings())
-      json.BeginObject().Key("half").String(finding.half).Key("problem").String(finding.problem)
-          .Key("hint").String(finding.hint).EndObject();
-    json.EndArray().EndObject();
+// A sound set is one ok finding; a damaged one, one finding per problem.
+std::vector<Finding> SetFindings(const SetResult& result) {
+  if (!result.ok()) return result.Problems();
+  return {Finding::Ok("set " + result.report.id, SoundSetDetail(result))};
+}
+
+nlohmann::json SetJson(const SetResult& result) {
+  nlohmann::json set = {{"id", result.report.id}, {"ok", result.ok()}, {"deep", result.deep}};
+  if (result.report.manifest) {
+    const Manifest& m = *result.report.manifest;
+    set["created_at"] = FormatRfc3339(m.created_at);
+    set["datadir_files"] = m.datadir.files;
+    set["datadir_bytes"] = m.datadir.bytes;
+    set["database_bytes"] = m.database ? m.database->bytes : 0;
   }
-  json.EndArray().EndObject();
-  std::cout << json.str() << "\n";
+  if (result.report.toc) set["database_tables"] = result.report.toc->tables.size();
+  return set;
+}
+
+// `findings`: any found before the sets were checked.
+void PrintVerifyJson(const std::vector<SetResult>& results, std::vector<Finding> findings = {}) {
+  nlohmann::json sets = nlohmann::json::array();
+  for (const SetResult& result : results) {
+    for (Finding& finding : SetFindings(result)) findings.push_back(std::move(finding));
+    sets.push_back(SetJson(result));
+  }
+  nlohmann::json document = ReportJson("verify", findings);
+  document["sets"] = std::move(sets);
+  PrintJson(document, std::cout);
 }
 
 }  // namespace
@@ -241,84 +332,32 @@ void PrintJson(const std::vector<SetResult>& results, bool all_ok) {
 Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   Repository repo(config.repository.path);
-
-  // Step: which sets.
-  std::vector<std::string> ids = options.ids;
-  if (options.all && !ids.empty())
-    return Status::Usage("verify: give set ids or --all, not both");
-  std::error_code missing;
-  if (ids.empty() && !fs::is_directory(repo.root(), missing))
-    return Status::Problems("no complete backup set to verify: repository " + repo.root() +
-                                " does not exist",
-                            "take one: `govern-backup backup`");
-  if (ids.empty()) {
-    GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
-    if (options.all) {
-      for (const auto& set : sets) ids.push_back(set.id);
-    } else {
-      for (auto it = sets.rbegin(); it != sets.rend(); ++it)
-        if (it->has_manifest && it->manifest.ok()) {
-          ids.push_back(it->id);
-          break;
-        }
-    }
-    if (ids.empty())
-      return Status::Problems("no complete backup set in " + repo.root() + " to verify",
-                              "take one: `govern-backup backup`");
+  Result<std::vector<std::string>> selected = SelectSets(repo, options);
+  if (!selected.ok()) {
+    // Nothing to verify is a problem (exit 3) that a monitoring script reads like any other.
+    if (global.json && selected.status().code() == Code::kProblems)
+      PrintVerifyJson({}, {Finding::Problem("repository", selected.status())});
+    return selected.status();
   }
+  const std::vector<std::string>& ids = *selected;
 
-  // Step: check each set; the tools that read its dump are found per server major.
   DumpToolsCache tools_cache(config.database.pg_bin_dir);
   std::vector<SetResult> results;
+  size_t failed = 0;
   for (const auto& id : ids) {
-    SetResult result;
-    result.deep = options.deep;
-    SetCheckOptions check;
-    check.read_through = true;
-    std::optional<DumpTools> tools;
-    Status tools_status;
-    Result<Manifest> manifest = repo.LoadSet(id);
-    if (manifest.ok() && manifest->database) {
-      Result<DumpTools> found = tools_cache.For(*manifest);
-      if (found.ok()) tools = *found;
-      else tools_status = found.status();
-      check.tools = tools ? &*tools : nullptr;
-    }
-    spdlog::debug("verifying set {}", id);
-    result.report = CheckSet(repo, id, check);
-    if (!tools_status.ok())
-      result.report.findings.push_back({"database",
-                                        "the dump's table of contents cannot be read: " + tools_status.message(),
-                                        tools_status.hint()});
-
-    // Step: --deep, only on a set whose structure is sound.
-    if (options.deep && result.report.ok() && result.report.manifest) {
-      Scratch scratch(global.env);
-      DeepDatadir(global, repo, *result.report.manifest, scratch, result.deep_result);
-      if (result.report.manifest->database && tools)
-        DeepDatabase(config, repo, *result.report.manifest, *tools, scratch, result.deep_result);
-    }
-
-    if (!global.json) {
-      if (result.ok()) {
-        std::cout << OkLine(result) << "\n";
-      } else {
-        for (const auto& finding : result.AllFindings()) {
-          std::cout << "FAIL " << id << "  " << finding.half << ": " << finding.problem << "\n";
-          if (!finding.hint.empty()) std::cout << "     what to do: " << finding.hint << "\n";
-        }
-      }
+    SetResult result = CheckStructure(repo, tools_cache, id);
+    if (options.deep) DeepCheck(global, config, repo, result);
+    if (!global.json) {  // each set as soon as it is done: verify --all can take long
+      PrintFindings(SetFindings(result), std::cout);
       std::cout.flush();
     }
+    failed += result.ok() ? 0 : 1;
     results.push_back(std::move(result));
   }
-
-  size_t failed = 0;
-  for (const auto& result : results) failed += result.ok() ? 0 : 1;
-  if (global.json) PrintJson(results, failed == 0);
+  if (global.json) PrintVerifyJson(results);
   if (failed > 0)
-    return Status::Problems("verify: " + std::to_string(failed) + " of " + std::to_string(results.size()) +
-                            " set(s) failed");
+    return Status::Problems("verify: " + std::to_string(failed) + " of " +
+                            std::to_string(results.size()) + " set(s) failed");
   return Status::Ok();
 }
 

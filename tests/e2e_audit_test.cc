@@ -19,6 +19,7 @@
 #include "coordinator/manifest.h"
 #include "coordinator/restore_marker.h"
 #include "io/atomic_file.h"
+#include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -48,35 +49,73 @@ void ReplaceInFile(const std::string& path, const std::string& from, const std::
 
 class AuditTest : public GovernNodeTest {
  protected:
-  void ExpectFinding(const CommandResult& result, const std::string& words) {
-    EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
-    EXPECT_NE(result.out.find(words), std::string::npos) << "missing \"" << words << "\" in:\n" << result.out;
+  // audit --json exits 3 (problems) and says so.
+  JsonRun AuditWithProblems(const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> args = {"audit"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    JsonRun run = RunJson(config_path_, args);
+    EXPECT_EQ(run.exit_code, 3) << run.out << run.err;
+    EXPECT_EQ(run.doc["command"], "audit");
+    EXPECT_EQ(run.doc["ok"], false);
+    return run;
+  }
+  // audit --json exits 0 with no problem.
+  JsonRun AuditClean(const std::vector<std::string>& flags = {}) {
+    std::vector<std::string> args = {"audit"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    JsonRun run = RunJson(config_path_, args);
+    EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+    EXPECT_EQ(run.doc["ok"], true);
+    EXPECT_TRUE(Problems(run.doc).empty()) << run.out;
+    return run;
   }
 };
 
 TEST_F(AuditTest, CleanRepositoryThenStaleNewestSet) {
-  CommandResult empty = Run({"audit"});
-  ExpectFinding(empty, "does not exist: no backup was ever taken");
+  JsonRun empty = AuditWithProblems();
+  EXPECT_TRUE(HasProblem(empty.doc, "repository", "does not exist: no backup was ever taken"));
 
   std::string id = BackupOk();
-  CommandResult clean = Run({"audit", "--max-age", "1h"});
-  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
-  EXPECT_NE(clean.out.find("audit: clean (1 set(s) checked)"), std::string::npos) << clean.out;
-  EXPECT_NE(clean.out.find("newest complete set: " + id), std::string::npos) << clean.out;
-  CommandResult quick = Run({"audit", "--quick"});
-  EXPECT_EQ(quick.exit_code, 0) << quick.out << quick.err;
-  CommandResult json = Run({"--json", "audit"});
-  EXPECT_EQ(json.exit_code, 0) << json.out << json.err;
-  EXPECT_NE(json.out.find("\"clean\":true"), std::string::npos) << json.out;
+  JsonRun clean = AuditClean({"--max-age", "1h"});
+  EXPECT_EQ(clean.doc["sets_checked"], 1);
+  EXPECT_EQ(clean.doc["quick"], false);
+  EXPECT_LT(clean.doc["newest_age_seconds"].get<int64_t>(), 3600);
+  EXPECT_TRUE(HasOk(clean.doc, "newest set", id));
+  JsonRun quick = AuditClean({"--quick"});
+  EXPECT_EQ(quick.doc["quick"], true);
 
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
-  CommandResult stale = Run({"audit", "--max-age", "1s"});
-  ExpectFinding(stale, "the newest complete set " + id + " is ");
-  EXPECT_NE(stale.out.find("more than --max-age 1s"), std::string::npos) << stale.out;
-  EXPECT_NE(stale.out.find("what to do: backups have stopped"), std::string::npos) << stale.out;
+  // Three hours later (the binary's clock only): the newest set is older than --max-age 2h.
+  JsonRun stale = RunJson(config_path_, {"audit", "--max-age", "2h"}, FakeClockAhead(3 * 3600));
+  EXPECT_EQ(stale.exit_code, 3) << stale.out << stale.err;
+  EXPECT_GE(stale.doc["newest_age_seconds"].get<int64_t>(), 3 * 3600);
+  EXPECT_TRUE(HasProblem(stale.doc, id, "the newest complete set " + id + " is 3h", "backups have stopped"));
+  EXPECT_TRUE(HasProblem(stale.doc, id, "more than --max-age 2h"));
+  EXPECT_EQ(Problems(stale.doc).size(), 1u) << stale.out;
 
   CommandResult bad_flag = Run({"audit", "--max-age", "soon"});
   EXPECT_EQ(bad_flag.exit_code, 2) << bad_flag.out << bad_flag.err;
+}
+
+// The text layout itself: problems with their hints, ok lines, then one summary line.
+TEST_F(AuditTest, TextLayout) {
+  std::string id = BackupOk();
+  CommandResult clean = Run({"audit"});
+  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  EXPECT_NE(clean.out.find("ok    newest set: " + id + " ("), std::string::npos) << clean.out;
+  EXPECT_NE(clean.out.find("\naudit: clean (1 set(s) checked)\n"), std::string::npos) << clean.out;
+
+  std::string incomplete = repo_ + "/20200101T000000Z-abcdef";
+  fs::create_directories(incomplete);
+  CommandResult problem = Run({"audit"});
+  EXPECT_EQ(problem.exit_code, 3) << problem.out << problem.err;
+  EXPECT_EQ(problem.out.rfind("FAIL  20200101T000000Z-abcdef: set directory " + incomplete +
+                                  " has no manifest",
+                              0),
+            0u)
+      << problem.out;
+  EXPECT_NE(problem.out.find("\n      hint: an interrupted backup or prune left it"), std::string::npos)
+      << problem.out;
+  EXPECT_NE(problem.out.find("\naudit: 1 problem(s)\n"), std::string::npos) << problem.out;
 }
 
 TEST_F(AuditTest, MissingHalfOrphanHalfAndIncompleteSetAreFindings) {
@@ -94,24 +133,24 @@ TEST_F(AuditTest, MissingHalfOrphanHalfAndIncompleteSetAreFindings) {
   fs::create_directories(incomplete);
   std::ofstream(incomplete + "/20200101T000000Z-abcdef.datadir.tar.zst") << "partial";
 
-  CommandResult result = Run({"audit"});
-  ExpectFinding(result, "set " + id + ": datadir: data-dir half " + set_dir + "/" +
-                            manifest->datadir.file + " is missing");
-  ExpectFinding(result, "half " + stray + " belongs to no set");
-  ExpectFinding(result, "it carries the datadir half of set " + id);
-  ExpectFinding(result, "set directory " + incomplete + " has no manifest");
-  ExpectFinding(result, "audit: 3 problem(s)");
+  JsonRun result = AuditWithProblems();
+  EXPECT_TRUE(HasProblem(result.doc, "set " + id + " data-dir half",
+                         "data-dir half " + set_dir + "/" + manifest->datadir.file + " is missing"));
+  EXPECT_TRUE(HasProblem(result.doc, stray, "half " + stray + " belongs to no set"));
+  EXPECT_TRUE(HasProblem(result.doc, stray, "it carries the datadir half of set " + id));
+  EXPECT_TRUE(HasProblem(result.doc, "20200101T000000Z-abcdef",
+                         "set directory " + incomplete + " has no manifest", "govern-backup prune"));
+  EXPECT_EQ(Problems(result.doc).size(), 3u) << result.out;
 
   // --quick sees the same structure problems.
-  CommandResult quick = Run({"audit", "--quick"});
-  ExpectFinding(quick, "is missing");
+  JsonRun quick = AuditWithProblems({"--quick"});
+  EXPECT_TRUE(HasProblem(quick.doc, "set " + id + " data-dir half", "is missing"));
 
   // Put back, the incomplete set removed by prune: clean again.
   fs::rename(stray, set_dir + "/" + manifest->datadir.file);
   CommandResult pruned = Run({"prune"});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
-  CommandResult clean = Run({"audit"});
-  EXPECT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  AuditClean();
 }
 
 TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
@@ -134,15 +173,15 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
         return false;
       },
       std::chrono::seconds(60));
-  ASSERT_TRUE(capturing);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_TRUE(capturing);  // DSS is stopped once the capture writes its data-dir half
   backup->Signal(SIGKILL);
   backup->Wait();
 
-  CommandResult result = Run({"audit"});
-  ExpectFinding(result, "leftover of an interrupted backup: " + work + "/");
-  ExpectFinding(result, "DSS is stopped and a backup was interrupted");
-  ExpectFinding(result, "bin/dss start");
+  JsonRun result = AuditWithProblems();
+  EXPECT_TRUE(HasProblem(result.doc, "", "leftover of an interrupted backup: " + work + "/",
+                         "govern-backup prune"));
+  EXPECT_TRUE(HasProblem(result.doc, "node", "DSS is stopped and a backup was interrupted",
+                         "bin/dss start"));
 
   // prune clears the leftover (DSS is the admin's to start).
   CommandResult pruned = Run({"prune"});
@@ -150,8 +189,7 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   EXPECT_NE(pruned.out.find("leftover of an interrupted backup"), std::string::npos) << pruned.out;
   std::error_code error;
   EXPECT_TRUE(fs::is_empty(work, error));
-  CommandResult after = Run({"audit"});
-  EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+  AuditClean();
 }
 
 TEST_F(AuditTest, NodeUpgradedRestoreLeftoversAndRestoredFrom) {
@@ -170,13 +208,18 @@ TEST_F(AuditTest, NodeUpgradedRestoreLeftoversAndRestoredFrom) {
     work.exec("CREATE DATABASE " + work.quote_name(dbname_ + "_restore_1a2b3c"));
   }
 
-  CommandResult result = Run({"audit"});
-  ExpectFinding(result, "leftover of an interrupted restore: " + node_.data_dir + ".restore-" + id);
-  ExpectFinding(result, "database " + dbname_ + "_restore_1a2b3c is the leftover of an interrupted restore");
-  ExpectFinding(result, "node upgraded since the last backup: DSS 14.5.0, the newest set " + id +
-                            " has 14.4.1");
-  ExpectFinding(result, "take a new backup now");
-  EXPECT_NE(result.out.find("the live node was restored from set " + id), std::string::npos) << result.out;
+  JsonRun result = AuditWithProblems();
+  const std::string staging = node_.data_dir + ".restore-" + id;
+  EXPECT_TRUE(HasProblem(result.doc, staging, "leftover of an interrupted restore: " + staging,
+                         "rm -rf " + staging));
+  EXPECT_TRUE(HasProblem(result.doc, "database",
+                         "database " + dbname_ + "_restore_1a2b3c is the leftover of an interrupted restore",
+                         "dropdb " + dbname_ + "_restore_1a2b3c"));
+  EXPECT_TRUE(HasProblem(result.doc, "node",
+                         "node upgraded since the last backup: DSS 14.5.0, the newest set " + id +
+                             " has 14.4.1",
+                         "take a new backup now"));
+  EXPECT_TRUE(HasOk(result.doc, "node", "the live node was restored from set " + id));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -26,21 +27,35 @@ class CheckTest : public GovernNodeTest {
 };
 
 TEST_F(CheckTest, AllWellOnAGeneratedNode) {
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
-  EXPECT_NE(result.out.find("govern node at " + node_.data_dir), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("DSS 14.4.1"), std::string::npos);
-  EXPECT_NE(result.out.find("PostgreSQL 15."), std::string::npos);
-  EXPECT_NE(result.out.find("running"), std::string::npos);
-  EXPECT_EQ(result.out.find("FAIL"), std::string::npos);
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.doc["command"], "check");
+  EXPECT_EQ(run.doc["ok"], true);
+  EXPECT_TRUE(Problems(run.doc).empty()) << run.out;
+  EXPECT_TRUE(HasOk(run.doc, "node", "govern node at " + node_.data_dir));
+  EXPECT_TRUE(HasOk(run.doc, "node", "DSS 14.4.1"));
+  EXPECT_TRUE(HasOk(run.doc, "database", "PostgreSQL 15."));
+  EXPECT_TRUE(HasOk(run.doc, "dss", "running"));
+  for (const char* subject : {"config", "markers", "dump tools", "repository", "space"})
+    EXPECT_TRUE(HasOk(run.doc, subject)) << subject;
   EXPECT_FALSE(fs::exists(repo_)) << "check must not create the repository";
 }
 
-TEST_F(CheckTest, JsonIsOneDocument) {
-  CommandResult result = Run({"--json", "check"});
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.out.front(), '{');
-  EXPECT_NE(result.out.find("\"ok\":true"), std::string::npos) << result.out;
+// The text layout itself: one "ok" line per check, a failure with its hint below it.
+TEST_F(CheckTest, TextLayoutIsOneLinePerCheckWithTheHintBelowAFailure) {
+  CommandResult good = Run({"check"});
+  EXPECT_EQ(good.exit_code, 0) << good.out << good.err;
+  EXPECT_NE(good.out.find("ok    node: govern node at " + node_.data_dir), std::string::npos)
+      << good.out;
+  EXPECT_EQ(good.out.find("FAIL"), std::string::npos) << good.out;
+
+  std::ofstream(node_.data_dir + "/DSS-MIGRATION-IN-PROGRESS.json") << "{}\n";
+  CommandResult bad = Run({"check"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("FAIL  markers: a DSS migration is in progress"), std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("\n      hint: wait for the upgrade to finish"), std::string::npos)
+      << bad.out;
 }
 
 TEST_F(CheckTest, WrongPasswordSaysSoAndNeverPrintsIt) {
@@ -48,42 +63,50 @@ TEST_F(CheckTest, WrongPasswordSaysSoAndNeverPrintsIt) {
   std::ofstream(wrong) << "*:*:*:*:not-the-password-x9\n";
   fs::permissions(wrong, fs::perms::owner_read | fs::perms::owner_write);
   WriteWholeConfig(node_.data_dir, wrong, repo_);
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find("password authentication failed"), std::string::npos) << result.out;
-  EXPECT_EQ((result.out + result.err).find("not-the-password-x9"), std::string::npos);
-  EXPECT_EQ((result.out + result.err).find("govern-secret"), std::string::npos);
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.doc["ok"], false);
+  EXPECT_TRUE(HasProblem(run.doc, "database", "password authentication failed"));
+  CommandResult text = Run({"check"});
+  for (const std::string& output : {run.out, run.err, text.out, text.err}) {
+    EXPECT_EQ(output.find("not-the-password-x9"), std::string::npos) << output;
+    EXPECT_EQ(output.find("govern-secret"), std::string::npos) << output;
+  }
 }
 
 TEST_F(CheckTest, DatabaseDown) {
   ASSERT_TRUE(SharedCluster().StopServer().ok());
-  CommandResult result = Run({"check"});
+  JsonRun run = RunJson(config_path_, {"check"});
   ASSERT_TRUE(SharedCluster().StartServer().ok());
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find("not reachable"), std::string::npos) << result.out;
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(HasProblem(run.doc, "database", "not reachable"));
 }
 
 TEST_F(CheckTest, MissingDataDir) {
   WriteWholeConfig(root_ + "/no-such-dir", SharedCluster().password_file(), repo_);
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find(root_ + "/no-such-dir"), std::string::npos) << result.out;
-  EXPECT_NE(result.out.find("does not exist"), std::string::npos) << result.out;
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(HasProblem(run.doc, "node", root_ + "/no-such-dir"));
+  EXPECT_TRUE(HasProblem(run.doc, "node", "does not exist"));
 }
 
 TEST_F(CheckTest, MalformedDipProperties) {
   std::ofstream(node_.data_dir + "/config/dip.properties", std::ios::trunc)
       << "psql.jdbc.url=jdbc:mysql://db/govern\npsql.jdbc.user=govern\n";
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find("dip.properties"), std::string::npos) << result.out;
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 1);
+  ASSERT_EQ(Problems(run.doc).size(), 1u) << run.out;
+  EXPECT_NE(Problems(run.doc)[0]["message"].get<std::string>().find("dip.properties"),
+            std::string::npos)
+      << run.out;
 }
 
 TEST_F(CheckTest, MigrationInProgress) {
   std::ofstream(node_.data_dir + "/DSS-MIGRATION-IN-PROGRESS.json") << "{}\n";
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find("migration is in progress"), std::string::npos) << result.out;
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(HasProblem(run.doc, "markers", "migration is in progress"));
+  EXPECT_EQ(Problems(run.doc).size(), 1u) << run.out;
 }
 
 TEST_F(CheckTest, RepositoryNotWritable) {
@@ -98,9 +121,9 @@ TEST_F(CheckTest, RepositoryNotWritable) {
     repository = root_ + "/locked/repo";
   }
   WriteWholeConfig(node_.data_dir, SharedCluster().password_file(), repository);
-  CommandResult result = Run({"check"});
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_NE(result.out.find("FAIL  repository"), std::string::npos) << result.out;
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(HasProblem(run.doc, "repository", "repository " + repository));
 }
 
 TEST_F(CheckTest, InvalidConfigIsExitTwoNamingKeyAndLine) {

@@ -25,7 +25,9 @@
 #include "io/zstd_file.h"
 #include "pg/server.h"
 #include "config/config.h"
+#include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
+#include "tests/support/planted_archive.h"
 
 namespace gb {
 namespace testing {
@@ -136,14 +138,22 @@ class RestoreTest : public GovernNodeTest {
     return found;
   }
 
-  CommandResult RestoreRefused(const std::string& id, const std::string& expect_in_error) {
+  // restore exits 4, reports a problem about `subject` that says `words` (with `hint_words`
+  // in its hint), and touches nothing.
+  JsonRun RestoreRefused(const std::string& id, const std::string& subject, const std::string& words,
+                         const std::string& hint_words = "") {
     Snapshot before = Take();
-    CommandResult result = Run({"restore", id, "--yes"});
-    EXPECT_EQ(result.exit_code, 4) << result.out << result.err;
-    EXPECT_NE(result.err.find(expect_in_error), std::string::npos) << result.err;
+    JsonRun run = RunJson(config_path_, {"restore", id, "--yes"});
+    EXPECT_EQ(run.exit_code, 4) << run.out << run.err;
+    EXPECT_EQ(run.doc["command"], "restore");
+    EXPECT_EQ(run.doc["ok"], false);
+    EXPECT_TRUE(HasProblem(run.doc, subject, words, hint_words));
+    EXPECT_NE(run.err.find("refused, nothing was touched"), std::string::npos) << run.err;
     ExpectUntouched(before);
-    return result;
+    return run;
   }
+  std::string DatadirSubject(const std::string& id) { return "set " + id + " data-dir half"; }
+  std::string DatabaseSubject(const std::string& id) { return "set " + id + " database half"; }
 
   // Runs restore in this process with `env`.
   Status RestoreInProcess(const std::string& id, Env* env) {
@@ -155,114 +165,72 @@ class RestoreTest : public GovernNodeTest {
     options.yes = true;
     return RunRestore(global, options);
   }
-
-  // Replaces the set's data-dir half by an archive holding the pair member and `members`,
-  // then re-hashes the manifest, so that the only fault is in the members.
-  struct Member {
-    std::string name;
-    mode_t type;  // AE_IFREG, AE_IFDIR, AE_IFLNK
-    std::string content_or_target;
-  };
-  void PlantArchive(const std::string& id, const std::vector<Member>& members) {
-    Manifest manifest = LoadManifest(id);
-    PairIdentity identity{manifest.id, manifest.pair_token, kRoleDatadir};
-    std::string tar_path = root_ + "/planted.tar";
-    struct archive* tar = archive_write_new();
-    archive_write_set_format_pax_restricted(tar);
-    ASSERT_EQ(archive_write_open_filename(tar, tar_path.c_str()), ARCHIVE_OK);
-    auto add = [&](const std::string& name, mode_t type, const std::string& data) {
-      struct archive_entry* entry = archive_entry_new();
-      archive_entry_set_pathname(entry, name.c_str());
-      archive_entry_set_filetype(entry, type);
-      archive_entry_set_perm(entry, type == AE_IFDIR ? 0755 : 0644);
-      if (type == AE_IFLNK) archive_entry_set_symlink(entry, data.c_str());
-      if (type == AE_IFREG) archive_entry_set_size(entry, static_cast<la_int64_t>(data.size()));
-      ASSERT_EQ(archive_write_header(tar, entry), ARCHIVE_OK) << name;
-      if (type == AE_IFREG) archive_write_data(tar, data.data(), data.size());
-      archive_entry_free(entry);
-    };
-    add(".govern-backup", AE_IFDIR, "");
-    add(".govern-backup/pair.toml", AE_IFREG, identity.ToText());
-    add("config", AE_IFDIR, "");
-    add("config/general-settings.json", AE_IFREG, "{}\n");
-    for (const Member& member : members) add(member.name, member.type, member.content_or_target);
-    archive_write_close(tar);
-    archive_write_free(tar);
-
-    fs::remove(DatadirHalf(id));
-    ZstdWriterOptions options;
-    options.header_frame = identity.ToText();
-    auto writer = ZstdFileWriter::Create(DatadirHalf(id), options);
-    ASSERT_TRUE(writer.ok());
-    std::string tar_bytes = ReadText(tar_path);
-    ASSERT_TRUE((*writer)->Write(tar_bytes.data(), tar_bytes.size()).ok());
-    ASSERT_TRUE((*writer)->Finish().ok());
-    manifest.datadir.sha256 = (*writer)->sha256_hex();
-    manifest.datadir.bytes = (*writer)->file_bytes();
-    manifest.datadir.files = 2 + members.size();
-    SaveManifest(manifest);
-  }
 };
+
+// Changes after a backup: files deleted, modified, added; rows deleted, updated; a table.
+void ChangeFilesAndRows(const std::string& data, const ConnectionParams& db) {
+  ASSERT_TRUE(fs::remove(data + "/config/general-settings.json"));
+  WriteText(data + "/config/dip.properties", ReadText(data + "/config/dip.properties") + "# changed\n");
+  WriteText(data + "/config/made-after-backup.json", "{}\n");
+  fs::create_symlink("made-after-backup.json", data + "/config/link-after-backup");
+  pqxx::connection connection(db.ConnectionString());
+  pqxx::work work(connection);
+  auto tables = work.exec(
+      "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
+      "WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1");
+  ASSERT_GE(tables.size(), 2u);
+  std::string first = tables[0][0].c_str(), second = tables[1][0].c_str();
+  work.exec("DELETE FROM " + first);
+  work.exec("DELETE FROM " + second + " WHERE ctid IN (SELECT ctid FROM " + second + " LIMIT 1)");
+  auto text_column = work.exec(
+      "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name) "
+      "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
+      "WHERE table_schema NOT IN ('pg_catalog','information_schema') AND t.table_type = 'BASE TABLE' "
+      "AND c.data_type IN ('text', 'character varying') ORDER BY 1, 2 LIMIT 1");
+  ASSERT_EQ(text_column.size(), 1u);
+  std::string column = text_column[0][1].c_str();
+  work.exec("UPDATE " + std::string(text_column[0][0].c_str()) + " SET " + column + " = " + column +
+            " || '-changed'");
+  work.exec("CREATE TABLE made_after_backup (x int)");
+  work.exec("INSERT INTO made_after_backup VALUES (1)");
+  work.commit();
+}
+
+// The set_aside entry of a restore's JSON report for `kind` ("data dir", "database").
+nlohmann::json AsideOf(const nlohmann::json& doc, const std::string& kind) {
+  for (const auto& item : doc.value("set_aside", nlohmann::json::array()))
+    if (item.value("kind", "") == kind) return item;
+  ADD_FAILURE() << "nothing of kind " << kind << " set aside in:\n" << doc.dump(2);
+  return {{"name", ""}, {"delete", ""}};
+}
 
 TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   auto tree = TreeDigest(node_.data_dir, kSkip);
   auto rows = DatabaseDigest(db_);
   std::string id = BackupOk();
   ASSERT_FALSE(id.empty());
-
-  // Changes after the backup: files deleted, modified, added; rows deleted, updated; a table.
-  std::string data = node_.data_dir;
-  ASSERT_TRUE(fs::remove(data + "/config/general-settings.json"));
-  WriteText(data + "/config/dip.properties", ReadText(data + "/config/dip.properties") + "# changed\n");
-  WriteText(data + "/config/made-after-backup.json", "{}\n");
-  fs::create_symlink("made-after-backup.json", data + "/config/link-after-backup");
-  pqxx::connection connection(db_.ConnectionString());
-  {
-    pqxx::work work(connection);
-    auto tables = work.exec(
-        "SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) FROM pg_tables "
-        "WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1");
-    ASSERT_GE(tables.size(), 2u);
-    std::string first = tables[0][0].c_str(), second = tables[1][0].c_str();
-    work.exec("DELETE FROM " + first);
-    work.exec("DELETE FROM " + second + " WHERE ctid IN (SELECT ctid FROM " + second + " LIMIT 1)");
-    auto text_column = work.exec(
-        "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name), quote_ident(column_name) "
-        "FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name) "
-        "WHERE table_schema NOT IN ('pg_catalog','information_schema') AND t.table_type = 'BASE TABLE' "
-        "AND c.data_type IN ('text', 'character varying') ORDER BY 1, 2 LIMIT 1");
-    ASSERT_EQ(text_column.size(), 1u);
-    std::string column = text_column[0][1].c_str();
-    work.exec("UPDATE " + std::string(text_column[0][0].c_str()) + " SET " + column + " = " + column +
-              " || '-changed'");
-    work.exec("CREATE TABLE made_after_backup (x int)");
-    work.exec("INSERT INTO made_after_backup VALUES (1)");
-    work.commit();
-  }
-  connection.disconnect();
+  const std::string data = node_.data_dir;
+  ChangeFilesAndRows(data, db_);
   ASSERT_NE(DatabaseDigest(db_), rows);
   ASSERT_NE(TreeDigest(data, kSkip), tree);
 
-  CommandResult result = Run({"restore", id, "--yes"});
+  JsonRun result = RunJson(config_path_, {"restore", id, "--yes"});
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
-
+  EXPECT_EQ(result.doc["ok"], true);
+  EXPECT_EQ(result.doc["dss_started"], true);
   EXPECT_EQ(TreeDigest(data, kSkip), tree);
   EXPECT_EQ(DatabaseDigest(db_), rows);
   EXPECT_FALSE(fs::exists(data + "/config/made-after-backup.json"));
   EXPECT_TRUE(node_.IsRunning());
 
   // The replaced halves are kept aside and named, with how to delete them.
-  std::smatch aside_dir, aside_db;
-  ASSERT_TRUE(std::regex_search(result.out, aside_dir, std::regex("data dir  (\\S+\\.pre-restore-\\S+)")))
-      << result.out;
-  ASSERT_TRUE(std::regex_search(result.out, aside_db, std::regex("database  (\\S+_pre_restore_\\S+)")))
-      << result.out;
-  EXPECT_TRUE(fs::exists(std::string(aside_dir[1]) + "/config/made-after-backup.json"));
-  EXPECT_NE(result.out.find("rm -rf " + std::string(aside_dir[1])), std::string::npos);
-  EXPECT_NE(result.out.find("dropdb"), std::string::npos);
-  ConnectionParams kept = db_.WithDatabase(aside_db[1]);
+  nlohmann::json aside_dir = AsideOf(result.doc, "data dir");
+  nlohmann::json aside_db = AsideOf(result.doc, "database");
+  EXPECT_TRUE(fs::exists(aside_dir["name"].get<std::string>() + "/config/made-after-backup.json"));
+  EXPECT_EQ(aside_dir["delete"], "rm -rf " + aside_dir["name"].get<std::string>());
+  EXPECT_EQ(aside_db["delete"].get<std::string>().rfind("dropdb ", 0), 0u) << result.out;
   bool kept_new_table = false;
-  for (const auto& [table, digest] : DatabaseDigest(kept))
+  for (const auto& [table, digest] : DatabaseDigest(db_.WithDatabase(aside_db["name"])))
     kept_new_table |= table.find("made_after_backup") != std::string::npos;
   EXPECT_TRUE(kept_new_table) << result.out;
 
@@ -279,12 +247,25 @@ TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
+// The text output of a restore names what it set aside and how to delete it.
+TEST_F(RestoreTest, TextOutputNamesWhatWasSetAside) {
+  std::string id = BackupOk();
+  CommandResult result = Run({"restore", id, "--yes"});
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  std::smatch aside_dir;
+  ASSERT_TRUE(std::regex_search(result.out, aside_dir, std::regex("data dir  (\\S+\\.pre-restore-\\S+)")))
+      << result.out;
+  EXPECT_NE(result.out.find("rm -rf " + std::string(aside_dir[1])), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("    delete: dropdb "), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ok    space: "), std::string::npos) << result.out;
+}
+
 TEST_F(RestoreTest, HalvesSwappedBetweenSetsAreRefused) {
   std::string a = BackupOk();
   std::string b = BackupOk();
   ASSERT_NE(a, b);
   fs::copy_file(DatabaseHalf(b), DatabaseHalf(a), fs::copy_options::overwrite_existing);
-  RestoreRefused(a, "database");
+  RestoreRefused(a, DatabaseSubject(a), "belongs to another set");
 }
 
 TEST_F(RestoreTest, HalvesSwappedWithTheManifestRehashedAreRefused) {
@@ -292,8 +273,8 @@ TEST_F(RestoreTest, HalvesSwappedWithTheManifestRehashedAreRefused) {
   std::string b = BackupOk();
   fs::copy_file(DatadirHalf(b), DatadirHalf(a), fs::copy_options::overwrite_existing);
   RehashHalf(a, false);
-  CommandResult result = RestoreRefused(a, b);  // the embedded identity names the other set
-  EXPECT_NE(result.err.find("datadir"), std::string::npos);
+  // The embedded identity names the other set.
+  RestoreRefused(a, DatadirSubject(a), "of set " + b + ": it belongs to another set");
 }
 
 TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
@@ -304,7 +285,7 @@ TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
     std::string saved = bytes;
     bytes[bytes.size() / 2] ^= 0x01;
     WriteText(path, bytes);
-    RestoreRefused(id, database ? "database" : "datadir");
+    RestoreRefused(id, database ? DatabaseSubject(id) : DatadirSubject(id), "", "the half is damaged");
     WriteText(path, saved);
   }
 }
@@ -312,13 +293,13 @@ TEST_F(RestoreTest, AFlippedByteInEitherHalfIsRefused) {
 TEST_F(RestoreTest, AMissingHalfIsRefused) {
   std::string id = BackupOk();
   fs::remove(DatabaseHalf(id));
-  RestoreRefused(id, "missing");
+  RestoreRefused(id, DatabaseSubject(id), "is missing");
 }
 
 TEST_F(RestoreTest, ATruncatedHalfIsRefused) {
   std::string id = BackupOk();
   fs::resize_file(DatadirHalf(id), fs::file_size(DatadirHalf(id)) / 2);
-  RestoreRefused(id, "datadir");
+  RestoreRefused(id, DatadirSubject(id), "(truncated?)");
 }
 
 TEST_F(RestoreTest, ABackupFromANewerDssIsRefusedNamingBothVersions) {
@@ -330,8 +311,7 @@ TEST_F(RestoreTest, ABackupFromANewerDssIsRefusedNamingBothVersions) {
     text = std::regex_replace(text, std::regex("14\\.4\\.1"), "14.3.0");
     WriteText(file, text);
   }
-  CommandResult result = RestoreRefused(id, "14.3.0");
-  EXPECT_NE(result.err.find("14.4.1"), std::string::npos) << result.err;
+  RestoreRefused(id, "dss version", "was taken on DSS 14.4.1, newer than the target's DSS 14.3.0");
 }
 
 TEST_F(RestoreTest, ADumpFromANewerPostgresqlMajorIsRefused) {
@@ -339,14 +319,14 @@ TEST_F(RestoreTest, ADumpFromANewerPostgresqlMajorIsRefused) {
   Manifest manifest = LoadManifest(id);
   manifest.database->server_version = "99.0";
   SaveManifest(manifest);
-  RestoreRefused(id, "99.0");
+  RestoreRefused(id, "database server", "the dump comes from PostgreSQL 99.0");
 }
 
 TEST_F(RestoreTest, ArchivesWithEscapingMembersAreRefusedBeforeExtraction) {
   std::string victim = root_ + "/victim";
   fs::create_directories(victim);
   struct Case {
-    std::vector<Member> members;
+    std::vector<PlantedMember> members;
     std::string named;
   };
   std::vector<Case> cases = {
@@ -357,8 +337,8 @@ TEST_F(RestoreTest, ArchivesWithEscapingMembersAreRefusedBeforeExtraction) {
   };
   for (const Case& c : cases) {
     std::string id = BackupOk();
-    PlantArchive(id, c.members);
-    RestoreRefused(id, c.named);
+    PlantArchive(repo_ + "/" + id, c.members);
+    RestoreRefused(id, DatadirSubject(id), c.named);
     EXPECT_TRUE(fs::is_empty(victim));
     EXPECT_FALSE(fs::exists(node_.root + "/escaped.txt"));
   }
@@ -495,6 +475,30 @@ TEST_F(RestoreTest, DryRunTouchesNothingAndShowsThePlan) {
   EXPECT_NE(result.out.find(node_.data_dir + ".pre-restore-"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find(dbname_ + "_pre_restore_"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("stop"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("ok    space: "), std::string::npos) << result.out;
+  ExpectUntouched(before);
+}
+
+TEST_F(RestoreTest, DryRunJsonReportsEveryPreflightCheckAsPassed) {
+  std::string id = BackupOk();
+  Snapshot before = Take();
+  JsonRun run = RunJson(config_path_, {"restore", id, "--dry-run"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.doc["command"], "restore");
+  EXPECT_EQ(run.doc["ok"], true);
+  EXPECT_EQ(run.doc["dry_run"], true);
+  EXPECT_EQ(run.doc["id"], id);
+  EXPECT_EQ(run.doc["pristine"], true);
+  EXPECT_TRUE(Problems(run.doc).empty()) << run.out;
+  EXPECT_TRUE(HasOk(run.doc, "set " + id, "both halves read through"));
+  EXPECT_TRUE(HasOk(run.doc, "data dir", node_.data_dir + " is a DSS data dir"));
+  EXPECT_TRUE(HasOk(run.doc, "dss", "running"));
+  EXPECT_TRUE(HasOk(run.doc, "dss version", "the target runs DSS 14.4.1"));
+  EXPECT_TRUE(HasOk(run.doc, "database server", "PostgreSQL 15."));
+  for (const std::string& subject :
+       std::vector<std::string>{"set " + id + " manifest", "pg_restore", "database", "database role",
+                                "scratch databases", "database sessions", "space"})
+    EXPECT_TRUE(HasOk(run.doc, subject)) << subject;
   ExpectUntouched(before);
 }
 

@@ -1,0 +1,66 @@
+// Finding: the outcome of one check, and the one reporter that prints a list of them.
+//
+// `check`, `verify`, `audit` and restore's pre-flight all report in this shape, so that an
+// admin (or a monitoring script reading --json) sees one layout and one set of keys:
+//
+//   text:  "ok    <subject>: <detail>"
+//          "FAIL  <subject>: <problem>"
+//          "      hint: <what to do>"
+//   JSON:  {"subject": ..., "ok": bool, "message": detail or problem, "hint": ...}
+//
+// A command's JSON document is {"command": ..., "ok": ..., "findings": [...]} plus fields
+// of its own (see ReportJson). Plain values; the functions are stateless and thread-safe.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "io/status.h"
+
+namespace gb {
+
+struct Finding {
+  std::string subject;  // what was checked: "config", "space", "set <id> data-dir half", a path
+  Status status;        // ok, or the problem (naming the object) with its hint
+  std::string detail;   // what was found, when ok
+
+  static Finding Ok(std::string subject, std::string detail) {
+    return {std::move(subject), Status::Ok(), std::move(detail)};
+  }
+  // REQUIRES: !problem.ok().
+  static Finding Problem(std::string subject, Status problem) {
+    return {std::move(subject), std::move(problem), {}};
+  }
+  static Finding Problem(std::string subject, std::string message, std::string hint) {
+    return Problem(std::move(subject), Status::Failed(std::move(message), std::move(hint)));
+  }
+
+  bool ok() const { return status.ok(); }
+  // The detail when ok, else the problem.
+  const std::string& message() const { return ok() ? detail : status.message(); }
+};
+
+// How many findings are problems.
+size_t CountProblems(const std::vector<Finding>& findings);
+inline bool AllOk(const std::vector<Finding>& findings) { return CountProblems(findings) == 0; }
+
+// The subjects of the problems, comma-separated: for a one-line summary on stderr.
+std::string ProblemSubjects(const std::vector<Finding>& findings);
+
+// The fixed text layout above, one finding after the other.
+void PrintFindings(const std::vector<Finding>& findings, std::ostream& out);
+
+// {"subject", "ok", "message", "hint"}.
+nlohmann::json FindingJson(const Finding& finding);
+
+// {"command": command, "ok": AllOk(findings), "findings": [...]}; a command adds its own
+// fields to the object before printing it.
+nlohmann::json ReportJson(const std::string& command, const std::vector<Finding>& findings);
+
+// One JSON document on a line of its own.
+void PrintJson(const nlohmann::json& document, std::ostream& out);
+
+}  // namespace gb
