@@ -58,8 +58,8 @@ class Audit {
           "take one: `govern-backup backup`");
     } else {
       repo_exists_ = true;
-      running_ = RunningOperation(repo_);
-      if (running_) Note("repository", "an operation is running: " + *running_);
+      running_ = RunningHolder(repo_);
+      if (running_) Note("repository", "an operation is running: " + running_->Describe());
       CheckSets();
       CheckRepositoryRoot();
       CheckWorkLeftovers();
@@ -151,7 +151,7 @@ class Audit {
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(repo_.root(), error)) {
       std::string name = entry.path().filename().string();
-      if (name == ".lock" || name == ".work" || name == ".safety") continue;
+      if (name == kLockFileName || name == kWorkDirName) continue;
       if (entry.is_directory(error) && Repository::LooksLikeSetId(name)) continue;
       Orphan(entry.path().string());
     }
@@ -330,8 +330,8 @@ class Audit {
           continue;
         }
         bool restore = std::string(kind) == "_restore_";
-        if (running_ && restore && running_->rfind("restore", 0) == 0) {
-          Note("database", "database " + database.name + " is in use by " + *running_);
+        if (running_ && restore && running_->operation == LockOperation::kRestore) {
+          Note("database", "database " + database.name + " is in use by " + running_->Describe());
           continue;
         }
         Add("database",
@@ -353,8 +353,8 @@ class Audit {
       std::string name = entry.path().filename().string();
       std::string path = entry.path().string();
       if (name.rfind(base + ".restore-", 0) == 0) {
-        if (running_ && running_->rfind("restore", 0) == 0) {
-          Note(path, "in use by " + *running_);
+        if (running_ && running_->operation == LockOperation::kRestore) {
+          Note(path, "in use by " + running_->Describe());
           continue;
         }
         Add(path, "leftover of an interrupted restore: " + path + " (" + AgeAndSize(path) + ")",
@@ -367,33 +367,23 @@ class Audit {
   }
 
   void ReadRestoredFrom(const std::string& data_dir) {
-    std::string path = data_dir + "/" + kRestoredFromMarker;
-    std::error_code error;
-    if (!fs::exists(path, error)) return;
-    try {
-      toml::table marker = toml::parse_file(path);
-      std::string id = marker["id"].value_or(std::string("?"));
-      std::string token = marker["pair_token"].value_or(std::string());
-      std::string when;
-      if (auto at = marker["restored_at"].value<toml::date_time>()) {
-        std::ostringstream text;
-        text << *at;
-        when = text.str();
-      } else {
-        when = marker["restored_at"].value_or(std::string("?"));
-      }
-      std::string note = "the live node was restored from set " + id + " at " + when;
-      const SetEntry* found = nullptr;
-      for (const auto& set : sets_)
-        if (set.id == id) found = &set;
-      if (!found || !found->has_manifest)
-        note += " (that set is no longer in the repository)";
-      else if (found->manifest.ok() && found->manifest->pair_token != token)
-        note += " (but the set of that id in this repository has another pair token)";
-      Note("node", note);
-    } catch (const std::exception& parse_error) {
-      Note("node", "restore marker " + path + " is unreadable: " + parse_error.what());
+    Result<std::optional<RestoredFromMarker>> read = ReadRestoredFromMarker(data_dir);
+    if (!read.ok()) {
+      Note("node", read.status().message());
+      return;
     }
+    if (!read->has_value()) return;
+    const RestoredFromMarker& marker = **read;
+    std::string note = "the live node was restored from set " + marker.id + " at " +
+                       FormatRfc3339(marker.restored_at);
+    const SetEntry* found = nullptr;
+    for (const auto& set : sets_)
+      if (set.id == marker.id) found = &set;
+    if (!found || !found->has_manifest)
+      note += " (that set is no longer in the repository)";
+    else if (found->manifest.ok() && found->manifest->pair_token != marker.pair_token)
+      note += " (but the set of that id in this repository has another pair token)";
+    Note("node", note);
   }
 
   // Problems first: they are what a monitoring check is read for.
@@ -426,7 +416,7 @@ class Audit {
   Config config_;
   Repository repo_;
   Clock::time_point now_;
-  std::optional<std::string> running_;
+  std::optional<LockHolder> running_;
   std::vector<SetEntry> sets_;
   int64_t sets_checked_ = 0;
   bool backup_leftover_ = false;

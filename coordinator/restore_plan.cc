@@ -14,6 +14,7 @@
 #include "datadir/node.h"
 #include "io/text.h"
 #include "pg/server.h"
+#include "pg/version.h"
 
 namespace gb {
 namespace {
@@ -24,20 +25,6 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxDatabaseName = 63;
 // Per entry, what a file system spends beyond the content (inode, last block).
 constexpr uint64_t kPerEntryOverhead = 4096;
-
-int MajorOf(const std::string& version) {
-  try {
-    return std::stoi(version);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
-std::string Lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 std::string NormalizedDir(const std::string& path) {
   std::error_code error;
@@ -115,7 +102,15 @@ class Planner {
   std::string FindTools() {
     if (!plan_.manifest.database) return "not needed: the set has no database half";
     const ManifestDatabase& db = *plan_.manifest.database;
-    int needed = std::max(MajorOf(db.server_version), MajorOf(db.pg_dump_version));
+    Result<int> server_major = MajorVersion(db.server_version);
+    Result<int> dump_major = MajorVersion(db.pg_dump_version);
+    if (!server_major.ok() || !dump_major.ok()) {
+      Refuse((server_major.ok() ? dump_major : server_major)
+                 .status()
+                 .WithContext("the manifest of set " + plan_.manifest.id));
+      return "";
+    }
+    const int needed = std::max(*server_major, *dump_major);
     Result<DumpTools> tools = FindDumpToolsFor(config_.database.pg_bin_dir, needed);
     if (!tools.ok()) {
       spdlog::debug("looking for pg_restore {}+: {}", needed, tools.status().ToString());
@@ -307,7 +302,7 @@ class Planner {
     const std::string& target = plan_.database.dbname;
     std::string suffix = options_.id.substr(options_.id.find('-') + 1);
     plan_.staging_db = target + "_restore_" + suffix;
-    plan_.aside_db = target + "_pre_restore_" + Lowercase(FormatCompact(now_));
+    plan_.aside_db = target + "_pre_restore_" + AsciiLowercase(FormatCompact(now_));
     for (const std::string* name : {&plan_.staging_db, &plan_.aside_db})
       if (name->size() > kMaxDatabaseName)
         Refuse("database name " + *name + " would exceed PostgreSQL's 63 bytes",
@@ -341,11 +336,13 @@ class Planner {
     target_server_ = *server;
     plan_.server_version = server->server_version;
     plan_.live_database_bytes = *exists ? server->database_bytes : 0;
-    if (server->server_major < MajorOf(source.server_version))
+    // An unreadable version was refused by FindTools already.
+    Result<int> source_major = MajorVersion(source.server_version);
+    if (source_major.ok() && server->server_major < *source_major)
       Refuse("the dump comes from PostgreSQL " + source.server_version +
                  "; the target server " + plan_.database.Describe() + " runs PostgreSQL " +
                  server->server_version + ", an older major",
-             "restore onto PostgreSQL " + std::to_string(MajorOf(source.server_version)) +
+             "restore onto PostgreSQL " + std::to_string(*source_major) +
                  " or newer");
     return "PostgreSQL " + server->server_version + " (the dump comes from " +
            source.server_version + "); database " + target +

@@ -12,6 +12,7 @@
 
 #include "coordinator/pair_identity.h"
 #include "io/zstd_file.h"
+#include "pg/version.h"
 
 namespace gb {
 namespace {
@@ -285,17 +286,13 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   return report;
 }
 
-int ServerMajor(const std::string& server_version) {
-  return std::atoi(server_version.c_str());
-}
-
 Result<DumpTools> DumpToolsCache::For(const Manifest& manifest) {
   if (!manifest.database) return Status::Failed("set " + manifest.id + " has no database half");
-  int major = ServerMajor(manifest.database->server_version);
-  if (major <= 0)
-    return Status::Failed("the manifest of set " + manifest.id +
-                          " records no readable server version (\"" +
-                          manifest.database->server_version + "\")");
+  Result<int> parsed = MajorVersion(manifest.database->server_version);
+  if (!parsed.ok())
+    return parsed.status().WithContext("the manifest of set " + manifest.id +
+                                       " records no readable server version");
+  const int major = *parsed;
   auto found = found_.find(major);
   if (found == found_.end())
     found = found_.emplace(major, FindDumpToolsFor(pg_bin_dir_, major)).first;

@@ -47,12 +47,6 @@ std::optional<LockHolder> RunningHolder(const Repository& repository) {
   return holder;
 }
 
-std::optional<std::string> RunningOperation(const Repository& repository) {
-  std::optional<LockHolder> holder = RunningHolder(repository);
-  if (!holder) return std::nullopt;
-  return holder->Describe();
-}
-
 std::string WorkEntry::Describe() const {
   switch (kind) {
     case Kind::kBackup: return "leftover of an interrupted backup";

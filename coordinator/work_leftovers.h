@@ -41,9 +41,6 @@ struct WorkEntry {
 // process still runs. Read without taking the lock, so that looking never makes a backup fail.
 std::optional<LockHolder> RunningHolder(const Repository& repository);
 
-// RunningHolder's Describe() text. Kept only for audit.cc until it tests
-// `RunningHolder(repo)->operation == LockOperation::kRestore`; delete it then.
-std::optional<std::string> RunningOperation(const Repository& repository);
 
 // Every entry of <repo>/.work, classified, with age and size.
 Result<std::vector<WorkEntry>> ListWorkEntries(const Repository& repository,
