@@ -1,0 +1,66 @@
+#include "io/ordered_workers.h"
+
+#include <utility>
+
+namespace gb {
+
+OrderedWorkers::OrderedWorkers(int threads, size_t max_in_flight, Transform transform)
+    : max_in_flight_(max_in_flight), transform_(std::move(transform)) {
+  threads_.reserve(threads);
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+OrderedWorkers::~OrderedWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  work_ready_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void OrderedWorkers::Submit(std::string input) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(Job{submitted_++, std::move(input)});
+  }
+  work_ready_.notify_one();
+}
+
+Result<std::string> OrderedWorkers::Next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  result_ready_.wait(lock, [this] { return done_.count(taken_) != 0; });
+  auto found = done_.find(taken_);
+  Result<std::string> result = std::move(found->second);
+  done_.erase(found);
+  ++taken_;
+  return result;
+}
+
+void OrderedWorkers::WorkerLoop(int worker) {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::string output;
+    Status status = transform_(worker, job.sequence, job.input, &output);
+    job.input = std::string();  // free the input before the result waits to be taken
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (status.ok()) {
+        done_.emplace(job.sequence, Result<std::string>(std::move(output)));
+      } else {
+        done_.emplace(job.sequence, Result<std::string>(status));
+      }
+    }
+    result_ready_.notify_all();
+  }
+}
+
+}  // namespace gb

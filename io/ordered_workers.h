@@ -1,0 +1,67 @@
+// OrderedWorkers: a fixed pool of threads that transforms byte buffers (compress a chunk,
+// decompress a frame) and hands the results back in the order the buffers were submitted,
+// so a stream can be processed in parallel and still written sequentially.
+//
+// The pool holds no more than `max_in_flight` jobs (queued, running or done but not yet
+// taken): the caller bounds memory by taking a result (Next) before submitting more.
+// Submit, Next and in_flight must be called from one thread (the owner); the transform runs
+// on the workers, each worker passing its own index so that it can use its own context.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/status.h"
+
+namespace gb {
+
+class OrderedWorkers {
+ public:
+  // Turns `input` (job number `sequence`, counted from 0) into `output` on worker `worker`.
+  using Transform =
+      std::function<Status(int worker, uint64_t sequence, std::string& input, std::string* output)>;
+
+  // REQUIRES: threads >= 1, max_in_flight >= 1.
+  OrderedWorkers(int threads, size_t max_in_flight, Transform transform);
+  // Stops the workers; results not taken are dropped.
+  ~OrderedWorkers();
+  OrderedWorkers(const OrderedWorkers&) = delete;
+  OrderedWorkers& operator=(const OrderedWorkers&) = delete;
+
+  size_t in_flight() const { return submitted_ - taken_; }
+  bool full() const { return in_flight() >= max_in_flight_; }
+
+  // REQUIRES: !full().
+  void Submit(std::string input);
+  // The result of the oldest job not yet taken, waiting for it. REQUIRES: in_flight() > 0.
+  Result<std::string> Next();
+
+ private:
+  struct Job {
+    uint64_t sequence;
+    std::string input;
+  };
+  void WorkerLoop(int worker);
+
+  const size_t max_in_flight_;
+  const Transform transform_;
+  uint64_t submitted_ = 0;  // owner thread only
+  uint64_t taken_ = 0;      // owner thread only
+
+  std::mutex mutex_;
+  std::condition_variable work_ready_;
+  std::condition_variable result_ready_;
+  std::deque<Job> queue_;                  // guarded by mutex_
+  std::map<uint64_t, Result<std::string>> done_;  // guarded by mutex_
+  bool stopping_ = false;                  // guarded by mutex_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace gb
