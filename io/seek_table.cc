@@ -42,7 +42,10 @@ Result<uint64_t> SeekTableFrameSizeFromFooter(const std::string& footer, const s
   if (footer.size() != kSeekTableFooterSize) return Damaged(name, "the file is too short");
   const auto* in = reinterpret_cast<const unsigned char*>(footer.data());
   if (GetLittleEndian32(in + 5) != kSeekableFooterMagic) {
-    return Damaged(name, "it does not end with the seekable magic number 0x8F92EAB1");
+    return Status::Failed(name + " has no seek table: it does not end with the seekable magic "
+                          "number 0x8F92EAB1",
+                          "it is truncated, or it is not a seekable zstd file (a set written "
+                          "before seekable halves is read as one stream)");
   }
   const uint32_t frames = GetLittleEndian32(in);
   const unsigned char descriptor = in[4];

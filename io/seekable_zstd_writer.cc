@@ -136,6 +136,10 @@ struct SeekableZstdWriter::Impl {
 
   Status SubmitFilledFrame() {
     if (filling.empty()) return Status::Ok();
+    if (frames.size() + submitted_sizes.size() + 1 >= kSeekableMaxFrames) {
+      return Status::Failed(name + " would have more frames than the seekable format allows",
+                            "use a larger frame size");
+    }
     if (workers->full()) GB_RETURN_IF_ERROR(TakeOneFrame());
     submitted_sizes.push_back(static_cast<uint32_t>(filling.size()));
     workers->Submit(std::move(filling));

@@ -2,10 +2,12 @@
 // compression time and size at level 3 on 2 threads, and decompression throughput of our
 // parallel reader vs the zstd CLI (printed, not asserted; correctness is).
 // GB_SEEKABLE_BENCH_MB sets the size (default 16; the report's figures used 1024). The
-// input is a tar of /usr/share and /usr/include, a stand-in for a data directory.
+// input is a tar of /usr/share, /usr/include and /usr/lib (text and binaries), a stand-in
+// for a data directory.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -82,14 +84,33 @@ Status CompressFile(const std::string& in, ByteSink& writer) {
   return copied.status();
 }
 
+// The best of three runs: the machine is shared, and the fastest run is the least disturbed.
+Timing BestOfThree(const std::function<Status()>& work) {
+  Timing best = Time(work);
+  for (int i = 0; i < 2; ++i) {
+    Timing again = Time(work);
+    if (again.wall < best.wall) best = again;
+  }
+  return best;
+}
+
 TEST(SeekableZstdBench, CompressionAndDecompressionVsSingleStream) {
   const char* mb = getenv("GB_SEEKABLE_BENCH_MB");
-  const uint64_t bytes = uint64_t{mb ? std::strtoull(mb, nullptr, 10) : 16} << 20;
+  const uint64_t wanted = uint64_t{mb ? std::strtoull(mb, nullptr, 10) : 16} << 20;
   ScratchDir dir;
   const std::string tar = dir / "input.tar";
-  ASSERT_TRUE(Shell("tar -cf - -C / usr/share usr/include 2>/dev/null | head -c " +
-                    std::to_string(bytes) + " > " + tar + " && cat " + tar + " > /dev/null")
+  ASSERT_TRUE(Shell("tar -cf - -C / usr/share usr/include usr/lib/python3 usr/lib/x86_64-linux-gnu 2>/dev/null | head -c " +
+                    std::to_string(wanted) + " > " + tar + " && cat " + tar + " > /dev/null")
                   .ok());
+  struct stat info;
+  ASSERT_EQ(stat(tar.c_str(), &info), 0);
+  const uint64_t bytes = static_cast<uint64_t>(info.st_size);
+  std::printf("input: %llu bytes of tar\n", static_cast<unsigned long long>(bytes));
+
+  Timing cli_time = Time([&] { return Shell("zstd -q -3 -T2 -c " + tar + " > " + dir / "cli.zst"); });
+  struct stat cli_info;
+  ASSERT_EQ(stat((dir / "cli.zst").c_str(), &cli_info), 0);
+  Report("zstd -3 -T2 (CLI), 1 frame", bytes, cli_time, static_cast<uint64_t>(cli_info.st_size));
 
   ZstdWriterOptions single_options;
   single_options.threads = 2;
@@ -113,19 +134,23 @@ TEST(SeekableZstdBench, CompressionAndDecompressionVsSingleStream) {
     return seekable->Finish();
   });
   Report("seekable writer, 16 MiB frames, -3, 2 thr", bytes, seekable_time, seekable->file_bytes());
-  std::printf("size vs single frame: %+.3f %%  (%zu frames)\n",
+  std::printf("seekable size vs zstd_file writer: %+.3f %%, vs zstd CLI: %+.3f %%  (%zu frames)\n",
               100.0 * (double(seekable->file_bytes()) / double(single->file_bytes()) - 1),
+              100.0 * (double(seekable->file_bytes()) / double(cli_info.st_size) - 1),
               seekable->frames().size());
 
   Report("zstd -dc single (CLI)", bytes,
-         Time([&] { return Shell("zstd -q -dc " + dir / "single.zst" + " > /dev/null"); }));
+         BestOfThree([&] { return Shell("zstd -q -dc " + dir / "single.zst" + " > /dev/null"); }));
   Report("zstd -dc seekable (CLI)", bytes,
-         Time([&] { return Shell("zstd -q -dc " + dir / "seekable.zst" + " > /dev/null"); }));
+         BestOfThree([&] { return Shell("zstd -q -dc " + dir / "seekable.zst" + " > /dev/null"); }));
   auto reader = SeekableZstdReader::OpenFile(dir / "seekable.zst");
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   for (int threads : {1, 2}) {
     CountingSink sink;
-    Timing timing = Time([&]() { return (*reader)->DecompressAll(sink, threads).status(); });
+    Timing timing = BestOfThree([&]() {
+      sink.bytes = 0;
+      return (*reader)->DecompressAll(sink, threads).status();
+    });
     EXPECT_EQ(sink.bytes, bytes);
     Report(threads == 1 ? "seekable reader, 1 thread" : "seekable reader, 2 threads", bytes, timing);
   }
