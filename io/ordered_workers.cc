@@ -38,17 +38,27 @@ Result<std::string> OrderedWorkers::Next() {
   return result;
 }
 
+void OrderedWorkers::Recycle(std::string buffer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // No more spares than jobs can use at once, so memory stays bounded.
+  if (spare_outputs_.size() < max_in_flight_) spare_outputs_.push_back(std::move(buffer));
+}
+
 void OrderedWorkers::WorkerLoop(int worker) {
   while (true) {
     Job job;
+    std::string output;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
       job = std::move(queue_.front());
       queue_.pop_front();
+      if (!spare_outputs_.empty()) {
+        output = std::move(spare_outputs_.back());
+        spare_outputs_.pop_back();
+      }
     }
-    std::string output;
     Status status = transform_(worker, job.sequence, job.input, &output);
     job.input = std::string();  // free the input before the result waits to be taken
     {

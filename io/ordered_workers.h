@@ -4,8 +4,9 @@
 //
 // The pool holds no more than `max_in_flight` jobs (queued, running or done but not yet
 // taken): the caller bounds memory by taking a result (Next) before submitting more.
-// Submit, Next and in_flight must be called from one thread (the owner); the transform runs
-// on the workers, each worker passing its own index so that it can use its own context.
+// Submit, Next, Recycle and in_flight must be called from one thread (the owner); the
+// transform runs on the workers, each worker passing its own index so that it can use its
+// own context.
 #pragma once
 
 #include <condition_variable>
@@ -25,6 +26,7 @@ namespace gb {
 class OrderedWorkers {
  public:
   // Turns `input` (job number `sequence`, counted from 0) into `output` on worker `worker`.
+  // `output` may hold a recycled buffer's old bytes: the transform sets its size and content.
   using Transform =
       std::function<Status(int worker, uint64_t sequence, std::string& input, std::string* output)>;
 
@@ -42,6 +44,9 @@ class OrderedWorkers {
   void Submit(std::string input);
   // The result of the oldest job not yet taken, waiting for it. REQUIRES: in_flight() > 0.
   Result<std::string> Next();
+  // Gives back a result the owner is done with, so that a later job writes into it instead
+  // of a fresh allocation (big frames: saves the page faults and the zero-filling).
+  void Recycle(std::string buffer);
 
  private:
   struct Job {
@@ -60,6 +65,7 @@ class OrderedWorkers {
   std::condition_variable result_ready_;
   std::deque<Job> queue_;                  // guarded by mutex_
   std::map<uint64_t, Result<std::string>> done_;  // guarded by mutex_
+  std::vector<std::string> spare_outputs_;  // guarded by mutex_
   bool stopping_ = false;                  // guarded by mutex_
   std::vector<std::thread> threads_;
 };

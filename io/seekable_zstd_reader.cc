@@ -36,10 +36,10 @@ Status CheckSkippableFrame(const std::string& compressed, const std::string& nam
 Status DecompressCheckedFrame(ZSTD_DCtx* context, const std::string& compressed,
                               const std::string& name, size_t index, const SeekableFrame& frame,
                               std::string* output) {
-  output->clear();
   if (compressed.size() < 8) return DamagedFrame(name, index, frame, "it is too short");
   const uint32_t magic = GetLittleEndian32(reinterpret_cast<const unsigned char*>(compressed.data()));
   if ((magic & 0xFFFFFFF0u) == kSkippableFrameMagicBase) {
+    output->clear();
     if (frame.decompressed_size != 0) {
       return DamagedFrame(name, index, frame, "a skippable frame is listed with content");
     }
@@ -192,7 +192,9 @@ Result<SeekableZstdReader::WholeStream> SeekableZstdReader::DecompressAll(ByteSi
   auto write_next = [&]() -> Status {
     GB_ASSIGN_OR_RETURN(std::string content, workers.Next());
     result.decompressed_bytes += content.size();
-    return content.empty() ? Status::Ok() : sink.Write(content.data(), content.size());
+    Status written = content.empty() ? Status::Ok() : sink.Write(content.data(), content.size());
+    workers.Recycle(std::move(content));
+    return written;
   };
   // This thread reads the file in order (hashing it) while the workers decompress.
   for (const SeekableFrame& frame : frames) {

@@ -129,6 +129,7 @@ struct SeekableZstdWriter::Impl {
                         submitted_sizes.front()};
     submitted_sizes.pop_front();
     GB_RETURN_IF_ERROR(Emit(compressed.data(), compressed.size()));
+    workers->Recycle(std::move(compressed));
     decompressed_written += frame.decompressed_size;
     frames.push_back(frame);
     return Status::Ok();
