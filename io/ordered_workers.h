@@ -4,9 +4,12 @@
 //
 // The pool holds no more than `max_in_flight` jobs (queued, running or done but not yet
 // taken): the caller bounds memory by taking a result (Next) before submitting more.
-// Submit, Next, Recycle and in_flight must be called from one thread (the owner); the
-// transform runs on the workers, each worker passing its own index so that it can use its
-// own context.
+// Submit, Next, Recycle and in_flight must be called from one thread (the owner). The
+// transform runs on `worker_threads` threads (indexes 0 .. worker_threads-1) and, while
+// Next() waits with jobs still queued, on the owner itself (index worker_threads): on a busy
+// machine a woken thread can wait a whole scheduling period for a core, and the owner
+// already has one. Each passes its own index so that it can use its own context, so a
+// transform needs worker_threads + 1 contexts. With 0 worker threads, jobs run in Next().
 #pragma once
 
 #include <condition_variable>
@@ -30,8 +33,8 @@ class OrderedWorkers {
   using Transform =
       std::function<Status(int worker, uint64_t sequence, std::string& input, std::string* output)>;
 
-  // REQUIRES: threads >= 1, max_in_flight >= 1.
-  OrderedWorkers(int threads, size_t max_in_flight, Transform transform);
+  // REQUIRES: worker_threads >= 0, max_in_flight >= 1.
+  OrderedWorkers(int worker_threads, size_t max_in_flight, Transform transform);
   // Stops the workers; results not taken are dropped.
   ~OrderedWorkers();
   OrderedWorkers(const OrderedWorkers&) = delete;
@@ -50,9 +53,12 @@ class OrderedWorkers {
 
  private:
   struct Job {
-    uint64_t sequence;
+    uint64_t sequence = 0;
     std::string input;
+    std::string output;  // a recycled buffer, or empty
   };
+  Job TakeJobLocked();  // REQUIRES: mutex_ held, !queue_.empty()
+  void RunJob(int worker, Job job);
   void WorkerLoop(int worker);
 
   const size_t max_in_flight_;

@@ -177,12 +177,12 @@ Status SeekableZstdReader::DecompressRange(uint64_t begin, uint64_t end, ByteSin
 Result<SeekableZstdReader::WholeStream> SeekableZstdReader::DecompressAll(ByteSink& sink,
                                                                           int threads) const {
   if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  DecompressionContexts contexts(threads);
+  DecompressionContexts contexts(threads);  // this thread decompresses too: threads - 1 workers
   GB_RETURN_IF_ERROR(contexts.Check(name()));
   const auto& frames = table_.frames;
   const std::string& file_name = name();
   OrderedWorkers workers(
-      threads, static_cast<size_t>(threads) + 1,
+      threads - 1, static_cast<size_t>(threads) + 1,
       [&](int worker, uint64_t index, std::string& compressed, std::string* output) {
         return DecompressCheckedFrame(contexts[worker], compressed, file_name, index,
                                       frames[index], output);

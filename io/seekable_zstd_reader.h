@@ -48,7 +48,7 @@ class SeekableZstdReader {
     std::string file_sha256_hex;  // of every byte of the file, read once in order
   };
   // The whole stream into `sink`, frames decompressed on `threads` threads (0 = all online
-  // cores) with at most threads + 1 frames in memory.
+  // cores; the calling thread is one of them) with at most threads + 1 frames in memory.
   Result<WholeStream> DecompressAll(ByteSink& sink, int threads) const;
 
  private:

@@ -194,11 +194,12 @@ Result<std::unique_ptr<SeekableZstdWriter>> SeekableZstdWriter::Create(
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  // The calling thread compresses too, while it waits for a frame: threads - 1 workers.
   GB_RETURN_IF_ERROR(impl.contexts.Init(threads, options.level, impl.name));
   const CompressionContexts* contexts = &impl.contexts;
   const std::string* output_name = &impl.name;
   impl.workers = std::make_unique<OrderedWorkers>(
-      threads, static_cast<size_t>(threads) + 1,
+      threads - 1, static_cast<size_t>(threads) + 1,
       [contexts, output_name](int worker, uint64_t, std::string& input, std::string* output) {
         return contexts->Compress(worker, input, output, *output_name);
       });

@@ -5,13 +5,14 @@
 // Layout: [identity skippable frame] data frames... seek-table frame. Each data frame holds
 // `frame_input_size` input bytes (fewer where the caller cut it: CutFrame, or at the end),
 // carries its content size and XXH64 checksum, and is compressed by one of `threads`
-// workers with its own ZSTD_CCtx. `zstd -d` and `tar --zstd` read the file as one stream;
+// threads (threads - 1 workers and the caller, while it waits for a frame), each with its
+// own ZSTD_CCtx. `zstd -d` and `tar --zstd` read the file as one stream;
 // they skip the identity frame and the seek table. The seek table lists every frame, the
 // identity frame included (decompressed size 0), and carries no checksums of its own.
 //
 // Memory: at most threads + 1 frames in flight, each an input and an output buffer, plus
 // the frame being filled: about (threads + 2) * 2 * frame_input_size.
-// Not thread-safe: one caller thread; the compression runs on the writer's own threads.
+// Not thread-safe: one caller thread; the compression runs on the writer's threads too.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +28,7 @@ namespace gb {
 
 struct SeekableZstdOptions {
   int level = 3;
-  int threads = 0;                         // compression threads; 0 = all online cores
+  int threads = 0;                         // compressing threads; 0 = all online cores
   size_t frame_input_size = 16 << 20;      // 1 byte .. 1 GiB (the format's frame limit)
   std::string identity_frame;              // payload of a skippable frame written first
 };

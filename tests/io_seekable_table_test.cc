@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "io/ordered_workers.h"
 #include "io/seek_table.h"
@@ -57,7 +58,7 @@ TEST(SeekTable, ParsesEntriesWithChecksumsAndComputesOffsets) {
 TEST(OrderedWorkers, ResultsComeBackInSubmissionOrder) {
   std::atomic<int> running{0};
   std::atomic<int> most_running{0};
-  OrderedWorkers workers(4, 5, [&](int, uint64_t sequence, std::string& input, std::string* out) {
+  OrderedWorkers workers(3, 5, [&](int, uint64_t sequence, std::string& input, std::string* out) {
     int now = ++running;
     for (int seen = most_running; now > seen && !most_running.compare_exchange_weak(seen, now);) {
     }
@@ -81,7 +82,22 @@ TEST(OrderedWorkers, ResultsComeBackInSubmissionOrder) {
     ASSERT_TRUE(result.ok()) << result.status().ToString();
     EXPECT_EQ(*result, "job" + std::to_string(taken) + "/" + std::to_string(taken));
   }
-  EXPECT_LE(most_running.load(), 4);
+  EXPECT_LE(most_running.load(), 4);  // 3 workers and this thread
+}
+
+TEST(OrderedWorkers, WithoutWorkerThreadsTheOwnerRunsTheJobs) {
+  const std::thread::id owner = std::this_thread::get_id();
+  OrderedWorkers workers(0, 2, [&](int worker, uint64_t, std::string& input, std::string* out) {
+    EXPECT_EQ(worker, 0);
+    EXPECT_EQ(std::this_thread::get_id(), owner);
+    *out = input + "!";
+    return Status::Ok();
+  });
+  workers.Submit("a");
+  workers.Submit("b");
+  EXPECT_TRUE(workers.full());
+  EXPECT_EQ(*workers.Next(), "a!");
+  EXPECT_EQ(*workers.Next(), "b!");
 }
 
 TEST(OrderedWorkers, StopsWithJobsStillQueued) {
