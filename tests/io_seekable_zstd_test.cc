@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <thread>
 #include <utility>
 
 #include "io/files.h"
@@ -221,6 +222,37 @@ TEST(SeekableZstd, ParallelAndSerialDecompressionAgree) {
     EXPECT_EQ(parallel.bytes, serial.bytes) << threads << " threads";
   }
   EXPECT_EQ(serial.bytes, data);
+}
+
+TEST(SeekableZstd, ReadersOnSeveralThreadsShareOneReader) {
+  ScratchDir dir;
+  const std::string path = dir / "half.zst";
+  const std::string data = MakeTestData(40 * kFrame + 9, 3);
+  WriteSeekable(path, data, SmallFrames());
+  auto reader = OpenOrDie(path);
+  ASSERT_NE(reader, nullptr);
+  std::vector<std::string> outputs(4);
+  std::vector<Status> statuses(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < outputs.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t begin = t * 997; begin < data.size() && statuses[t].ok(); begin += 4 * 997) {
+        StringSink sink;
+        uint64_t end = std::min<uint64_t>(begin + 5000, data.size());
+        statuses[t] = reader->DecompressRange(begin, end, sink);
+        outputs[t] += sink.bytes;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (size_t t = 0; t < outputs.size(); ++t) {
+    ASSERT_TRUE(statuses[t].ok()) << statuses[t].ToString();
+    std::string expected;
+    for (uint64_t begin = t * 997; begin < data.size(); begin += 4 * 997) {
+      expected += data.substr(begin, 5000);
+    }
+    EXPECT_EQ(outputs[t], expected) << "thread " << t;
+  }
 }
 
 TEST(SeekableZstd, SinkAndFileOutputsAreTheSameBytes) {
