@@ -1,0 +1,94 @@
+#include "io/ordered_workers.h"
+
+#include <utility>
+
+namespace gb {
+
+OrderedWorkers::OrderedWorkers(int worker_threads, size_t max_in_flight, Transform transform)
+    : max_in_flight_(max_in_flight), transform_(std::move(transform)) {
+  threads_.reserve(worker_threads);
+  for (int i = 0; i < worker_threads; ++i) threads_.emplace_back([this, i] { WorkerLoop(i); });
+}
+
+OrderedWorkers::~OrderedWorkers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+    queue_.clear();
+  }
+  work_ready_.notify_all();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+void OrderedWorkers::Submit(std::string input) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(Job{submitted_++, std::move(input), std::string()});
+  }
+  work_ready_.notify_one();
+}
+
+Result<std::string> OrderedWorkers::Next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (done_.count(taken_) == 0) {
+    if (queue_.empty()) {
+      result_ready_.wait(lock);
+      continue;
+    }
+    // Run a queued job here rather than sleep (see the header).
+    Job job = TakeJobLocked();
+    lock.unlock();
+    RunJob(static_cast<int>(threads_.size()), std::move(job));
+    lock.lock();
+  }
+  auto found = done_.find(taken_);
+  Result<std::string> result = std::move(found->second);
+  done_.erase(found);
+  ++taken_;
+  return result;
+}
+
+void OrderedWorkers::Recycle(std::string buffer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // No more spares than jobs can use at once, so memory stays bounded.
+  if (spare_outputs_.size() < max_in_flight_) spare_outputs_.push_back(std::move(buffer));
+}
+
+OrderedWorkers::Job OrderedWorkers::TakeJobLocked() {
+  Job job = std::move(queue_.front());
+  queue_.pop_front();
+  if (!spare_outputs_.empty()) {
+    job.output = std::move(spare_outputs_.back());
+    spare_outputs_.pop_back();
+  }
+  return job;
+}
+
+void OrderedWorkers::RunJob(int worker, Job job) {
+  Status status = transform_(worker, job.sequence, job.input, &job.output);
+  job.input = std::string();  // free the input before the result waits to be taken
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (status.ok()) {
+      done_.emplace(job.sequence, Result<std::string>(std::move(job.output)));
+    } else {
+      done_.emplace(job.sequence, Result<std::string>(status));
+    }
+  }
+  result_ready_.notify_all();
+}
+
+void OrderedWorkers::WorkerLoop(int worker) {
+  while (true) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = TakeJobLocked();
+    }
+    RunJob(worker, std::move(job));
+  }
+}
+
+}  // namespace gb

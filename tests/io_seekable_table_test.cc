@@ -1,0 +1,113 @@
+// The seek table's bytes against the zstd seekable format spec (contrib/seekable_format,
+// v0.1.0), written out by hand, and the ordered worker pool the seekable halves run on.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "io/ordered_workers.h"
+#include "io/seek_table.h"
+
+namespace gb {
+namespace {
+
+std::string Bytes(std::initializer_list<unsigned> values) {
+  std::string out;
+  for (unsigned value : values) out.push_back(static_cast<char>(value));
+  return out;
+}
+
+TEST(SeekTable, EncodesTheSpecLayout) {
+  std::vector<SeekableFrame> frames = {{0, 0, 65, 0}, {65, 0, 0x01020304, 0x00100000}};
+  const std::string expected = Bytes({
+      0x5E, 0x2A, 0x4D, 0x18,  // Skippable_Magic_Number 0x184D2A5E
+      0x19, 0x00, 0x00, 0x00,  // Frame_Size: 2 entries * 8 + 9-byte footer = 25
+      0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // identity frame: 65 bytes, no content
+      0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x10, 0x00,  // data frame
+      0x02, 0x00, 0x00, 0x00,  // Number_Of_Frames
+      0x00,                    // Seek_Table_Descriptor: no checksums
+      0xB1, 0xEA, 0x92, 0x8F,  // Seekable_Magic_Number 0x8F92EAB1
+  });
+  EXPECT_EQ(EncodeSeekTable(frames), expected);
+}
+
+TEST(SeekTable, ParsesEntriesWithChecksumsAndComputesOffsets) {
+  const std::string table = Bytes({
+      0x5E, 0x2A, 0x4D, 0x18, 0x21, 0x00, 0x00, 0x00,  // 2 * 12 + 9 = 33
+      0x10, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0xAA, 0xBB, 0xCC, 0xDD,
+      0x20, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x11, 0x22, 0x33, 0x44,
+      0x02, 0x00, 0x00, 0x00, 0x80, 0xB1, 0xEA, 0x92, 0x8F,
+  });
+  auto parsed = ParseSeekTable(table, 0x30 + table.size(), "f.zst");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_TRUE(parsed->has_checksums);
+  ASSERT_EQ(parsed->frames.size(), 2u);
+  EXPECT_EQ(parsed->frames[1].compressed_offset, 0x10u);
+  EXPECT_EQ(parsed->frames[1].decompressed_offset, 0x100u);
+  EXPECT_EQ(parsed->frames[1].compressed_size, 0x20u);
+  EXPECT_EQ(parsed->compressed_size, 0x30u);
+  EXPECT_EQ(parsed->decompressed_size, 0x300u);
+
+  // The same table in a file with one more byte before it: the frames no longer add up.
+  EXPECT_FALSE(ParseSeekTable(table, 0x31 + table.size(), "f.zst").ok());
+  std::string wrong_frame_size = table;
+  wrong_frame_size[4] = 0x22;
+  EXPECT_FALSE(ParseSeekTable(wrong_frame_size, 0x30 + table.size(), "f.zst").ok());
+}
+
+TEST(OrderedWorkers, ResultsComeBackInSubmissionOrder) {
+  std::atomic<int> running{0};
+  std::atomic<int> most_running{0};
+  OrderedWorkers workers(3, 5, [&](int, uint64_t sequence, std::string& input, std::string* out) {
+    int now = ++running;
+    for (int seen = most_running; now > seen && !most_running.compare_exchange_weak(seen, now);) {
+    }
+    // Uneven work, so later jobs often finish before earlier ones.
+    std::string work = input;
+    for (uint64_t i = 0; i < (sequence % 5) * 20000; ++i) work[i % work.size()] ^= 1;
+    *out = input + "/" + std::to_string(sequence);
+    --running;
+    if (sequence == 13) return Status::Failed("job 13 failed");
+    return Status::Ok();
+  });
+  uint64_t submitted = 0;
+  for (uint64_t taken = 0; taken < 40; ++taken) {
+    while (submitted < 40 && !workers.full()) workers.Submit("job" + std::to_string(submitted++));
+    EXPECT_LE(workers.in_flight(), 5u);
+    Result<std::string> result = workers.Next();
+    if (taken == 13) {
+      EXPECT_FALSE(result.ok());
+      continue;
+    }
+    ASSERT_TRUE(result.ok()) << result.status().ToString();
+    EXPECT_EQ(*result, "job" + std::to_string(taken) + "/" + std::to_string(taken));
+  }
+  EXPECT_LE(most_running.load(), 4);  // 3 workers and this thread
+}
+
+TEST(OrderedWorkers, WithoutWorkerThreadsTheOwnerRunsTheJobs) {
+  const std::thread::id owner = std::this_thread::get_id();
+  OrderedWorkers workers(0, 2, [&](int worker, uint64_t, std::string& input, std::string* out) {
+    EXPECT_EQ(worker, 0);
+    EXPECT_EQ(std::this_thread::get_id(), owner);
+    *out = input + "!";
+    return Status::Ok();
+  });
+  workers.Submit("a");
+  workers.Submit("b");
+  EXPECT_TRUE(workers.full());
+  EXPECT_EQ(*workers.Next(), "a!");
+  EXPECT_EQ(*workers.Next(), "b!");
+}
+
+TEST(OrderedWorkers, StopsWithJobsStillQueued) {
+  OrderedWorkers workers(1, 10, [](int, uint64_t, std::string& input, std::string* out) {
+    *out = input;
+    return Status::Ok();
+  });
+  for (int i = 0; i < 10; ++i) workers.Submit(std::string(1000, 'x'));
+  // Destroyed here without taking the results: must not hang or leak.
+}
+
+}  // namespace
+}  // namespace gb
