@@ -40,29 +40,6 @@ Result<std::string> PayloadKey(std::string_view file_key, std::string_view nonce
   return age::Hkdf(file_key, nonce, "payload");
 }
 
-class StringSink : public ByteSink {
- public:
-  Status Write(const void* data, size_t size) override {
-    text.append(static_cast<const char*>(data), size);
-    return Status::Ok();
-  }
-  std::string text;
-};
-
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(std::string_view data) : data_(data) {}
-  Result<size_t> Read(void* buffer, size_t capacity) override {
-    const size_t n = std::min(capacity, data_.size());
-    std::memcpy(buffer, data_.data(), n);
-    data_.remove_prefix(n);
-    return n;
-  }
-
- private:
-  std::string_view data_;
-};
-
 }  // namespace
 
 // ---- Encryption ----
@@ -368,23 +345,23 @@ Result<std::string> AgeEncryptString(std::string_view plaintext, const AgeEncryp
   GB_ASSIGN_OR_RETURN(auto encryptor, AgeEncryptingSink::Create(&sink, options));
   GB_RETURN_IF_ERROR(encryptor->Write(plaintext.data(), plaintext.size()));
   GB_RETURN_IF_ERROR(encryptor->Finish());
-  return std::move(sink.text);
+  return std::move(sink.mutable_bytes());
 }
 
 Result<std::string> AgeDecryptString(std::string_view ciphertext,
                                      const std::vector<AgeIdentity>& identities,
                                      const std::string& origin, AgeFailure* failure) {
-  StringSource input(ciphertext);
+  StringSource input{std::string(ciphertext)};
   GB_ASSIGN_OR_RETURN(auto decryptor,
                       AgeDecryptingSource::Open(&input, identities, origin, failure));
   StringSink output;
   auto copied = CopyStream(*decryptor, output);
   if (failure) *failure = decryptor->failure();
   if (!copied.ok()) {
-    age::Wipe(output.text);
+    age::Wipe(output.mutable_bytes());
     return copied.status();
   }
-  return std::move(output.text);
+  return std::move(output.mutable_bytes());
 }
 
 }  // namespace gb

@@ -1,5 +1,8 @@
 #include "io/byte_stream.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,6 +35,19 @@ Result<uint64_t> CopyStream(ByteSource& source, ByteSink& sink) {
     GB_RETURN_IF_ERROR(sink.Write(buffer.data(), n));
     copied += n;
   }
+}
+
+Status StringSink::Write(const void* data, size_t size) {
+  bytes_.append(static_cast<const char*>(data), size);
+  ++writes_;
+  return Status::Ok();
+}
+
+Result<size_t> StringSource::Read(void* buffer, size_t capacity) {
+  const size_t n = std::min({capacity, piece_, bytes_.size() - offset_});
+  std::memcpy(buffer, bytes_.data() + offset_, n);
+  offset_ += n;
+  return n;
 }
 
 }  // namespace gb

@@ -42,7 +42,7 @@ class ChangingTreeTest : public ::testing::Test {
       if (!fired) during_read();
       fired = true;
     };
-    sink_.bytes.clear();
+    sink_.mutable_bytes().clear();
     return WriteDataDirArchive(options, sink_);
   }
 
@@ -57,7 +57,7 @@ TEST_F(ChangingTreeTest, OnlineRecordsAVanishedFile) {
   EXPECT_EQ(stats->vanished_while_read, std::vector<std::string>{"b-victim"});
   EXPECT_TRUE(stats->changed_while_read.empty());
   EXPECT_EQ(stats->entries, 2u);
-  StringSource source(sink_.bytes);
+  ShortReadSource source(sink_.bytes());
   auto scan = ScanArchive(source);
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->entries, 2u);
@@ -76,7 +76,7 @@ TEST_F(ChangingTreeTest, OnlineRecordsAGrowingFile) {
   });
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->changed_while_read, std::vector<std::string>{"a-big"});
-  StringSource source(sink_.bytes);
+  ShortReadSource source(sink_.bytes());
   auto scan = ScanArchive(source);
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->source_bytes, (20u << 20) + 10 + 6);  // as listed, not as grown
@@ -88,7 +88,7 @@ TEST_F(ChangingTreeTest, OnlineKeepsAShrunkFileAsLongAsItsHeader) {
   EXPECT_EQ(stats->changed_while_read, std::vector<std::string>{"a-big"});
   const std::string destination = temp_ / "restored";
   fs::create_directory(destination);
-  StringSource source(sink_.bytes);
+  ShortReadSource source(sink_.bytes());
   auto scan = ExtractArchive(source, {destination, true});
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(fs::file_size(destination + "/a-big"), 20u << 20);
@@ -139,7 +139,7 @@ class VanishingEntryTest : public ::testing::Test {
   Result<ArchiveWriteStats> Write(bool online) {
     ArchiveWriteOptions options = DefaultOptions(source_);
     options.online = online;
-    sink_.bytes.clear();
+    sink_.mutable_bytes().clear();
     return WriteDataDirArchive(options, sink_);
   }
 
@@ -154,7 +154,7 @@ TEST_F(VanishingEntryTest, OnlineRecordsAFileGoneBetweenReaddirAndStat) {
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   EXPECT_EQ(stats->vanished_while_read, std::vector<std::string>{"config/zz-237.json"});
   EXPECT_EQ(stats->entries, 5u);  // config, keep.json, plugins, dev, plugin.json
-  StringSource source(sink_.bytes);
+  ShortReadSource source(sink_.bytes());
   auto scan = ScanArchive(source);
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->entries, 5u);
@@ -208,7 +208,7 @@ TEST(ArchiveWriterErrors, MissingSourceIsAnError) {
   auto stats = WriteDataDirArchive(options, sink);
   ASSERT_FALSE(stats.ok());
   EXPECT_NE(stats.status().message().find("nope"), std::string::npos);
-  EXPECT_TRUE(sink.bytes.empty());
+  EXPECT_TRUE(sink.bytes().empty());
 }
 
 }  // namespace

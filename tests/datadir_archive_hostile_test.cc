@@ -70,7 +70,7 @@ class HostileArchiveTest : public ::testing::Test {
   void ExpectRefused(const std::vector<CraftedMember>& members, const std::string& culprit) {
     const std::string destination = destination_ + std::to_string(++attempts_);
     fs::create_directory(destination);
-    StringSource source(CraftArchive(members));
+    ShortReadSource source(CraftArchive(members));
     auto scan = ExtractArchive(source, {destination, true});
     ASSERT_FALSE(scan.ok());
     EXPECT_TRUE(IsUnsafeArchive(scan.status())) << scan.status().ToString();
@@ -81,7 +81,7 @@ class HostileArchiveTest : public ::testing::Test {
     EXPECT_EQ(ReadFile(outside_ + "/secret"), "outside secret\n");
     EXPECT_FALSE(fs::exists(temp_ / "evil"));
     // verify and restore's pre-flight scan refuse it too, before anything is extracted.
-    StringSource again(CraftArchive(members));
+    ShortReadSource again(CraftArchive(members));
     auto scanned = ScanArchive(again);
     ASSERT_FALSE(scanned.ok());
     EXPECT_TRUE(IsUnsafeArchive(scanned.status())) << scanned.status().ToString();

@@ -30,13 +30,13 @@ std::string Archive(const std::string& source, const std::string& path) {
   StringSink sink;
   auto stats = WriteDataDirArchive(options, sink);
   EXPECT_TRUE(stats.ok()) << stats.status().ToString();
-  std::ofstream(path, std::ios::binary) << sink.bytes;
-  return sink.bytes;
+  std::ofstream(path, std::ios::binary) << sink.bytes();
+  return sink.bytes();
 }
 
 Status Extract(const std::string& archive, const std::string& destination) {
   fs::create_directories(destination);
-  StringSource source(archive);
+  ShortReadSource source(archive);
   Result<ArchiveScan> scan = ExtractArchive(source, {destination, true});
   return scan.ok() ? Status::Ok() : scan.status();
 }
@@ -171,7 +171,7 @@ TEST(SparseFiles, HolesStayHolesInTheSetAndAfterExtraction) {
   auto measured = MeasureDataDir(destination);
   ASSERT_TRUE(measured.ok());
   EXPECT_EQ(measured->bytes, size);
-  StringSource source_again(archive);
+  ShortReadSource source_again(archive);
   auto scan = ScanArchive(source_again);
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->source_bytes, size);
@@ -273,7 +273,7 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
 
   const std::string destination = temp / "restored";
   fs::create_directory(destination);
-  StringSource source_stream(sink.bytes);
+  ShortReadSource source_stream(sink.bytes());
   auto scan = ExtractArchive(source_stream, {destination, true});
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->entries, stats->entries);

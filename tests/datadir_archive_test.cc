@@ -32,7 +32,7 @@ class ArchiveTest : public ::testing::Test {
     auto stats = WriteDataDirArchive(DefaultOptions(source_), sink);
     EXPECT_TRUE(stats.ok()) << stats.status().ToString();
     if (stats.ok()) stats_ = *stats;
-    return sink.bytes;
+    return sink.bytes();
   }
 
   std::string SaveToFile(const std::string& bytes, const std::string& name) {
@@ -111,7 +111,7 @@ TEST_F(ArchiveTest, ExtractRestoresTheTree) {
   const std::string archive = WriteArchive();
   const std::string destination = temp_ / "restored";
   fs::create_directory(destination);
-  StringSource source(archive);
+  ShortReadSource source(archive);
   auto scan = ExtractArchive(source, {destination, true});
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->entries, stats_.entries);
@@ -133,7 +133,7 @@ TEST_F(ArchiveTest, OwnersAreRestoredOnlyWhenAskedAsRoot) {
   for (bool restore_owners : {true, false}) {
     const std::string destination = temp_ / (restore_owners ? "owned" : "not-owned");
     fs::create_directory(destination);
-    StringSource source(archive);
+    ShortReadSource source(archive);
     auto scan = ExtractArchive(source, {destination, restore_owners});
     ASSERT_TRUE(scan.ok()) << scan.status().ToString();
     struct stat st;
@@ -161,7 +161,7 @@ TEST_F(ArchiveTest, GnuTarExtractsTheSameTree) {
 TEST_F(ArchiveTest, ScanReadsEverythingAndFindsThePair) {
   const std::string archive = WriteArchive();
   for (size_t chunk : {size_t{1} << 20, size_t{513}}) {
-    StringSource source(archive, chunk);
+    ShortReadSource source(archive, chunk);
     auto scan = ScanArchive(source);
     ASSERT_TRUE(scan.ok()) << scan.status().ToString();
     EXPECT_EQ(scan->entries, stats_.entries);
@@ -173,7 +173,7 @@ TEST_F(ArchiveTest, ScanReadsEverythingAndFindsThePair) {
 TEST_F(ArchiveTest, ScanReadsAnArchiveMadeByGnuTar) {
   const std::string path = temp_ / "gnu.tar";
   RunCommand("tar --format=pax -cf " + path + " -C " + source_ + " config bin");
-  StringSource source(ReadFile(path));
+  ShortReadSource source(ReadFile(path));
   auto scan = ScanArchive(source);
   ASSERT_TRUE(scan.ok()) << scan.status().ToString();
   EXPECT_EQ(scan->entries, 4u);
@@ -186,7 +186,7 @@ TEST_F(ArchiveTest, TruncatedArchivesAreErrors) {
   const size_t big = archive.find("big.bin");
   ASSERT_NE(big, std::string::npos);
   {
-    StringSource source(archive.substr(0, big + 400 * 1000));
+    ShortReadSource source(archive.substr(0, big + 400 * 1000));
     auto scan = ScanArchive(source);
     ASSERT_FALSE(scan.ok());
     EXPECT_EQ(scan.status().code(), Code::kFailed);
@@ -197,18 +197,18 @@ TEST_F(ArchiveTest, TruncatedArchivesAreErrors) {
   {
     size_t end = archive.find_last_not_of('\0');
     end = (end / 512 + 1) * 512;
-    StringSource source(archive.substr(0, end));
+    ShortReadSource source(archive.substr(0, end));
     auto scan = ScanArchive(source);
     ASSERT_FALSE(scan.ok());
     EXPECT_NE(scan.status().message().find("truncated"), std::string::npos)
         << scan.status().message();
     const std::string destination = temp_ / "partial";
     fs::create_directory(destination);
-    StringSource again(archive.substr(0, end));
+    ShortReadSource again(archive.substr(0, end));
     EXPECT_FALSE(ExtractArchive(again, {destination, true}).ok());
   }
   {
-    StringSource source(std::string(100000, 'x'));
+    ShortReadSource source(std::string(100000, 'x'));
     EXPECT_FALSE(ScanArchive(source).ok());
   }
 }
@@ -217,7 +217,7 @@ TEST_F(ArchiveTest, ExtractRefusesANonEmptyDestination) {
   const std::string archive = WriteArchive();
   const std::string destination = temp_ / "busy";
   WriteFile(destination + "/already-here", "x");
-  StringSource source(archive);
+  ShortReadSource source(archive);
   auto scan = ExtractArchive(source, {destination, true});
   ASSERT_FALSE(scan.ok());
   EXPECT_NE(scan.status().message().find("not empty"), std::string::npos) << scan.status().ToString();

@@ -25,33 +25,16 @@
 
 namespace gb::testing {
 
+using ::gb::StringSink;
+// The archive tests read in pieces of 7919 bytes unless they ask otherwise: short reads, as
+// from a pipe.
+struct ShortReadSource : ::gb::StringSource {
+  explicit ShortReadSource(std::string bytes, size_t piece = 7919)
+      : ::gb::StringSource(std::move(bytes), piece) {}
+};
+
 namespace fs = std::filesystem;
 
-class StringSink : public ByteSink {
- public:
-  Status Write(const void* data, size_t size) override {
-    bytes.append(static_cast<const char*>(data), size);
-    return Status::Ok();
-  }
-  std::string bytes;
-};
-
-// Hands out at most `chunk` bytes per Read, like a pipe would.
-class StringSource : public ByteSource {
- public:
-  StringSource(std::string bytes, size_t chunk = 7919) : bytes_(std::move(bytes)), chunk_(chunk) {}
-  Result<size_t> Read(void* buffer, size_t capacity) override {
-    size_t n = std::min({capacity, chunk_, bytes_.size() - offset_});
-    std::memcpy(buffer, bytes_.data() + offset_, n);
-    offset_ += n;
-    return n;
-  }
-
- private:
-  std::string bytes_;
-  size_t chunk_;
-  size_t offset_ = 0;
-};
 
 // Accepts `limit` bytes, then fails like a full disk.
 class FailingSink : public ByteSink {

@@ -163,7 +163,7 @@ TEST(MeasureTree, CountsByTheDocumentedRule) {
   // And so is what extracting the archive gives back.
   const std::string extracted = out / "extracted";
   fs::create_directory(extracted);
-  StringSource source(sink.bytes);
+  StringSource source(sink.bytes());
   ASSERT_TRUE(ExtractArchive(source, {extracted, true}).ok());
   auto again = MeasureDataDir(extracted);
   ASSERT_TRUE(again.ok()) << again.status().ToString();

@@ -35,7 +35,7 @@ Encrypted Encrypt(const std::string& data, const AgeEncryptOptions& options, siz
         (*encryptor)->Write(data.data() + offset, std::min(piece, data.size() - offset)).ok());
   }
   EXPECT_TRUE((*encryptor)->Finish().ok());
-  return {sink.text, (*encryptor)->plaintext_bytes(), (*encryptor)->ciphertext_bytes()};
+  return {sink.bytes(), (*encryptor)->plaintext_bytes(), (*encryptor)->ciphertext_bytes()};
 }
 
 size_t HeaderSize(const std::string& file) {

@@ -9,38 +9,19 @@
 #include <vector>
 
 #include "io/age_stream.h"
+#include "io/byte_stream.h"
 
 namespace gb::testing {
 
-class StringSource : public ByteSource {
- public:
-  explicit StringSource(std::string_view data) : data_(data) {}
-  Result<size_t> Read(void* buffer, size_t capacity) override {
-    const size_t n = std::min(capacity, data_.size());
-    std::memcpy(buffer, data_.data(), n);
-    data_.remove_prefix(n);
-    return n;
-  }
-
- private:
-  std::string_view data_;
-};
-
-class StringSink : public ByteSink {
- public:
-  Status Write(const void* data, size_t size) override {
-    text.append(static_cast<const char*>(data), size);
-    return Status::Ok();
-  }
-  std::string text;
-};
+using ::gb::StringSink;
+using ::gb::StringSource;
 
 // Decrypts `ciphertext` reading `piece` bytes at a time; returns the outcome and appends the
 // plaintext released on the way to `*released`.
 inline AgeFailure DecryptReleased(std::string_view ciphertext,
                                   const std::vector<AgeIdentity>& identities, std::string* released,
                                   size_t piece = 10000) {
-  StringSource input(ciphertext);
+  StringSource input{std::string(ciphertext)};
   AgeFailure failure = AgeFailure::kNone;
   auto source = AgeDecryptingSource::Open(&input, identities, "test file", &failure);
   if (!source.ok()) return failure;

@@ -17,15 +17,6 @@ namespace {
 using testing::MakeTestData;
 using testing::ScratchDir;
 
-// A sink that keeps everything, to compare with what went in.
-class StringSink : public ByteSink {
- public:
-  Status Write(const void* data, size_t size) override {
-    text.append(static_cast<const char*>(data), size);
-    return Status::Ok();
-  }
-  std::string text;
-};
 
 TEST(ByteStream, CopiesAPipeIntoAFile) {
   ScratchDir dir;

@@ -26,15 +26,6 @@ using testing::ScratchDir;
 constexpr size_t kFrame = 4096;
 const char kIdentity[] = "set = \"2026-11-29T16-00-00Z\"\nhalf = \"datadir\"\n";
 
-class StringSink : public ByteSink {
- public:
-  Status Write(const void* data, size_t size) override {
-    bytes.append(static_cast<const char*>(data), size);
-    return Status::Ok();
-  }
-  std::string bytes;
-};
-
 // Wraps a RangeSource and records which byte ranges the reader asked for.
 class CountingRangeSource : public RangeSource {
  public:
@@ -132,7 +123,7 @@ TEST(SeekableZstd, RoundTripAroundFrameBoundaries) {
     StringSink out;
     auto whole = reader->DecompressAll(out, 2);
     ASSERT_TRUE(whole.ok()) << whole.status().ToString();
-    EXPECT_EQ(out.bytes, data);
+    EXPECT_EQ(out.bytes(), data);
     EXPECT_EQ(whole->decompressed_bytes, size);
     auto file_sha = Sha256::OfFile(path);
     ASSERT_TRUE(file_sha.ok());
@@ -190,7 +181,7 @@ TEST(SeekableZstd, RangeReadTouchesOnlyTheCoveringFrames) {
     StringSink out;
     Status status = reader.DecompressRange(range.begin, range.end, out);
     ASSERT_TRUE(status.ok()) << status.ToString();
-    EXPECT_EQ(out.bytes, data.substr(range.begin, range.end - range.begin));
+    EXPECT_EQ(out.bytes(), data.substr(range.begin, range.end - range.begin));
     uint64_t expected = 0;
     if (range.end > range.begin) {
       // Frame i + 1 holds [i * kFrame, (i + 1) * kFrame): frame 0 is the identity frame.
@@ -219,9 +210,9 @@ TEST(SeekableZstd, ParallelAndSerialDecompressionAgree) {
     StringSink parallel;
     auto whole = reader->DecompressAll(parallel, threads);
     ASSERT_TRUE(whole.ok()) << whole.status().ToString();
-    EXPECT_EQ(parallel.bytes, serial.bytes) << threads << " threads";
+    EXPECT_EQ(parallel.bytes(), serial.bytes()) << threads << " threads";
   }
-  EXPECT_EQ(serial.bytes, data);
+  EXPECT_EQ(serial.bytes(), data);
 }
 
 TEST(SeekableZstd, ReadersOnSeveralThreadsShareOneReader) {
@@ -240,7 +231,7 @@ TEST(SeekableZstd, ReadersOnSeveralThreadsShareOneReader) {
         StringSink sink;
         uint64_t end = std::min<uint64_t>(begin + 5000, data.size());
         statuses[t] = reader->DecompressRange(begin, end, sink);
-        outputs[t] += sink.bytes;
+        outputs[t] += sink.bytes();
       }
     });
   }
@@ -266,7 +257,7 @@ TEST(SeekableZstd, SinkAndFileOutputsAreTheSameBytes) {
   ASSERT_TRUE((*writer)->Finish().ok());
   auto file = ReadWholeFile(dir / "half.zst");
   ASSERT_TRUE(file.ok());
-  EXPECT_EQ(sink.bytes, *file);
+  EXPECT_EQ(sink.bytes(), *file);
   EXPECT_EQ((*writer)->file_bytes(), file->size());
   EXPECT_EQ((*writer)->sha256_hex(), Sha256::OfString(*file));
 }
@@ -293,7 +284,7 @@ TEST(SeekableZstd, IdentityFrameStaysFirst) {
   StringSink out;
   auto copied = CopyStream(**plain, out);
   ASSERT_TRUE(copied.ok()) << copied.status().ToString();
-  EXPECT_EQ(out.bytes, data);
+  EXPECT_EQ(out.bytes(), data);
 }
 
 TEST(SeekableZstd, RefusesAFlippedByteInAFrame) {
