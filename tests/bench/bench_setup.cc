@@ -10,8 +10,9 @@
 #include <fstream>
 #include <iostream>
 
-#include "datadir/sample_node.h"
-#include "pg/throwaway_cluster.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/sample_node.h"
+#include "sandbox/throwaway_cluster.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"build the govern-backup benchmark node"};
