@@ -39,7 +39,8 @@ constexpr ExitCodeHelp kExitCodeHelp[] = {
     {kExitProblems, "verify or audit found problems"},
     {kExitRefused, "restore refused by a pre-flight check before anything live was touched"},
     {kExitLocked, "another govern-backup operation holds the repository lock"},
-    {kExitCopyFailed, "the set is complete but copying it to another repository failed (reserved for copy)"},
+    {kExitCopyFailed,
+     "the set is complete but copying it to another repository failed (reserved for copy)"},
 };
 
 std::string ExitCodesFooter() {

@@ -101,7 +101,7 @@ std::string JdbcUrl(const SampleNodeOptions& options) {
           options.db_name;
   }
   if (!options.db_schema.empty()) params.push_back("currentSchema=" + options.db_schema);
-  for (size_t i = 0; i < params.size(); ++i) url += (i == 0 ? "?" : "&") + params[i];
+  if (!params.empty()) url += "?" + Join(params, "&");
   return url;
 }
 

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "config/config.h"
+#include "io/text.h"
 #include "sandbox/sample_govern_schema.h"
 #include "sandbox/sample_node.h"
 #include "sandbox/throwaway_cluster.h"
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
             << "PG_BIN='" << (*cluster)->bin_dir() << "'\n"
             << "PGHOST='" << db.host << "'\nPGPORT='" << db.port << "'\nPGUSER='" << db.user
             << "'\nPGDATABASE='" << db.dbname << "'\nPGPASSFILE='" << (*cluster)->password_file()
-            << "'\nPG_DIR='" << (*cluster)->directory() << "'\n";
+            << "'\nPG_DIR='" << (*cluster)->directory() << "'\n"
+            << "EXCLUDES='" << gb::Join(gb::BackupConfig::DefaultExcludes(), " ") << "'\n";
   return 0;
 }
