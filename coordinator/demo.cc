@@ -36,11 +36,14 @@ void Heading(const std::string& text) { std::cout << "\n== " << text << "\n" << 
 Result<std::string> MakeSandbox(const std::string& requested) {
   std::string dir = requested;
   if (dir.empty()) {
-    GB_ASSIGN_OR_RETURN(dir, MakeTempDir(fs::temp_directory_path().string(), "govern-backup-demo-"));
+    GB_ASSIGN_OR_RETURN(dir,
+                        MakeTempDir(fs::temp_directory_path().string(), "govern-backup-demo-"));
   } else {
     std::error_code error;
     fs::create_directories(dir, error);
-    if (error) return Status::Failed("cannot create demo directory " + dir + ": " + error.message());
+    if (error) {
+      return Status::Failed("cannot create demo directory " + dir + ": " + error.message());
+    }
   }
   // The sample node's unprivileged DSS user must traverse it.
   if (::chmod(dir.c_str(), 0755) != 0) {

@@ -137,10 +137,12 @@ struct Layout {
     std::string commit = RandomString(rng, 40, kHex);
     GB_RETURN_IF_ERROR(Write("dss-version.json", VersionJson(options, commit)));
     GB_RETURN_IF_ERROR(MakeDirs(install_dir));
-    GB_RETURN_IF_ERROR(WriteFile(install_dir + "/dss-version.json", VersionJson(options, commit), 0644));
+    GB_RETURN_IF_ERROR(
+        WriteFile(install_dir + "/dss-version.json", VersionJson(options, commit), 0644));
     GB_RETURN_IF_ERROR(WriteFile(install_dir + "/installer.sh", kFakeInstallerScript, 0755));
     GB_RETURN_IF_ERROR(MakeDirs(install_dir + "/scripts"));
-    GB_RETURN_IF_ERROR(WriteFile(install_dir + "/scripts/README", "DSS installation kit (sample)\n", 0644));
+    GB_RETURN_IF_ERROR(
+        WriteFile(install_dir + "/scripts/README", "DSS installation kit (sample)\n", 0644));
 
     GB_RETURN_IF_ERROR(Write(
         "install.ini",

@@ -44,7 +44,9 @@ Status MakeAncestorsTraversable(const std::string& directory, const std::string&
   for (fs::path at = target.parent_path(); !at.empty() && at != at.root_path();
        at = at.parent_path()) {
     struct stat info {};
-    if (::stat(at.c_str(), &info) != 0) return Status::FromErrno("cannot stat " + at.string(), errno);
+    if (::stat(at.c_str(), &info) != 0) {
+      return Status::FromErrno("cannot stat " + at.string(), errno);
+    }
     if ((info.st_mode & S_IXOTH) != 0) continue;
     announce << "govern-backup sandbox: adding o+x to " << at.string() << " so that " << who
              << " can reach " << target.string() << std::endl;
