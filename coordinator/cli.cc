@@ -4,9 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "coordinator/commands.h"
 #include "coordinator/exit_codes.h"
+#include "version.h"  // generated from project(VERSION) in CMakeLists.txt
 
 namespace gb {
 namespace {
@@ -21,13 +23,43 @@ void SetUpLogging(int verbose, bool quiet) {
                                          : spdlog::level::info);
 }
 
+// Reserved by CONTRACT.md for `copy` (not built yet); exit_codes.h will own it with the command.
+constexpr int kExitCopyFailed = 6;
+
+// The exit codes of CONTRACT.md, for --help. The values are exit_codes.h's; the words are
+// for the admin reading --help.
+struct ExitCodeHelp {
+  int code;
+  const char* meaning;
+};
+constexpr ExitCodeHelp kExitCodeHelp[] = {
+    {kExitOk, "success"},
+    {kExitFailed, "the operation failed; the message says what, and nothing that existed was lost"},
+    {kExitUsage, "usage or configuration error (the message names the key or flag)"},
+    {kExitProblems, "verify or audit found problems"},
+    {kExitRefused, "restore refused by a pre-flight check before anything live was touched"},
+    {kExitLocked, "another govern-backup operation holds the repository lock"},
+    {kExitCopyFailed,
+     "the set is complete but copying it to another repository failed (reserved for copy)"},
+};
+
+std::string ExitCodesFooter() {
+  std::ostringstream footer;
+  footer << "Exit codes:\n";
+  for (const ExitCodeHelp& entry : kExitCodeHelp) {
+    footer << "  " << entry.code << "  " << entry.meaning << "\n";
+  }
+  return footer.str();
+}
+
 }  // namespace
 
 int RunCommandLine(int argc, char** argv) {
   CLI::App app{"govern-backup: paired, verifiable backups of Dataiku Govern nodes "
                "(data directory + PostgreSQL database)",
                "govern-backup"};
-  app.set_version_flag("--version", std::string("govern-backup ") + GOVERN_BACKUP_VERSION);
+  app.set_version_flag("--version", std::string("govern-backup ") + kVersion);
+  app.footer(ExitCodesFooter());
   app.require_subcommand(1);
   app.fallthrough();
 

@@ -1,24 +1,30 @@
 // `govern-backup demo`: the main job on an embedded default. A throwaway PostgreSQL and a
 // sample Govern node are backed up; the node is then changed and restored, showing both
 // halves back as they were; the demo ends with `verify --deep` and `audit`.
+// It is compiled into the executable, not the coordinator library: only the program links
+// the sandbox (see CMakeLists.txt). As root, the sandbox announces on stderr each change it
+// makes to the machine (a system user, o+x on a directory) before making it.
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <sstream>
+
+#include <toml++/toml.h>
 
 #include "coordinator/commands.h"
 #include "coordinator/repository.h"
 #include "datadir/dss_control.h"
-#include "datadir/sample_node.h"
 #include "io/atomic_file.h"
+#include "io/files.h"
 #include "io/sha256.h"
 #include "pg/server.h"
-#include "pg/sql.h"
-#include "pg/throwaway_cluster.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/sample_node.h"
+#include "sandbox/sql.h"
+#include "sandbox/throwaway_cluster.h"
 
 namespace gb {
 namespace {
@@ -30,27 +36,36 @@ void Heading(const std::string& text) { std::cout << "\n== " << text << "\n" << 
 Result<std::string> MakeSandbox(const std::string& requested) {
   std::string dir = requested;
   if (dir.empty()) {
-    std::string pattern = (fs::temp_directory_path() / "govern-backup-demo-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr)
-      return Status::FromErrno("cannot create a demo directory under /tmp", errno);
-    dir = pattern;
+    GB_ASSIGN_OR_RETURN(dir,
+                        MakeTempDir(fs::temp_directory_path().string(), "govern-backup-demo-"));
   } else {
     std::error_code error;
     fs::create_directories(dir, error);
-    if (error) return Status::Failed("cannot create demo directory " + dir + ": " + error.message());
+    if (error) {
+      return Status::Failed("cannot create demo directory " + dir + ": " + error.message());
+    }
   }
-  ::chmod(dir.c_str(), 0755);  // the sample node's unprivileged DSS user traverses it
+  // The sample node's unprivileged DSS user must traverse it.
+  if (::chmod(dir.c_str(), 0755) != 0) {
+    return Status::FromErrno("cannot make the demo directory " + dir + " traversable (0755)", errno,
+                             "choose another place with --dir");
+  }
   return dir;
 }
 
+// Written with toml++ so that any path is quoted correctly.
 std::string ConfigText(const SampleNode& node, const ThrowawayCluster& cluster,
                        const std::string& repository) {
-  return "# govern-backup demo configuration\n"
-         "[node]\ndata_dir = \"" + node.data_dir + "\"\n\n"
-         "[database]   # host, port, dbname and user come from the node's dip.properties\n"
-         "password_file = \"" + cluster.password_file() + "\"\n"
-         "pg_bin_dir = \"" + cluster.bin_dir() + "\"\n\n"
-         "[repository]\npath = \"" + repository + "\"\n";
+  toml::table config{
+      {"node", toml::table{{"data_dir", node.data_dir}}},
+      // host, port, dbname and user come from the node's dip.properties.
+      {"database", toml::table{{"password_file", cluster.password_file()},
+                               {"pg_bin_dir", cluster.bin_dir()}}},
+      {"repository", toml::table{{"path", repository}}},
+  };
+  std::ostringstream text;
+  text << "# govern-backup demo configuration\n" << config << "\n";
+  return text.str();
 }
 
 uint64_t TotalRows(const ConnectionParams& params) {
@@ -166,7 +181,7 @@ Status RunDemo(const GlobalOptions& global, const DemoOptions& options) {
   Heading("cleaning up");
   if (Result<DssControlOptions> dss = MakeDssControlOptions(node.data_dir, "", ""); dss.ok())
     (void)DssControl(*dss).Stop();
-  (void)cluster->Stop();
+  (void)cluster->Discard();
   std::error_code error;
   fs::remove_all(sandbox, error);
   std::cout << "removed " << sandbox << " (run with --keep to explore it)\n";

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "datadir/sample_node.h"
+#include "sandbox/sample_node.h"
 #include "io/subprocess.h"
 #include "tests/datadir_test_util.h"
 
@@ -242,19 +242,6 @@ TEST_F(DssControlTest, StalePidFileAndMissingRunDir) {
   Status started = control.Start();
   ASSERT_TRUE(started.ok()) << started.ToString();
   EXPECT_TRUE(node_.IsRunning());
-}
-
-TEST_F(DssControlTest, ChurnRewritesConfigWhileRunning) {
-  const std::string churn = node_.data_dir + "/config/churn.json";
-  Touch("churn");
-  std::string first;
-  for (int i = 0; i < 50 && first.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    first = ReadText(churn);
-  }
-  ASSERT_NE(first.find("generation"), std::string::npos);
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  EXPECT_NE(ReadText(churn), first);
 }
 
 TEST_F(DssControlTest, UnexpectedStatusExitIsAnErrorWithTheLastLine) {

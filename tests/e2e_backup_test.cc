@@ -19,7 +19,7 @@
 #include "io/env.h"
 #include "io/sha256.h"
 #include "io/zstd_file.h"
-#include "pg/throwaway_cluster.h"
+#include "sandbox/throwaway_cluster.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {

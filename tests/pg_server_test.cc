@@ -12,7 +12,8 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
-#include "pg/throwaway_cluster.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/throwaway_cluster.h"
 #include "tests/support/pg_test_cluster.h"
 
 namespace gb {
@@ -271,13 +272,13 @@ TEST(ThrowawayClusterTest, StartsWithoutCreateDbAndRemovesItsDirectory) {
       << refused.ToString();
 
   const ConnectionParams params = (*cluster)->GovernParams();
-  ASSERT_TRUE((*cluster)->Stop().ok());
+  ASSERT_TRUE((*cluster)->Discard().ok());
   EXPECT_FALSE(fs::exists(directory));
   EXPECT_FALSE(fs::exists(parent));
   Result<ServerIdentity> gone = ReadServerIdentity(params);
   ASSERT_FALSE(gone.ok());
   EXPECT_NE(gone.status().message().find("not reachable"), std::string::npos);
-  EXPECT_TRUE((*cluster)->Stop().ok());  // twice is fine
+  EXPECT_TRUE((*cluster)->Discard().ok());  // twice is fine
 }
 
 }  // namespace

@@ -10,8 +10,11 @@
 #include <fstream>
 #include <iostream>
 
-#include "datadir/sample_node.h"
-#include "pg/throwaway_cluster.h"
+#include "config/config.h"
+#include "io/text.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/sample_node.h"
+#include "sandbox/throwaway_cluster.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"build the govern-backup benchmark node"};
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
             << "PG_BIN='" << (*cluster)->bin_dir() << "'\n"
             << "PGHOST='" << db.host << "'\nPGPORT='" << db.port << "'\nPGUSER='" << db.user
             << "'\nPGDATABASE='" << db.dbname << "'\nPGPASSFILE='" << (*cluster)->password_file()
-            << "'\nPG_DIR='" << (*cluster)->directory() << "'\n";
+            << "'\nPG_DIR='" << (*cluster)->directory() << "'\n"
+            << "EXCLUDES='" << gb::Join(gb::BackupConfig::DefaultExcludes(), " ") << "'\n";
   return 0;
 }

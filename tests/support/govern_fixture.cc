@@ -11,7 +11,8 @@
 #include <fstream>
 
 #include "io/sha256.h"
-#include "pg/throwaway_cluster.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/throwaway_cluster.h"
 
 namespace gb {
 namespace testing {

@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "datadir/sample_node.h"
+#include "sandbox/sample_node.h"
 #include "io/subprocess.h"
 #include "pg/connection.h"
 #include "tests/support/pg_test_cluster.h"

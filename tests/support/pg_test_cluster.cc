@@ -24,7 +24,7 @@ class SharedClusterEnvironment : public ::testing::Environment {
   void SetUp() override { spdlog::cfg::load_env_levels(); }
   void TearDown() override {
     if (ClusterSlot()) {
-      Status stopped = ClusterSlot()->Stop();
+      Status stopped = ClusterSlot()->Discard();
       if (!stopped.ok()) std::fprintf(stderr, "stopping the test cluster: %s\n",
                                       stopped.ToString().c_str());
       ClusterSlot().reset();

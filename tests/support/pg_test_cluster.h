@@ -7,7 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "pg/connection.h"
-#include "pg/throwaway_cluster.h"
+#include "sandbox/sample_govern_schema.h"
+#include "sandbox/throwaway_cluster.h"
 
 namespace gb {
 namespace testing {

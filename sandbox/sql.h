@@ -1,4 +1,5 @@
-// ExecuteSql: runs one SQL script in a transaction as the given role (demo and tooling).
+// ExecuteSql: runs one SQL script in a transaction as the given role, for the demo (it changes
+// the sample database after a backup). Stateless; each call opens its own connection.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "pg/throwaway_cluster.h"
+#include "sandbox/throwaway_cluster.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -14,13 +14,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <optional>
 #include <vector>
 
 #include <pqxx/pqxx>
 
+#include "io/files.h"
 #include "io/subprocess.h"
 #include "pg/pq_session.h"
+#include "sandbox/system_changes.h"
 
 namespace gb {
 namespace {
@@ -35,31 +38,6 @@ constexpr int kStartAttempts = 5;
 const std::vector<std::string> kForeignPgVariables = {
     "PGDATA", "PGHOST", "PGHOSTADDR", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSFILE",
     "PGPASSWORD", "PGSERVICE", "PGSERVICEFILE", "PGOPTIONS", "PGSSLMODE"};
-
-struct ServerAccount {
-  uid_t uid;
-  gid_t gid;
-};
-
-Result<ServerAccount> LookUpServerAccount() {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (const passwd* entry = getpwnam(kServerAccount)) {
-      return ServerAccount{entry->pw_uid, entry->pw_gid};
-    }
-    if (attempt == 0) {
-      spdlog::info("creating the system user {} to run PostgreSQL", kServerAccount);
-      SubprocessOptions options;
-      options.argv = {"useradd", "--system", "--user-group", "--no-create-home",
-                      "--shell", "/usr/sbin/nologin", kServerAccount};
-      GB_ASSIGN_OR_RETURN(ExitInfo exit, RunSubprocess(options));
-      if (!exit.success()) {
-        return Status::Failed("cannot create the system user " + std::string(kServerAccount) +
-                              ": " + exit.Describe());
-      }
-    }
-  }
-  return Status::Failed("system user " + std::string(kServerAccount) + " not found");
-}
 
 // The newest /usr/lib/postgresql/<N>/bin holding initdb.
 Result<std::string> NewestServerBinDir() {
@@ -105,51 +83,12 @@ std::string PgpassField(const std::string& value) {
   return escaped;
 }
 
-Status WriteFileWithMode(const std::string& path, const std::string& content, mode_t mode) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return Status::FromErrno("creating " + path, errno);
-  size_t written = 0;
-  while (written < content.size()) {
-    ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      return Status::FromErrno("writing " + path, saved);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::close(fd) != 0) return Status::FromErrno("closing " + path, errno);
-  return Status::Ok();
-}
-
-Result<std::string> MakeTemporaryDirectory(const std::string& parent, const std::string& prefix) {
-  std::string pattern = parent + "/" + prefix + "XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    return Status::FromErrno("creating a temporary directory in " + parent, errno);
-  }
-  return pattern;
-}
-
-// As root, the server account must reach its directory: add o+x on the ancestors that lack
-// it (directories like /tmp have it already).
-void MakeAncestorsTraversable(const fs::path& directory) {
-  for (fs::path at = directory.parent_path(); !at.empty() && at != at.root_path();
-       at = at.parent_path()) {
-    struct stat info {};
-    if (::stat(at.c_str(), &info) != 0 || (info.st_mode & S_IXOTH) != 0) continue;
-    spdlog::warn("adding o+x to {} so that the postgres user can reach {}", at.string(),
-                 directory.string());
-    ::chmod(at.c_str(), (info.st_mode & 07777) | S_IXOTH);
-  }
-}
-
 }  // namespace
 
 struct ThrowawayCluster::Impl {
   ThrowawayClusterOptions options;
-  std::optional<ServerAccount> account;  // set when we are root
-  std::string directory;                 // ours, removed by Stop()
+  std::optional<SystemUser> account;     // set when we are root
+  std::string directory;                 // ours, removed by Discard()
   std::string created_parent;            // options.directory when we created it
   std::string data_dir;
   std::string log_file;
@@ -159,7 +98,7 @@ struct ThrowawayCluster::Impl {
   std::string bin_dir;
   int port = 0;
   bool running = false;
-  bool stopped = false;
+  bool discarded = false;                // Discard() has run: nothing left to stop
 
   Result<ExitInfo> Run(std::vector<std::string> argv, std::chrono::seconds timeout) {
     SubprocessOptions options;
@@ -288,15 +227,21 @@ struct ThrowawayCluster::Impl {
                  PgpassField(options.govern_user) + ":" +
                  PgpassField(options.govern_password) + "\n";
     }
-    return WriteFileWithMode(password_file, content, 0600);
+    return WriteFile(password_file, content, 0600);
   }
 };
 
 ThrowawayCluster::ThrowawayCluster() : impl_(std::make_unique<Impl>()) {}
 
 ThrowawayCluster::~ThrowawayCluster() {
-  Status stopped = Stop();
-  if (!stopped.ok()) spdlog::warn("throwaway cluster: {}", stopped.ToString());
+  Impl& impl = *impl_;
+  if (impl.options.keep && !impl.discarded && !impl.directory.empty()) {
+    // Kept for exploring (demo --keep, the benchmark): the server outlives us.
+    spdlog::info("throwaway cluster kept running in {}", impl.directory);
+    return;
+  }
+  Status discarded = Discard();
+  if (!discarded.ok()) spdlog::warn("throwaway cluster: {}", discarded.ToString());
 }
 
 Result<std::unique_ptr<ThrowawayCluster>> ThrowawayCluster::Start(
@@ -305,7 +250,9 @@ Result<std::unique_ptr<ThrowawayCluster>> ThrowawayCluster::Start(
   Impl& impl = *cluster->impl_;
   impl.options = options;
   if (::geteuid() == 0) {
-    GB_ASSIGN_OR_RETURN(impl.account, LookUpServerAccount());
+    GB_ASSIGN_OR_RETURN(impl.account,
+                        EnsureSystemUser(kServerAccount, "to run the throwaway PostgreSQL server "
+                                         "(it refuses to run as root)", std::cerr));
   }
   if (options.bin_dir.empty()) {
     GB_ASSIGN_OR_RETURN(impl.bin_dir, NewestServerBinDir());
@@ -323,21 +270,20 @@ Result<std::unique_ptr<ThrowawayCluster>> ThrowawayCluster::Start(
     if (error) return Status::Failed("cannot create " + parent + ": " + error.message());
     impl.created_parent = parent;
   }
-  GB_ASSIGN_OR_RETURN(impl.directory, MakeTemporaryDirectory(fs::absolute(parent).string(),
-                                                             "pgcluster-"));
-  impl.stopped = false;
+  GB_ASSIGN_OR_RETURN(impl.directory, MakeTempDir(fs::absolute(parent).string(), "pgcluster-"));
+  impl.discarded = false;
   impl.data_dir = impl.directory + "/data";
   impl.log_file = impl.directory + "/server.log";
   impl.socket_dir = impl.directory + "/socket";
   // A Unix socket path is limited to sizeof(sun_path) bytes, ".s.PGSQL.NNNNN" included.
   if (impl.socket_dir.size() + 20 >= sizeof(sockaddr_un::sun_path)) {
-    GB_ASSIGN_OR_RETURN(impl.separate_socket_dir, MakeTemporaryDirectory("/tmp", "pgsock-"));
+    GB_ASSIGN_OR_RETURN(impl.separate_socket_dir, MakeTempDir("/tmp", "pgsock-"));
     impl.socket_dir = impl.separate_socket_dir;
   } else if (::mkdir(impl.socket_dir.c_str(), 0700) != 0) {
     return Status::FromErrno("creating " + impl.socket_dir, errno);
   }
   if (impl.account) {
-    MakeAncestorsTraversable(impl.directory);
+    GB_RETURN_IF_ERROR(MakeAncestorsTraversable(impl.directory, "the postgres user", std::cerr));
     GB_RETURN_IF_ERROR(impl.Chown(impl.directory));
     GB_RETURN_IF_ERROR(impl.Chown(impl.socket_dir));
   }
@@ -385,22 +331,16 @@ Status ThrowawayCluster::StopServer() {
 
 Status ThrowawayCluster::StartServer() {
   if (impl_->running) return Status::Ok();
-  if (impl_->stopped) return Status::Failed("throwaway cluster " + impl_->directory + " is gone");
+  if (impl_->discarded) return Status::Failed("throwaway cluster " + impl_->directory + " is gone");
   return impl_->PgCtlStart();
 }
 
-Status ThrowawayCluster::Stop() {
+Status ThrowawayCluster::Discard() {
   Impl& impl = *impl_;
-  if (impl.stopped || impl.directory.empty()) return Status::Ok();
-  if (impl.options.keep) {
-    // Kept for exploring (demo --keep, the benchmark): the server stays up.
-    impl.stopped = true;
-    spdlog::info("throwaway cluster kept running in {}", impl.directory);
-    return Status::Ok();
-  }
+  if (impl.discarded || impl.directory.empty()) return Status::Ok();
   Status server_stopped = StopServer();
   if (!server_stopped.ok()) return server_stopped;
-  impl.stopped = true;
+  impl.discarded = true;
   std::error_code error;
   fs::remove_all(impl.directory, error);
   if (error) return Status::Failed("cannot remove " + impl.directory + ": " + error.message());

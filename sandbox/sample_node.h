@@ -2,7 +2,11 @@
 // tests and the benchmark: install.ini, dss-version.json, dip.properties pointing at a
 // PostgreSQL server, an install dir, a bin/dss that acts like the real one (refuses root,
 // status exit 1 when stopped, records start/stop), config files, large files, symlinks,
-// hard links and the excludable folders.
+// hard links and the excludable folders. The fake bin/dss and installer.sh are the shell
+// programs sandbox/fake_dss.sh and sandbox/fake_installer.sh, embedded at build time.
+// As root, the node belongs to an unprivileged system user, created if missing (announced on
+// stderr; see sandbox/system_changes.h). Generating is not thread-safe for one root; distinct
+// roots may be generated concurrently.
 #pragma once
 
 #include <sys/types.h>

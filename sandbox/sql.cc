@@ -1,4 +1,4 @@
-#include "pg/sql.h"
+#include "sandbox/sql.h"
 
 #include <pqxx/pqxx>
 

@@ -1,6 +1,8 @@
 // ThrowawayCluster: a private PostgreSQL server in a temporary directory (initdb, own port,
 // own socket directory), for the demo, the tests and the benchmark. As root, the server
-// runs as the `postgres` system user. Password authentication for a non-superuser role.
+// runs as the `postgres` system user (created if missing), and the ancestors of its directory
+// get o+x when they lack it; both are announced on stderr first (sandbox/system_changes.h).
+// Password authentication for a non-superuser role. Not thread-safe: one owner per cluster.
 #pragma once
 
 #include <memory>
@@ -12,20 +14,22 @@
 namespace gb {
 
 struct ThrowawayClusterOptions {
-  std::string directory;          // created if missing; removed by Stop() unless keep
+  std::string directory;          // parent of the cluster's own directory; created if missing
   int port = 0;                   // 0 = pick a free one
   std::string bin_dir;            // "" = newest /usr/lib/postgresql/<N>/bin
   std::string govern_user = "govern";
   std::string govern_password = "govern-secret";
   std::string govern_db = "govern";
   bool govern_can_create_db = true;
-  bool keep = false;              // Stop() leaves the server running and its files in place
+  bool keep = false;              // the destructor leaves the server running and its files
+                                  // in place (demo --keep, the benchmark); Discard() still
+                                  // removes them
 };
 
 class ThrowawayCluster {
  public:
   static Result<std::unique_ptr<ThrowawayCluster>> Start(const ThrowawayClusterOptions& options);
-  ~ThrowawayCluster();  // Stop()
+  ~ThrowawayCluster();  // Discard(), unless options.keep
 
   // The Govern role, connecting over TCP to 127.0.0.1 with its password file.
   ConnectionParams GovernParams() const;
@@ -40,19 +44,14 @@ class ThrowawayCluster {
 
   Status StopServer();   // pg_ctl stop (data kept): "database down"
   Status StartServer();  // pg_ctl start again
-  Status Stop();         // stop and remove everything; with keep, leave it all running
+  // Stops the server and removes every file of the cluster, whatever options.keep says.
+  // Afterwards the object only answers accessors; a second call does nothing.
+  Status Discard();
 
  private:
   ThrowawayCluster();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// Creates a Govern-like schema in `params.dbname` (blueprints, artifacts, relationships,
-// permissions, user profiles, custom pages...) in `schema` ("" = public) and fills it with
-// about `approx_bytes` of data: the database grows by about that much, its uncompressed
-// custom-format dump is ~80% of it and compresses ~3x with zstd. 300 MB take ~20 s.
-Status LoadSampleGovernSchema(const ConnectionParams& params, const std::string& schema,
-                              uint64_t approx_bytes);
 
 }  // namespace gb
