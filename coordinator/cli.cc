@@ -3,8 +3,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <iostream>
 #include <sstream>
+#include <vector>
 
 #include "coordinator/commands.h"
 #include "coordinator/exit_codes.h"
@@ -52,6 +54,90 @@ std::string ExitCodesFooter() {
   return footer.str();
 }
 
+// Every option of every command, filled by CLI11 while parsing; it outlives the parse.
+struct CommandLine {
+  GlobalOptions global;
+  int verbose = 0;
+  bool quiet = false;
+  BackupOptions backup;
+  std::string show_id;
+  VerifyOptions verify;
+  AuditOptions audit;
+  RestoreOptions restore;
+  PruneOptions prune;
+  DemoOptions demo;
+};
+
+// A subcommand and what runs when it was the one given.
+struct Command {
+  CLI::App* app;
+  std::function<Status()> run;
+};
+
+void AddGlobalOptions(CLI::App& app, CommandLine& line) {
+  app.add_option("-c,--config", line.global.config_path,
+                 "config file (default: $GOVERN_BACKUP_CONFIG, else /etc/govern-backup/config.toml)");
+  app.add_flag("--json", line.global.json, "print one JSON document on stdout");
+  app.add_flag("-v,--verbose", line.verbose, "more log output on stderr (-vv for all)");
+  app.add_flag("-q,--quiet", line.quiet, "only warnings and errors on stderr");
+}
+
+// `--json` after the command name too (`govern-backup list --json`), as CONTRACT.md shows it.
+void AddJsonFlag(CLI::App* command, CommandLine& line) {
+  command->add_flag("--json", line.global.json, "print JSON");
+}
+
+void ReadOnlyCommands(CLI::App& app, CommandLine& line, std::vector<Command>& commands) {
+  auto* check = app.add_subcommand("check", "is a backup possible now? config, node, database, "
+                                            "dump tools, repository, free space");
+  commands.push_back({check, [&] { return RunCheck(line.global); }});
+  auto* list = app.add_subcommand("list", "every set: id, time, consistency, sizes, status");
+  AddJsonFlag(list, line);
+  commands.push_back({list, [&] { return RunList(line.global); }});
+  auto* show = app.add_subcommand("show", "one set's manifest");
+  show->add_option("ID", line.show_id, "set id")->required();
+  AddJsonFlag(show, line);
+  commands.push_back({show, [&] { return RunShow(line.global, line.show_id); }});
+  auto* verify = app.add_subcommand("verify", "check sets; --deep also test-restores them");
+  verify->add_option("ID", line.verify.ids, "set ids (default: the newest set)");
+  verify->add_flag("--all", line.verify.all, "every set");
+  verify->add_flag("--deep", line.verify.deep, "also extract and restore into scratch space");
+  AddJsonFlag(verify, line);
+  commands.push_back({verify, [&] { return RunVerify(line.global, line.verify); }});
+  auto* audit = app.add_subcommand("audit", "repository-wide and live-node consistency audit");
+  AddJsonFlag(audit, line);
+  audit->add_option("--max-age", line.audit.max_age,
+                    "the newest complete set must be younger than this (e.g. 26h)");
+  audit->add_flag("--quick", line.audit.quick,
+                  "check sizes and embedded identities only; do not read the halves through");
+  commands.push_back({audit, [&] { return RunAudit(line.global, line.audit); }});
+}
+
+void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& commands) {
+  auto* backup = app.add_subcommand("backup", "take one paired backup; prints the new set id");
+  backup->add_flag("--online", line.backup.online, "do not stop DSS (consistency = online)");
+  backup->add_flag("--dry-run", line.backup.dry_run, "show what would be done, touch nothing");
+  backup->add_option("--note", line.backup.note, "a note recorded in the manifest");
+  commands.push_back({backup, [&] { return RunBackup(line.global, line.backup); }});
+  auto* restore = app.add_subcommand("restore", "put the node back to one set, both halves");
+  restore->add_option("ID", line.restore.id, "set id")->required();
+  restore->add_option("--data-dir", line.restore.data_dir, "restore the data dir here instead");
+  restore->add_option("--dbname", line.restore.dbname, "restore into this database instead");
+  restore->add_flag("--dry-run", line.restore.dry_run,
+                    "run every check, print the plan, touch nothing");
+  restore->add_flag("--yes", line.restore.yes, "do not ask for confirmation");
+  commands.push_back({restore, [&] { return RunRestore(line.global, line.restore); }});
+  auto* prune = app.add_subcommand("prune", "apply the retention policy, whole pairs only");
+  prune->add_flag("--dry-run", line.prune.dry_run, "show what would be removed, remove nothing");
+  commands.push_back({prune, [&] { return RunPrune(line.global, line.prune); }});
+  auto* demo = app.add_subcommand(
+      "demo", "the main job on an embedded default: a throwaway PostgreSQL and a sample Govern "
+              "node, backed up, verified and restored");
+  demo->add_flag("--keep", line.demo.keep, "keep the sandbox for exploring");
+  demo->add_option("--dir", line.demo.directory, "where to build the sandbox");
+  commands.push_back({demo, [&] { return RunDemo(line.global, line.demo); }});
+}
+
 }  // namespace
 
 int RunCommandLine(int argc, char** argv) {
@@ -63,84 +149,22 @@ int RunCommandLine(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();
 
-  GlobalOptions global;
-  int verbose = 0;
-  bool quiet = false;
-  app.add_option("-c,--config", global.config_path,
-                 "config file (default: $GOVERN_BACKUP_CONFIG, else /etc/govern-backup/config.toml)");
-  app.add_flag("--json", global.json, "print one JSON document on stdout");
-  app.add_flag("-v,--verbose", verbose, "more log output on stderr (-vv for all)");
-  app.add_flag("-q,--quiet", quiet, "only warnings and errors on stderr");
-
-  auto* check = app.add_subcommand("check", "is a backup possible now? config, node, database, "
-                                            "dump tools, repository, free space");
-
-  BackupOptions backup;
-  auto* backup_cmd = app.add_subcommand("backup", "take one paired backup; prints the new set id");
-  backup_cmd->add_flag("--online", backup.online, "do not stop DSS (consistency = online)");
-  backup_cmd->add_flag("--dry-run", backup.dry_run, "show what would be done, touch nothing");
-  backup_cmd->add_option("--note", backup.note, "a note recorded in the manifest");
-
-  auto* list = app.add_subcommand("list", "every set: id, time, consistency, sizes, status");
-  list->add_flag("--json", global.json, "print JSON");
-
-  std::string show_id;
-  auto* show = app.add_subcommand("show", "one set's manifest");
-  show->add_option("ID", show_id, "set id")->required();
-  show->add_flag("--json", global.json, "print JSON");
-
-  VerifyOptions verify;
-  auto* verify_cmd = app.add_subcommand("verify", "check sets; --deep also test-restores them");
-  verify_cmd->add_option("ID", verify.ids, "set ids (default: the newest set)");
-  verify_cmd->add_flag("--all", verify.all, "every set");
-  verify_cmd->add_flag("--deep", verify.deep, "also extract and restore into scratch space");
-  verify_cmd->add_flag("--json", global.json, "print JSON");
-
-  AuditOptions audit;
-  auto* audit_cmd = app.add_subcommand("audit", "repository-wide and live-node consistency audit");
-  audit_cmd->add_flag("--json", global.json, "print JSON");
-  audit_cmd->add_option("--max-age", audit.max_age,
-                        "the newest complete set must be younger than this (e.g. 26h)");
-  audit_cmd->add_flag("--quick", audit.quick,
-                      "check sizes and embedded identities only; do not read the halves through");
-
-  RestoreOptions restore;
-  auto* restore_cmd = app.add_subcommand("restore", "put the node back to one set, both halves");
-  restore_cmd->add_option("ID", restore.id, "set id")->required();
-  restore_cmd->add_option("--data-dir", restore.data_dir, "restore the data dir here instead");
-  restore_cmd->add_option("--dbname", restore.dbname, "restore into this database instead");
-  restore_cmd->add_flag("--dry-run", restore.dry_run, "run every check, print the plan, touch nothing");
-  restore_cmd->add_flag("--yes", restore.yes, "do not ask for confirmation");
-
-  PruneOptions prune;
-  auto* prune_cmd = app.add_subcommand("prune", "apply the retention policy, whole pairs only");
-  prune_cmd->add_flag("--dry-run", prune.dry_run, "show what would be removed, remove nothing");
-
-  DemoOptions demo;
-  auto* demo_cmd = app.add_subcommand(
-      "demo", "the main job on an embedded default: a throwaway PostgreSQL and a sample Govern "
-              "node, backed up, verified and restored");
-  demo_cmd->add_flag("--keep", demo.keep, "keep the sandbox for exploring");
-  demo_cmd->add_option("--dir", demo.directory, "where to build the sandbox");
-
+  CommandLine line;
+  AddGlobalOptions(app, line);
+  std::vector<Command> commands;
+  ReadOnlyCommands(app, line, commands);
+  ChangingCommands(app, line, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     int code = app.exit(error);
     return code == 0 ? kExitOk : kExitUsage;
   }
-  SetUpLogging(verbose, quiet);
+  SetUpLogging(line.verbose, line.quiet);
 
   Status status;
-  if (*check) status = RunCheck(global);
-  else if (*backup_cmd) status = RunBackup(global, backup);
-  else if (*list) status = RunList(global);
-  else if (*show) status = RunShow(global, show_id);
-  else if (*verify_cmd) status = RunVerify(global, verify);
-  else if (*audit_cmd) status = RunAudit(global, audit);
-  else if (*restore_cmd) status = RunRestore(global, restore);
-  else if (*prune_cmd) status = RunPrune(global, prune);
-  else if (*demo_cmd) status = RunDemo(global, demo);
+  for (const Command& command : commands)
+    if (*command.app) status = command.run();
   std::cout.flush();
   return ReportAndExit(status);
 }

@@ -94,6 +94,8 @@ Status ChangeNode(const SampleNode& node, const ConnectionParams& db, const std:
 
 }  // namespace
 
+// A script the admin reads as it prints: each step is one call and one line of output, in
+// the order of the README's story (about 90 lines, kept whole so it reads top to bottom).
 Status RunDemo(const GlobalOptions& global, const DemoOptions& options) {
   GB_ASSIGN_OR_RETURN(std::string sandbox, MakeSandbox(options.directory));
   std::cout << "govern-backup demo in " << sandbox << "\n";

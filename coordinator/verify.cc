@@ -141,8 +141,7 @@ void CompareExtractedTree(const std::string& dir, const ArchiveScan& scan,
                           const Manifest& manifest, std::vector<Finding>& problems) {
   const std::string subject = SetSubject(manifest.id, kDatadirPart);
   const std::string& file = manifest.datadir.file;
-  Result<TreeStats> extracted =
-      MeasureTree(dir, [](std::string_view name) { return name == ".govern-backup"; });
+  Result<TreeStats> extracted = MeasureDataDir(dir);  // restore's count, the same rule
   if (!extracted.ok()) {
     problems.push_back(Finding::Problem(
         subject, extracted.status().WithContext("cannot measure the test extraction of " + file)));

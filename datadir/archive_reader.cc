@@ -20,6 +20,7 @@
 #include "datadir/archive_error.h"
 #include "datadir/archive_locale.h"
 #include "datadir/archive_writer.h"
+#include "datadir/data_dir_walk.h"
 #include "datadir/deep_extraction.h"
 
 namespace gb {
@@ -27,7 +28,6 @@ namespace {
 
 constexpr size_t kReadChunk = 1 << 20;
 constexpr size_t kMaxPairMemberBytes = 1 << 20;
-constexpr std::string_view kPairDirName = ".govern-backup";
 
 struct ReadArchiveDeleter {
   void operator()(struct archive* a) const { archive_read_free(a); }
@@ -101,10 +101,11 @@ std::string NormalizedName(std::string_view name) {
 }
 
 bool IsPairDirectoryMember(const std::string& normalized) {
-  return normalized == kPairDirName ||
-         (normalized.size() > kPairDirName.size() &&
-          normalized.compare(0, kPairDirName.size(), kPairDirName) == 0 &&
-          normalized[kPairDirName.size()] == '/');
+  const std::string_view pair_dir = kPairDirName;
+  return normalized == pair_dir ||
+         (normalized.size() > pair_dir.size() &&
+          normalized.compare(0, pair_dir.size(), pair_dir) == 0 &&
+          normalized[pair_dir.size()] == '/');
 }
 
 // One pass over a tar stream; with a destination it also extracts.
