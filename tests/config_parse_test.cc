@@ -10,6 +10,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "tests/support/scratch_dir.h"
 
 namespace gb {
 namespace {
@@ -323,12 +324,7 @@ TEST(ConfigParseTest, RepositoryInsideTheDataDirIsRefused) {
 // A temporary directory for real files, removed afterwards.
 class ConfigFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "config_test.XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void SetUp() override { dir_ = scratch_.path(); }
 
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = (dir_ / name).string();
@@ -336,6 +332,7 @@ class ConfigFileTest : public ::testing::Test {
     return path;
   }
 
+  gb::testing::ScratchDir scratch_{"config_test."};
   std::filesystem::path dir_;
 };
 

@@ -29,9 +29,9 @@ class ChangingTreeTest : public ::testing::Test {
  protected:
   void SetUp() override {
     source_ = temp_ / "source";
-    WriteFile(source_ + "/a-big", Pattern(20 << 20, 5));
-    WriteFile(source_ + "/b-victim", "soon gone\n");
-    WriteFile(source_ + "/c-stable", "stays\n");
+    PutFile(source_ + "/a-big", Pattern(20 << 20, 5));
+    PutFile(source_ + "/b-victim", "soon gone\n");
+    PutFile(source_ + "/c-stable", "stays\n");
   }
 
   Result<ArchiveWriteStats> Write(bool online, std::function<void()> during_read) {
@@ -111,9 +111,9 @@ class VanishingEntryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     source_ = temp_ / "source";
-    WriteFile(source_ + "/config/keep.json", "k");
-    WriteFile(source_ + "/config/zz-237.json", "gone soon");
-    WriteFile(source_ + "/plugins/dev/plugin.json", "p");
+    PutFile(source_ + "/config/keep.json", "k");
+    PutFile(source_ + "/config/zz-237.json", "gone soon");
+    PutFile(source_ + "/plugins/dev/plugin.json", "p");
   }
   void TearDown() override { SetWalkTestHook({}); }
 
@@ -190,7 +190,7 @@ TEST_F(VanishingEntryTest, TheEstimateSkipsAVanishedFile) {
 TEST(ArchiveWriterErrors, UnreadableFileIsAnErrorWithAHint) {
   if (geteuid() == 0) GTEST_SKIP() << "root reads every file";
   TempDir temp;
-  WriteFile(temp / "source/locked", "x", 0000);
+  PutFile(temp / "source/locked", "x", 0000);
   StringSink sink;
   ArchiveWriteOptions options;
   options.source_dir = temp / "source";

@@ -64,7 +64,7 @@ class HostileArchiveTest : public ::testing::Test {
     destination_ = temp_ / "destination";
     outside_ = temp_ / "outside";
     fs::create_directories(outside_);
-    WriteFile(outside_ + "/secret", "outside secret\n");
+    PutFile(outside_ + "/secret", "outside secret\n");
   }
 
   void ExpectRefused(const std::vector<CraftedMember>& members, const std::string& culprit) {

@@ -59,7 +59,7 @@ class XattrAclTest : public ::testing::Test {
  protected:
   void SetUp() override {
     source_ = temp_ / "source";
-    WriteFile(source_ + "/managed_folders/project/data.csv", "a,b\n");
+    PutFile(source_ + "/managed_folders/project/data.csv", "a,b\n");
     const std::string probe = source_ + "/managed_folders/project/data.csv";
     if (setxattr(probe.c_str(), "user.gb.probe", "1", 1, 0) != 0) {
       GTEST_SKIP() << "the file system of " << temp_.path() << " has no user xattrs";
@@ -258,9 +258,9 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
   const std::string source = temp / "source";
   fs::create_directory(source);
   const int depth = 200;
-  WriteFile(source + "/a-top", "linked from the bottom\n");
+  PutFile(source + "/a-top", "linked from the bottom\n");
   MakeDeepChain(source, depth, std::string(40, 'p'));  // 200 * 41 characters
-  WriteFile(source + "/zz-after", "after the deep branch\n");
+  PutFile(source + "/zz-after", "after the deep branch\n");
 
   ArchiveWriteOptions options;
   options.source_dir = source;
@@ -321,7 +321,7 @@ TEST(ExtractionErrors, AFullFileSystemSaysNoSpaceLeftOnDevice) {
   if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
   TempDir temp;
   const std::string source = temp / "source";
-  WriteFile(source + "/big.bin", Pattern(3 << 20, 9));
+  PutFile(source + "/big.bin", Pattern(3 << 20, 9));
   const std::string archive = Archive(source, temp / "data.tar");
   SmallFileSystem small(temp / "small");
   if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (no CAP_SYS_ADMIN?)";

@@ -216,7 +216,7 @@ TEST_F(ArchiveTest, TruncatedArchivesAreErrors) {
 TEST_F(ArchiveTest, ExtractRefusesANonEmptyDestination) {
   const std::string archive = WriteArchive();
   const std::string destination = temp_ / "busy";
-  WriteFile(destination + "/already-here", "x");
+  PutFile(destination + "/already-here", "x");
   ShortReadSource source(archive);
   auto scan = ExtractArchive(source, {destination, true});
   ASSERT_FALSE(scan.ok());

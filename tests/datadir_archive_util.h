@@ -23,7 +23,11 @@
 #include "datadir/archive_reader.h"
 #include "datadir/archive_writer.h"
 
+#include "tests/support/scratch_dir.h"
+
 namespace gb::testing {
+
+using TempDir = ScratchDir;
 
 using ::gb::StringSink;
 // The archive tests read in pieces of 7919 bytes unless they ask otherwise: short reads, as
@@ -55,34 +59,11 @@ class FailingSink : public ByteSink {
   size_t limit_;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "gb-archive-test-XXXXXX").string();
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    // Read-only directories of the trees must become writable before they can be emptied.
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(path_, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_directory(ec) && !it->is_symlink(ec)) chmod(it->path().c_str(), 0700);
-    }
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-inline void WriteFile(const std::string& path, const std::string& content, mode_t mode = 0644) {
+// A file of the test tree, its folders made as needed.
+inline void PutFile(const std::string& path, const std::string& content, mode_t mode = 0644) {
   fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << content;
-  ASSERT_EQ(chmod(path.c_str(), mode), 0) << path;
+  Status written = ::gb::WriteFile(path, content, mode);
+  ASSERT_TRUE(written.ok()) << written.ToString();
 }
 
 inline std::string ReadFile(const std::string& path) {
@@ -113,22 +94,22 @@ inline const std::string kLongDir = std::string(60, 'd');  // four levels: > 255
 
 // A data dir with every kind of entry the archive must keep.
 inline void BuildTree(const std::string& root) {
-  WriteFile(root + "/config/general-settings.json", "{\"x\": 1}\n", 0600);
-  WriteFile(root + "/bin/dss", "#!/bin/sh\necho dss\n", 0755);
+  PutFile(root + "/config/general-settings.json", "{\"x\": 1}\n", 0600);
+  PutFile(root + "/bin/dss", "#!/bin/sh\necho dss\n", 0755);
   fs::create_directories(root + "/empty");
-  WriteFile(root + "/private/secret.txt", "secret\n", 0600);
+  PutFile(root + "/private/secret.txt", "secret\n", 0600);
   ASSERT_EQ(chmod((root + "/private").c_str(), 0700), 0);
   fs::create_directories(root + "/links");
   fs::create_symlink("../config/general-settings.json", root + "/links/relative");
   fs::create_symlink("/etc/hostname", root + "/links/absolute");
   fs::create_symlink("does-not-exist", root + "/links/dangling");
-  WriteFile(root + "/hard/first", "linked content\n");
+  PutFile(root + "/hard/first", "linked content\n");
   ASSERT_EQ(link((root + "/hard/first").c_str(), (root + "/hard/second").c_str()), 0);
   ASSERT_EQ(mkfifo((root + "/run.fifo").c_str(), 0640), 0);
-  WriteFile(root + "/données/été ☀.txt", "utf-8\n");
-  WriteFile(root + "/with space/file name.txt", "spaces\n");
-  WriteFile(root + "/" + std::string(120, 'n') + ".txt", "long name\n");
-  WriteFile(root + "/deep/" + kLongDir + "/" + kLongDir + "/" + kLongDir + "/" + kLongDir +
+  PutFile(root + "/données/été ☀.txt", "utf-8\n");
+  PutFile(root + "/with space/file name.txt", "spaces\n");
+  PutFile(root + "/" + std::string(120, 'n') + ".txt", "long name\n");
+  PutFile(root + "/deep/" + kLongDir + "/" + kLongDir + "/" + kLongDir + "/" + kLongDir +
                 "/leaf.txt",
             "deep\n");
   {
@@ -142,10 +123,10 @@ inline void BuildTree(const std::string& root) {
     ASSERT_EQ(ftruncate(fd, 9 * 1000 * 1000 + 17), 0);
     close(fd);
   }
-  WriteFile(root + "/empty-file", "");
-  WriteFile(root + "/tmp/scratch", Pattern(5000, 2));
-  WriteFile(root + "/analysis-data/model.bin", Pattern(12345, 3));
-  WriteFile(root + "/tmpfile-kept", "not excluded: only exact names are\n");
+  PutFile(root + "/empty-file", "");
+  PutFile(root + "/tmp/scratch", Pattern(5000, 2));
+  PutFile(root + "/analysis-data/model.bin", Pattern(12345, 3));
+  PutFile(root + "/tmpfile-kept", "not excluded: only exact names are\n");
 
   // Fixed, distinct mtimes, children before their directories.
   std::vector<fs::path> paths;

@@ -16,28 +16,16 @@
 
 #include "io/subprocess.h"
 
+#include "tests/support/scratch_dir.h"
+
 namespace gb::testing {
 
-// A fresh directory under /tmp, mode 0755 so that the unprivileged node owner can reach
-// what is generated inside; removed with its content at the end.
-class NodeScratchDir {
+// Mode 0755: the unprivileged node owner must reach what is generated inside.
+class NodeScratchDir : public ScratchDir {
  public:
-  NodeScratchDir() {
-    std::string pattern = "/tmp/gb-datadir-test-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    ::chmod(pattern.c_str(), 0755);
-    path_ = pattern;
-  }
-  ~NodeScratchDir() {
-    std::error_code error;
-    std::filesystem::remove_all(path_, error);
-  }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  NodeScratchDir() : ScratchDir("gb-datadir-test-", 0755) {}
 };
+
 
 inline std::string ReadText(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

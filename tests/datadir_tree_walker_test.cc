@@ -92,11 +92,11 @@ void RemoveDeepTree(const std::string& path) {
 TEST(TreeWalker, NameSortedPreOrderWithoutTheRootAndWithoutSkippedTopNames) {
   TempDir temp;
   const std::string root = temp / "root";
-  WriteFile(root + "/b/z.txt", "z");
-  WriteFile(root + "/b/a.txt", "a");
-  WriteFile(root + "/a.txt", "a");
-  WriteFile(root + "/skipped/inside.txt", "x");
-  WriteFile(root + "/c/skipped", "not top-level: kept");
+  PutFile(root + "/b/z.txt", "z");
+  PutFile(root + "/b/a.txt", "a");
+  PutFile(root + "/a.txt", "a");
+  PutFile(root + "/skipped/inside.txt", "x");
+  PutFile(root + "/c/skipped", "not top-level: kept");
   auto walked = WalkAll(root, [](std::string_view name) { return name == "skipped"; });
   ASSERT_TRUE(walked.ok()) << walked.status().ToString();
   EXPECT_EQ(walked->relative, (std::vector<std::string>{"a.txt", "b", "b/a.txt", "b/z.txt", "c",
@@ -106,7 +106,7 @@ TEST(TreeWalker, NameSortedPreOrderWithoutTheRootAndWithoutSkippedTopNames) {
 
 TEST(TreeWalker, AMissingRootOrAFileIsAnErrorNamingIt) {
   TempDir temp;
-  WriteFile(temp / "file", "x");
+  PutFile(temp / "file", "x");
   for (const std::string& root : {temp / "nope", temp / "file"}) {
     auto walked = WalkAll(root);
     ASSERT_FALSE(walked.ok());
@@ -121,8 +121,8 @@ TEST(TreeWalker, AMissingRootOrAFileIsAnErrorNamingIt) {
 TEST(MeasureTree, CountsByTheDocumentedRule) {
   TempDir temp;
   const std::string root = temp / "root";
-  WriteFile(root + "/config/a.json", std::string(100, 'a'));
-  WriteFile(root + "/hard/first", std::string(10, 'h'));
+  PutFile(root + "/config/a.json", std::string(100, 'a'));
+  PutFile(root + "/hard/first", std::string(10, 'h'));
   ASSERT_EQ(link((root + "/hard/first").c_str(), (root + "/hard/second").c_str()), 0);
   fs::create_symlink("config/a.json", root + "/link");
   ASSERT_EQ(mkfifo((root + "/fifo").c_str(), 0600), 0);
@@ -135,8 +135,8 @@ TEST(MeasureTree, CountsByTheDocumentedRule) {
     ASSERT_EQ(bind(sock, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
     close(sock);
   }
-  WriteFile(root + "/.govern-backup/restored-from.toml", std::string(7, 'm'));
-  WriteFile(root + "/analysis-data/model.bin", std::string(1000, 'x'));
+  PutFile(root + "/.govern-backup/restored-from.toml", std::string(7, 'm'));
+  PutFile(root + "/analysis-data/model.bin", std::string(1000, 'x'));
 
   auto all = MeasureTree(root);
   ASSERT_TRUE(all.ok()) << all.status().ToString();
@@ -177,7 +177,7 @@ TEST(MeasureTree, ParallelCountEqualsTheSequentialOne) {
   uint64_t files = 0;
   for (int d = 0; d < 30; ++d) {
     for (int f = 0; f < d; ++f) {
-      WriteFile(root + "/d" + std::to_string(d) + "/sub/f" + std::to_string(f), std::string(f, 'x'));
+      PutFile(root + "/d" + std::to_string(d) + "/sub/f" + std::to_string(f), std::string(f, 'x'));
       ++files;
     }
   }
@@ -196,7 +196,7 @@ TEST(TreeWalker, WalksATreeDeeperThanPathMaxWithBoundedFds) {
   const int depth = 300;
   const std::string name(30, 'd');  // 300 * 31 characters: over twice PATH_MAX
   MakeDeepChain(root, depth, name);
-  WriteFile(root + "/zz-after.txt", "after the deep branch\n");
+  PutFile(root + "/zz-after.txt", "after the deep branch\n");
 
   const int fds_before = OpenFdCount();
   int max_fds = 0;
@@ -228,8 +228,8 @@ TEST(TreeWalker, WalksATreeDeeperThanPathMaxWithBoundedFds) {
 TEST(TreeWalker, AnEntryRemovedBetweenReaddirAndStatIsSkippedAndReported) {
   TempDir temp;
   const std::string root = temp / "root";
-  WriteFile(root + "/config/keep.json", "k");
-  WriteFile(root + "/config/zz-237.json", "gone soon");
+  PutFile(root + "/config/keep.json", "k");
+  PutFile(root + "/config/zz-237.json", "gone soon");
   HookGuard hook([](WalkStage stage, int parent_fd, const char* name) {
     if (stage == WalkStage::kListed && std::string(name) == "zz-237.json") {
       ASSERT_EQ(unlinkat(parent_fd, name, 0), 0);
@@ -240,7 +240,7 @@ TEST(TreeWalker, AnEntryRemovedBetweenReaddirAndStatIsSkippedAndReported) {
   EXPECT_EQ(walked->relative, (std::vector<std::string>{"config", "config/keep.json"}));
   EXPECT_EQ(walked->vanished, std::vector<std::string>{"config/zz-237.json"});
 
-  WriteFile(root + "/config/zz-237.json", "back again");
+  PutFile(root + "/config/zz-237.json", "back again");
   auto measured = MeasureTree(root);
   ASSERT_TRUE(measured.ok()) << measured.status().ToString();
   EXPECT_EQ(measured->entries, 2u);
@@ -251,9 +251,9 @@ TEST(TreeWalker, AnEntryRemovedBetweenReaddirAndStatIsSkippedAndReported) {
 TEST(TreeWalker, ADirectoryRemovedOrReplacedBeforeItIsOpenedIsSkippedAndReported) {
   TempDir temp;
   const std::string root = temp / "root";
-  WriteFile(root + "/removed/file", "x");
-  WriteFile(root + "/by-file/file", "x");
-  WriteFile(root + "/by-link/file", "x");
+  PutFile(root + "/removed/file", "x");
+  PutFile(root + "/by-file/file", "x");
+  PutFile(root + "/by-link/file", "x");
   HookGuard hook([&](WalkStage stage, int parent_fd, const char* name) {
     if (stage != WalkStage::kOpeningDirectory) return;
     const std::string path = root + "/" + name;
@@ -262,7 +262,7 @@ TEST(TreeWalker, ADirectoryRemovedOrReplacedBeforeItIsOpenedIsSkippedAndReported
       fs::create_symlink("/", path);
     } else {
       fs::remove_all(path);
-      if (std::string(name) == "by-file") WriteFile(path, "now a file");
+      if (std::string(name) == "by-file") PutFile(path, "now a file");
     }
   });
   auto walked = WalkAll(root);
@@ -276,7 +276,7 @@ TEST(TreeWalker, ADirectoryRemovedOrReplacedBeforeItIsOpenedIsSkippedAndReported
 TEST(TreeWalker, AChurningFolderNeverFailsTheWalk) {
   TempDir temp;
   const std::string root = temp / "root";
-  for (int i = 0; i < 200; ++i) WriteFile(root + "/config/stable-" + std::to_string(i), "s");
+  for (int i = 0; i < 200; ++i) PutFile(root + "/config/stable-" + std::to_string(i), "s");
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> churned{0};
   std::thread churn([&] {

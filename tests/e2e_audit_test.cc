@@ -21,21 +21,13 @@
 #include "io/atomic_file.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
+#include "tests/support/wait.h"
 
 namespace gb {
 namespace testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return false;
-}
 
 void ReplaceInFile(const std::string& path, const std::string& from, const std::string& to) {
   Result<std::string> text = ReadWholeFile(path);
@@ -164,7 +156,7 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   std::unique_ptr<Subprocess> backup = Start({"backup"});
   ASSERT_NE(backup, nullptr);
   std::string work = repo_ + "/.work";
-  bool capturing = WaitFor(
+  bool capturing = testing::WaitUntil(
       [&] {
         std::error_code error;
         for (const auto& dir : fs::directory_iterator(work, error))

@@ -12,24 +12,10 @@
 #include "io/env.h"
 #include "io/subprocess.h"
 
+#include "tests/support/scratch_dir.h"
+
 namespace gb::testing {
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its content at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") + "/gb-io-test-XXXXXX";
-    if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
-    path_ = pattern;
-  }
-  ~ScratchDir() { (void)Env::Default()->RemoveAll(path_); }
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 inline SubprocessOptions Command(std::vector<std::string> argv) {
   SubprocessOptions options;

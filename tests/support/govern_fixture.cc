@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "io/files.h"
 #include "io/sha256.h"
 #include "sandbox/sample_govern_schema.h"
 #include "sandbox/throwaway_cluster.h"
@@ -22,11 +23,10 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string MakeTempRoot() {
-  std::string pattern = (fs::temp_directory_path() / "gb-e2e-XXXXXX").string();
-  char* made = ::mkdtemp(pattern.data());
-  if (made == nullptr) std::abort();
-  ::chmod(made, 0755);  // the unprivileged DSS user must traverse it
-  return made;
+  Result<std::string> made = MakeTempDir(fs::temp_directory_path().string(), "gb-e2e-");
+  if (!made.ok()) std::abort();
+  ::chmod(made->c_str(), 0755);  // the unprivileged DSS user must traverse it
+  return *made;
 }
 
 std::string UniqueDbName() {
