@@ -66,6 +66,7 @@ struct CommandLine {
   RestoreOptions restore;
   PruneOptions prune;
   DemoOptions demo;
+  KeygenOptions keygen;
 };
 
 // A subcommand and what runs when it was the one given.
@@ -136,6 +137,13 @@ void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   demo->add_flag("--keep", line.demo.keep, "keep the sandbox for exploring");
   demo->add_option("--dir", line.demo.directory, "where to build the sandbox");
   commands.push_back({demo, [&] { return RunDemo(line.global, line.demo); }});
+  auto* keygen = app.add_subcommand(
+      "keygen", "write an age identity (prints its recipient), or with --signing an Ed25519 "
+                "key (prints its public key)");
+  keygen->add_option("--out", line.keygen.out, "the key file to create (mode 0600)")->required();
+  keygen->add_flag("--signing", line.keygen.signing, "an Ed25519 signing key for manifests");
+  AddJsonFlag(keygen, line);
+  commands.push_back({keygen, [&] { return RunKeygen(line.global, line.keygen); }});
 }
 
 }  // namespace

@@ -51,6 +51,11 @@ struct DemoOptions {
   std::string directory;  // "" = a new temporary directory
 };
 
+struct KeygenOptions {
+  std::string out;       // the key file to create; never overwritten
+  bool signing = false;  // an Ed25519 signing key instead of an age identity
+};
+
 Status RunCheck(const GlobalOptions& global);
 Status RunBackup(const GlobalOptions& global, const BackupOptions& options);
 Status RunList(const GlobalOptions& global);
@@ -60,6 +65,7 @@ Status RunAudit(const GlobalOptions& global, const AuditOptions& options);
 Status RunRestore(const GlobalOptions& global, const RestoreOptions& options);
 Status RunPrune(const GlobalOptions& global, const PruneOptions& options);
 Status RunDemo(const GlobalOptions& global, const DemoOptions& options);
+Status RunKeygen(const GlobalOptions& global, const KeygenOptions& options);
 
 // Parses the command line, runs the command, returns the process exit code.
 int RunCommandLine(int argc, char** argv);
