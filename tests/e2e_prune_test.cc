@@ -15,6 +15,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/manifest.h"
 #include "io/env.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -50,13 +51,8 @@ class PruneTest : public GovernNodeTest {
   // A real backup whose clock (and so created_at and id) starts at `when` (UTC).
   std::string BackupAt(const std::string& when) {
     SubprocessOptions options;
-    // libfaketime preloaded directly: the `faketime` wrapper's per-pid semaphore can collide
-    // with one left by an earlier run ("sem_open: File exists").
     options.argv = {GOVERN_BACKUP_BINARY, "--config", config_path_, "backup"};
-    options.extra_env["LD_PRELOAD"] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
-    options.extra_env["FAKETIME"] = "@" + when;
-    options.extra_env["TZ"] = "UTC";
-    options.extra_env["NO_FAKE_STAT"] = "1";  // file times stay real: the archive compares them
+    options.extra_env = FakeClockEnvironment("@" + when);
     options.timeout = std::chrono::minutes(2);
     Result<ExitInfo> exit = RunSubprocess(options);
     EXPECT_TRUE(exit.ok()) << exit.status().ToString();

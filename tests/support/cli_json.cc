@@ -1,6 +1,7 @@
 #include "tests/support/cli_json.h"
 
 #include "io/subprocess.h"
+#include "tests/support/fake_clock.h"
 
 namespace gb {
 namespace testing {
@@ -50,11 +51,7 @@ JsonRun RunJson(const std::string& config_path, const std::vector<std::string>& 
 }
 
 std::map<std::string, std::string> FakeClockAhead(int seconds) {
-  // libfaketime preloaded directly, as tests/e2e_prune_test.cc does (the `faketime` wrapper's
-  // semaphore can collide with one left by an earlier run).
-  return {{"LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"},
-          {"FAKETIME", "+" + std::to_string(seconds)},
-          {"NO_FAKE_STAT", "1"}};
+  return FakeClockEnvironment("+" + std::to_string(seconds));
 }
 
 std::vector<nlohmann::json> FindingsAbout(const nlohmann::json& doc, const std::string& subject) {
