@@ -179,35 +179,6 @@ TEST(SparseFiles, HolesStayHolesInTheSetAndAfterExtraction) {
 
 // ---- paths longer than PATH_MAX ----------------------------------------------------------
 
-// A chain of directories made with *at() calls (no path reaches the bottom), files, a
-// symlink and hard links at the bottom, and a file beside each 40th directory. `root`
-// must hold a file "a-top".
-void MakeDeepChain(const std::string& root, int depth, const std::string& name) {
-  int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(fd, 0);
-  for (int level = 0; level < depth; ++level) {
-    ASSERT_EQ(mkdirat(fd, name.c_str(), 0750), 0) << "level " << level;
-    if (level % 40 == 0) {
-      int file = openat(fd, ("side-" + std::to_string(level)).c_str(), O_CREAT | O_WRONLY, 0640);
-      ASSERT_GE(file, 0);
-      ASSERT_EQ(write(file, "side\n", 5), 5);
-      close(file);
-    }
-    int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY);
-    ASSERT_GE(next, 0);
-    close(fd);
-    fd = next;
-  }
-  int file = openat(fd, "leaf.txt", O_CREAT | O_WRONLY, 0644);
-  ASSERT_GE(file, 0);
-  ASSERT_EQ(write(file, "deep leaf\n", 10), 10);
-  ASSERT_EQ(symlinkat("leaf.txt", fd, "leaf.link"), 0);
-  // Hard links at the bottom: to a file beside them, and to a file at the top.
-  ASSERT_EQ(linkat(fd, "leaf.txt", fd, "leaf.hard", 0), 0);
-  ASSERT_EQ(linkat(AT_FDCWD, (root + "/a-top").c_str(), fd, "top.hard", 0), 0);
-  close(file);
-  close(fd);
-}
 
 // What an entry's name reaches: file content or symlink target, through the walk's fds
 // (diff -r stops at PATH_MAX).
@@ -259,7 +230,7 @@ TEST(DeepPaths, ATreeDeeperThanPathMaxArchivesAndExtractsIdentically) {
   fs::create_directory(source);
   const int depth = 200;
   PutFile(source + "/a-top", "linked from the bottom\n");
-  MakeDeepChain(source, depth, std::string(40, 'p'));  // 200 * 41 characters
+  MakeDeepChain(source, depth, std::string(40, 'p'), 40, /*links=*/true);  // 200 * 41 characters
   PutFile(source + "/zz-after", "after the deep branch\n");
 
   ArchiveWriteOptions options;

@@ -66,6 +66,39 @@ inline void PutFile(const std::string& path, const std::string& content, mode_t 
   ASSERT_TRUE(written.ok()) << written.ToString();
 }
 
+// A chain of `depth` directories named `name` below `root`, made with *at() calls (no path
+// can reach the bottom), with a file beside every `side_every`th directory and "leaf.txt" at
+// the bottom; with `links`, also a symlink to the leaf and hard links to it and to
+// `root`/a-top (which must exist) at the bottom.
+inline void MakeDeepChain(const std::string& root, int depth, const std::string& name,
+                          int side_every, bool links) {
+  int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  for (int level = 0; level < depth; ++level) {
+    ASSERT_EQ(mkdirat(fd, name.c_str(), 0750), 0) << "level " << level;
+    if (level % side_every == 0) {
+      int file = openat(fd, ("side-" + std::to_string(level)).c_str(), O_CREAT | O_WRONLY, 0640);
+      ASSERT_GE(file, 0);
+      ASSERT_EQ(write(file, "side\n", 5), 5);
+      close(file);
+    }
+    int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY);
+    ASSERT_GE(next, 0);
+    close(fd);
+    fd = next;
+  }
+  int file = openat(fd, "leaf.txt", O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(file, 0);
+  ASSERT_EQ(write(file, "deep leaf\n", 10), 10);
+  close(file);
+  if (links) {
+    ASSERT_EQ(symlinkat("leaf.txt", fd, "leaf.link"), 0);
+    ASSERT_EQ(linkat(fd, "leaf.txt", fd, "leaf.hard", 0), 0);
+    ASSERT_EQ(linkat(AT_FDCWD, (root + "/a-top").c_str(), fd, "top.hard", 0), 0);
+  }
+  close(fd);
+}
+
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream content;

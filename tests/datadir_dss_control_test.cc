@@ -27,12 +27,7 @@ using testing::WriteText;
 class DssControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SampleNodeOptions options;
-    options.root = scratch_ / "node";
-    options.small_files = 24;
-    options.large_files = 0;
-    options.start_running = true;
-    Result<SampleNode> node = GenerateSampleNode(options);
+    Result<SampleNode> node = testing::MakeRunningSmallNode(scratch_ / "node");
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = *node;
     nodes_to_clean_.push_back(node_);

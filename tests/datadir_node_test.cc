@@ -29,13 +29,8 @@ class NodeTest : public ::testing::Test {
   }
 
   SampleNode Generate(SampleNodeOptions options = SmallNode()) {
-    options.root = scratch_ / ("node" + std::to_string(counter_++));
-    options.start_running = false;
-    options.large_files = 1;
-    options.large_file_bytes = 256 * 1024;
-    Result<SampleNode> node = GenerateSampleNode(options);
-    EXPECT_TRUE(node.ok()) << node.status().ToString();
-    return node.ok() ? *node : SampleNode{};
+    const std::string root = scratch_ / ("node" + std::to_string(counter_++));
+    return testing::MakeStoppedNode(std::move(options), root);
   }
 
   // Every message and hint of an error, for checks that a password never leaks.

@@ -59,30 +59,6 @@ int OpenFdCount() {
   return count;
 }
 
-// A chain of `depth` directories named `name` below `root`, with a file at the bottom and
-// one beside every 50th directory; made with *at() calls, as no path can reach the bottom.
-void MakeDeepChain(const std::string& root, int depth, const std::string& name) {
-  int fd = open(root.c_str(), O_RDONLY | O_DIRECTORY);
-  ASSERT_GE(fd, 0);
-  for (int level = 0; level < depth; ++level) {
-    ASSERT_EQ(mkdirat(fd, name.c_str(), 0755), 0) << "level " << level;
-    if (level % 50 == 0) {
-      int file = openat(fd, "side.txt", O_CREAT | O_WRONLY, 0644);
-      ASSERT_GE(file, 0);
-      ASSERT_EQ(write(file, "side\n", 5), 5);
-      close(file);
-    }
-    int next = openat(fd, name.c_str(), O_RDONLY | O_DIRECTORY);
-    ASSERT_GE(next, 0);
-    close(fd);
-    fd = next;
-  }
-  int file = openat(fd, "leaf.txt", O_CREAT | O_WRONLY, 0644);
-  ASSERT_GE(file, 0);
-  ASSERT_EQ(write(file, "deep leaf\n", 10), 10);
-  close(file);
-  close(fd);
-}
 
 // std::filesystem::remove_all stops at PATH_MAX; GNU rm walks with fds too.
 void RemoveDeepTree(const std::string& path) {
@@ -195,7 +171,7 @@ TEST(TreeWalker, WalksATreeDeeperThanPathMaxWithBoundedFds) {
   fs::create_directory(root);
   const int depth = 300;
   const std::string name(30, 'd');  // 300 * 31 characters: over twice PATH_MAX
-  MakeDeepChain(root, depth, name);
+  MakeDeepChain(root, depth, name, 50, /*links=*/false);
   PutFile(root + "/zz-after.txt", "after the deep branch\n");
 
   const int fds_before = OpenFdCount();

@@ -20,16 +20,8 @@ namespace gb {
 namespace {
 
 using testing::Command;
+using testing::CountingSink;
 using testing::ScratchDir;
-
-class CountingSink : public ByteSink {
- public:
-  Status Write(const void*, size_t size) override {
-    bytes += size;
-    return Status::Ok();
-  }
-  uint64_t bytes = 0;
-};
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();

@@ -24,16 +24,8 @@ namespace gb {
 namespace {
 
 using testing::Command;
+using testing::CountingSink;
 using testing::ScratchDir;
-
-class CountingSink : public ByteSink {
- public:
-  Status Write(const void*, size_t size) override {
-    bytes += size;
-    return Status::Ok();
-  }
-  uint64_t bytes = 0;
-};
 
 double CpuSeconds() {
   double total = 0;

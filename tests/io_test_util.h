@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/byte_stream.h"
 #include "io/env.h"
 #include "io/subprocess.h"
 
@@ -16,6 +17,16 @@
 
 namespace gb::testing {
 
+
+// A sink that keeps only the number of bytes written (benchmarks).
+class CountingSink : public ByteSink {
+ public:
+  Status Write(const void*, size_t size) override {
+    bytes += size;
+    return Status::Ok();
+  }
+  uint64_t bytes = 0;
+};
 
 inline SubprocessOptions Command(std::vector<std::string> argv) {
   SubprocessOptions options;

@@ -22,13 +22,8 @@ using testing::ReadText;
 class SampleNodeTest : public ::testing::Test {
  protected:
   SampleNode Generate(SampleNodeOptions options = {}) {
-    options.root = scratch_ / ("node" + std::to_string(counter_++));
-    options.start_running = false;
-    options.large_files = 1;
-    options.large_file_bytes = 256 * 1024;
-    Result<SampleNode> node = GenerateSampleNode(options);
-    EXPECT_TRUE(node.ok()) << node.status().ToString();
-    return node.ok() ? *node : SampleNode{};
+    const std::string root = scratch_ / ("node" + std::to_string(counter_++));
+    return testing::MakeStoppedNode(std::move(options), root);
   }
 
   NodeScratchDir scratch_;
