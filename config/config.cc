@@ -1,9 +1,8 @@
 // ParseConfig / LoadConfigFile: the TOML file of CONTRACT.md read into a validated Config.
 //
-// Every problem is a Code::kUsage error naming the dotted key and its line. All problems
-// are collected and the earliest in the file is reported (a password key before anything),
-// so that the admin fixes the file from top to bottom whatever order toml++ iterates its
-// (sorted) tables in.
+// Every problem is a Code::kUsage error naming the dotted key and its line; TomlReader
+// collects them and reports the earliest in the file. The tables are checked here (unknown
+// keys, with a suggestion), the repository tables by ReadRepository.
 #include "config/config.h"
 
 #include <algorithm>
@@ -20,6 +19,8 @@
 
 #include <toml++/toml.h>
 
+#include "config/repository_reader.h"
+#include "config/toml_reader.h"
 #include "io/files.h"
 #include "io/text.h"
 
@@ -31,17 +32,28 @@ constexpr const char* kConfigEnvVar = "GOVERN_BACKUP_CONFIG";
 // zstd refuses more workers than this on 64-bit builds (ZSTDMT_NBWORKERS_MAX).
 constexpr std::int64_t kMaxThreads = 200;
 
+// [repositories.NAME]: tables of tables, checked apart from the sections of Schema().
+constexpr const char* kRepositoriesTable = "repositories";
+
 // The sections and their keys, as in CONTRACT.md.
 const std::map<std::string, std::vector<std::string>>& Schema() {
   static const auto* schema = new std::map<std::string, std::vector<std::string>>{
       {"node", {"data_dir", "dss_command", "dss_user"}},
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
-      {"repository", {"path"}},
+      {"repository", RepositoryKeys()},
       {"backup", {"mode", "exclude", "compression_level", "threads"}},
       {"snapshot", {"create", "path", "destroy"}},
       {"retention", {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_within"}},
   };
   return *schema;
+}
+
+// A NAME of [repositories.NAME]: it appears in --repo, copy --to and messages, unquoted.
+bool IsRepositoryName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-';
+  });
 }
 
 std::size_t EditDistance(const std::string& a, const std::string& b) {
@@ -65,12 +77,15 @@ std::string LeafName(const std::string& dotted) {
 }
 
 // "did you mean X?" for a misspelt key or table, or for a known key in the wrong table.
-std::string SuggestionFor(const std::string& unknown) {
-  std::vector<std::string> candidates;
+// `local` are the dotted keys of the table the unknown key is in ([repositories.NAME] is not
+// in Schema()); they win over a key of the same name elsewhere.
+std::string SuggestionFor(const std::string& unknown, const std::vector<std::string>& local) {
+  std::vector<std::string> candidates = {kRepositoriesTable};
   for (const auto& [section, keys] : Schema()) {
     candidates.push_back(section);
     for (const auto& key : keys) candidates.push_back(section + "." + key);
   }
+  candidates.insert(candidates.end(), local.begin(), local.end());
   std::string best;
   std::size_t best_distance = 3;
   for (const auto& candidate : candidates) {
@@ -89,23 +104,25 @@ std::string SuggestionFor(const std::string& unknown) {
   return best.empty() ? std::string() : "did you mean " + best + "?";
 }
 
-std::string TypeName(toml::node_type type) {
-  switch (type) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+// The message and hint for a key that names a secret (a database password, an S3 key), or
+// nullopt. Such a key is refused wherever it is, and its value never repeated.
+std::optional<std::pair<std::string, std::string>> SecretKeyProblem(std::string_view name) {
+  const std::string lower = AsciiLowercase(name);
+  if (lower == "password") {
+    return std::make_pair("the configuration may not hold a password",
+                          "put it in a libpq password file (host:port:dbname:user:password, "
+                          "mode 0600) and set database.password_file to its absolute path");
   }
-  return "nothing";
+  for (const char* s3_secret : {"secret_key", "secret_access_key", "aws_secret_access_key",
+                                "access_key", "access_key_id", "aws_access_key_id",
+                                "session_token", "aws_session_token"}) {
+    if (lower != s3_secret) continue;
+    return std::make_pair("the configuration may not hold an S3 key",
+                          "set credentials = \"env\" (AWS_ACCESS_KEY_ID, ...), \"file\" "
+                          "(access_key_file and secret_key_file, mode 0600) or \"profile\"");
+  }
+  return std::nullopt;
 }
-
-bool IsPasswordKey(std::string_view name) { return AsciiLowercase(name) == "password"; }
 
 // Is `inner` equal to or below `outer`, judged on the text of the paths alone?
 bool PathIsWithin(const std::string& inner, const std::string& outer) {
@@ -123,206 +140,130 @@ bool PathIsWithin(const std::string& inner, const std::string& outer) {
 
 class ConfigReader {
  public:
-  ConfigReader(const toml::table& root, std::string source)
-      : root_(root), source_(std::move(source)) {}
+  ConfigReader(const toml::table& root, std::string source) : reader_(root, std::move(source)) {}
 
-  Result<Config> Read() {
+  Result<Config> Read(std::string source) {
     Config config;
-    config.source = source_;
-    FindPasswords(root_, "");
+    config.source = std::move(source);
+    FindSecrets(reader_.root(), "");
     CheckStructure();
     ReadNode(&config.node);
     ReadDatabase(&config.database);
-    ReadRepository(&config.repository);
+    ReadRepository(reader_, "repository", RepositoryConfig::kMainName, &config.repository);
     ReadBackup(&config.backup);
     ReadSnapshot(&config.snapshot);
-    ReadRetention(&config.retention);
+    ReadRetention("retention", &config.retention);
+    ReadNamedRepositories(&config);
     // Rules across keys only make sense once every key on its own is right.
-    if (problems_.empty()) CheckAcrossKeys(config);
-    if (!problems_.empty()) return EarliestProblem();
+    if (!reader_.HasProblems()) CheckAcrossKeys(config);
+    if (reader_.HasProblems()) return reader_.EarliestProblem();
     return config;
   }
 
  private:
-  struct Problem {
-    bool password;       // reported first: the file holds a secret it must not hold
-    std::uint32_t line;  // 0: the file as a whole (a missing key)
-    Status status;
-  };
-
-  // A key of the schema found in the file.
-  struct Entry {
-    const toml::node* node;
-    std::uint32_t line;
-    std::string dotted;
-  };
-
-  void Report(std::uint32_t line, const std::string& message, std::string hint = {},
-              bool password = false) {
-    const std::string where =
-        line > 0 ? source_ + ":" + std::to_string(line) + ": " : source_ + ": ";
-    problems_.push_back({password, line, Status::Usage(where + message, std::move(hint))});
-  }
-
-  Status EarliestProblem() const {
-    // A password first; problems without a line (missing keys) after those a line points at.
-    const auto rank = [](const Problem& p) {
-      return std::make_pair(!p.password, p.line == 0 ? UINT32_MAX : p.line);
-    };
-    const auto earliest = std::min_element(
-        problems_.begin(), problems_.end(),
-        [&](const Problem& a, const Problem& b) { return rank(a) < rank(b); });
-    return earliest->status;
-  }
-
-  static std::uint32_t LineOf(const toml::key& key, const toml::node& node) {
-    return key.source().begin.line > 0 ? key.source().begin.line : node.source().begin.line;
-  }
-
-  // A key named "password" is refused anywhere, and its value never repeated.
-  void FindPasswords(const toml::node& node, const std::string& prefix) {
+  // A secret is refused anywhere, and its value never repeated.
+  void FindSecrets(const toml::node& node, const std::string& prefix) {
     if (const toml::table* table = node.as_table()) {
       for (auto&& [key, child] : *table) {
         const std::string name(key.str());
         const std::string dotted = prefix.empty() ? name : prefix + "." + name;
-        if (IsPasswordKey(key.str())) {
-          Report(LineOf(key, child),
-                 dotted + ": the configuration may not hold a password",
-                 "put it in a libpq password file (host:port:dbname:user:password, mode 0600) "
-                 "and set database.password_file to its absolute path",
-                 /*password=*/true);
+        if (const auto problem = SecretKeyProblem(key.str())) {
+          reader_.Report(TomlReader::LineOf(key, child), dotted + ": " + problem->first,
+                         problem->second, /*secret=*/true);
           continue;
         }
-        FindPasswords(child, dotted);
+        FindSecrets(child, dotted);
       }
     } else if (const toml::array* array = node.as_array()) {
-      for (const toml::node& element : *array) FindPasswords(element, prefix);
+      for (const toml::node& element : *array) FindSecrets(element, prefix);
     }
   }
 
-  void ReportUnknown(const toml::key& key, const toml::node& node, const std::string& dotted) {
-    if (IsPasswordKey(key.str())) return;  // already reported, with a better hint
-    Report(LineOf(key, node),
-           node.is_table() ? "unknown table [" + dotted + "]" : "unknown key " + dotted,
-           SuggestionFor(dotted));
+  void ReportUnknown(const toml::key& key, const toml::node& node, const std::string& dotted,
+                     const std::vector<std::string>& local = {}) {
+    if (SecretKeyProblem(key.str())) return;  // already reported, with a better hint
+    reader_.Report(TomlReader::LineOf(key, node),
+                   node.is_table() ? "unknown table [" + dotted + "]" : "unknown key " + dotted,
+                   SuggestionFor(dotted, local));
+  }
+
+  // Each key of the table at `dotted` is one of `keys`, or the sub-table `sub_table` (whose
+  // keys are `sub_keys`; "" for none).
+  void CheckKeys(const toml::node& node, const toml::key& key, const std::string& dotted,
+                 const std::vector<std::string>& keys, const std::string& sub_table = "",
+                 const std::vector<std::string>& sub_keys = {}) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+      reader_.Report(TomlReader::LineOf(key, node),
+                     dotted + ": expected a table, got " + TomlTypeName(node.type()));
+      return;
+    }
+    std::vector<std::string> local;
+    for (const auto& name : keys) local.push_back(dotted + "." + name);
+    for (const auto& name : sub_keys) local.push_back(dotted + "." + sub_table + "." + name);
+    for (auto&& [child_key, child] : *table) {
+      const std::string name(child_key.str());
+      if (!sub_table.empty() && name == sub_table) {
+        CheckKeys(child, child_key, dotted + "." + name, sub_keys);
+      } else if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
+        ReportUnknown(child_key, child, dotted + "." + name, local);
+      }
+    }
   }
 
   void CheckStructure() {
-    for (auto&& [key, node] : root_) {
+    for (auto&& [key, node] : reader_.root()) {
       const std::string section(key.str());
+      if (section == kRepositoriesTable) {
+        CheckNamedRepositories(key, node);
+        continue;
+      }
       const auto known = Schema().find(section);
       if (known == Schema().end()) {
         ReportUnknown(key, node, section);
         continue;
       }
-      const toml::table* table = node.as_table();
-      if (table == nullptr) {
-        Report(LineOf(key, node), section + ": expected a table, got " + TypeName(node.type()));
-        continue;
-      }
-      for (auto&& [child_key, child] : *table) {
-        const std::string name(child_key.str());
-        if (std::find(known->second.begin(), known->second.end(), name) == known->second.end()) {
-          ReportUnknown(child_key, child, section + "." + name);
-        }
-      }
+      CheckKeys(node, key, section, known->second);
     }
   }
 
-  std::optional<Entry> Find(const std::string& section, const std::string& name) const {
-    const toml::table* table = root_[section].as_table();
-    if (table == nullptr) return std::nullopt;
-    const auto it = table->find(name);
-    if (it == table->end()) return std::nullopt;
-    return Entry{&it->second, LineOf(it->first, it->second), section + "." + name};
-  }
-
-  void WrongType(const Entry& entry, const std::string& expected) {
-    Report(entry.line,
-           entry.dotted + ": expected " + expected + ", got " + TypeName(entry.node->type()));
-  }
-
-  std::optional<std::string> String(const std::string& section, const std::string& name) {
-    const auto entry = Find(section, name);
-    if (!entry) return std::nullopt;
-    const auto* value = entry->node->as_string();
-    if (value == nullptr) {
-      WrongType(*entry, "a string");
-      return std::nullopt;
-    }
-    lines_[entry->dotted] = entry->line;
-    return value->get();
-  }
-
-  // A path that must be absolute when given ("" means not set).
-  std::optional<std::string> AbsolutePath(const std::string& section, const std::string& name) {
-    auto value = String(section, name);
-    if (value && !value->empty() && value->front() != '/') {
-      Report(lines_[section + "." + name],
-             section + "." + name + ": '" + *value + "' is not an absolute path",
-             "write the full path from /; relative paths and ~ are not expanded");
-      return std::nullopt;
-    }
-    return value;
-  }
-
-  void RequiredPath(const std::string& section, const std::string& name, std::string* out) {
-    const bool present = Find(section, name).has_value();
-    auto value = AbsolutePath(section, name);
-    if (value && !value->empty()) {
-      *out = *value;
-    } else if (!present || value) {  // absent, or present but ""
-      Report(present ? lines_[section + "." + name] : 0,
-             "missing key " + section + "." + name + " (required)");
-    }
-  }
-
-  // A string that, when given, must not be empty: empty would not mean "the default".
-  void NonEmptyString(const std::string& section, const std::string& name,
-                      std::optional<std::string>* out) {
-    auto value = String(section, name);
-    if (!value) return;
-    if (value->empty()) {
-      Report(lines_[section + "." + name], section + "." + name + ": must not be empty",
-             "remove the key to use the default");
+  // [repositories.NAME] tables: a valid NAME, the keys of [repository], and [.retention].
+  void CheckNamedRepositories(const toml::key& key, const toml::node& node) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) {
+      CheckKeys(node, key, kRepositoriesTable, {});  // reports the wrong type
       return;
     }
-    *out = std::move(value);
-  }
-
-  std::optional<std::int64_t> Integer(const std::string& section, const std::string& name,
-                                      std::int64_t min, std::int64_t max,
-                                      const std::string& hint = {}) {
-    const auto entry = Find(section, name);
-    if (!entry) return std::nullopt;
-    const auto* value = entry->node->as_integer();
-    if (value == nullptr) {
-      WrongType(*entry, "an integer");
-      return std::nullopt;
+    for (auto&& [name_key, repository] : *table) {
+      const std::string name(name_key.str());
+      const std::string dotted = std::string(kRepositoriesTable) + "." + name;
+      const std::uint32_t line = TomlReader::LineOf(name_key, repository);
+      if (!repository.is_table()) {
+        reader_.Report(line,
+                       dotted + ": expected a table, got " + TomlTypeName(repository.type()),
+                       "a named repository is a table: [repositories.NAME] with path or url");
+      } else if (name == RepositoryConfig::kMainName) {
+        reader_.Report(line, "[" + dotted + "]: the name main is [repository]'s",
+                       "choose another name; --repo main means [repository]");
+      } else if (!IsRepositoryName(name)) {
+        reader_.Report(line, "[" + dotted + "]: '" + name + "' is not a repository name",
+                       "a name holds only letters, digits, '_' and '-'");
+      } else {
+        CheckKeys(repository, name_key, dotted, RepositoryKeys(), "retention",
+                  Schema().at("retention"));
+      }
     }
-    if (value->get() < min || value->get() > max) {
-      const std::string range = max == INT_MAX ? ">= " + std::to_string(min)
-                                               : std::to_string(min) + ".." + std::to_string(max);
-      const std::string number = std::to_string(value->get());
-      Report(entry->line, entry->dotted + ": " + number + " is out of range (" + range + ")", hint);
-      return std::nullopt;
-    }
-    return value->get();
-  }
-
-  void ReadInt(const std::string& section, const std::string& name, std::int64_t min,
-               std::int64_t max, int* out, const std::string& hint = {}) {
-    if (auto value = Integer(section, name, min, max, hint)) *out = static_cast<int>(*value);
   }
 
   void ReadNode(NodeConfig* node) {
-    RequiredPath("node", "data_dir", &node->data_dir);
-    if (auto value = AbsolutePath("node", "dss_command")) node->dss_command = *value;
-    if (auto value = String("node", "dss_user")) {
+    reader_.RequiredPath("node", "data_dir", &node->data_dir);
+    if (auto value = reader_.AbsolutePath("node", "dss_command")) node->dss_command = *value;
+    if (auto value = reader_.String("node", "dss_user")) {
       if (*value == "root") {
-        Report(lines_["node.dss_user"], "node.dss_user: bin/dss refuses to run as root",
-               "name the unprivileged user that owns the data dir, or leave it empty to use "
-               "the owner of node.data_dir");
+        reader_.Report(reader_.LineOf("node", "dss_user"),
+                       "node.dss_user: bin/dss refuses to run as root",
+                       "name the unprivileged user that owns the data dir, or leave it empty "
+                       "to use the owner of node.data_dir");
       } else {
         node->dss_user = *value;
       }
@@ -330,43 +271,61 @@ class ConfigReader {
   }
 
   void ReadDatabase(DatabaseConfig* database) {
-    NonEmptyString("database", "host", &database->host);
-    if (auto port = Integer("database", "port", 1, 65535)) database->port = static_cast<int>(*port);
-    NonEmptyString("database", "dbname", &database->dbname);
-    NonEmptyString("database", "user", &database->user);
-    if (auto value = AbsolutePath("database", "password_file")) database->password_file = *value;
-    if (auto value = AbsolutePath("database", "pg_bin_dir")) database->pg_bin_dir = *value;
+    reader_.NonEmptyString("database", "host", &database->host);
+    if (auto port = reader_.Integer("database", "port", 1, 65535)) {
+      database->port = static_cast<int>(*port);
+    }
+    reader_.NonEmptyString("database", "dbname", &database->dbname);
+    reader_.NonEmptyString("database", "user", &database->user);
+    if (auto value = reader_.AbsolutePath("database", "password_file")) {
+      database->password_file = *value;
+    }
+    if (auto value = reader_.AbsolutePath("database", "pg_bin_dir")) database->pg_bin_dir = *value;
   }
 
-  void ReadRepository(RepositoryConfig* repository) {
-    RequiredPath("repository", "path", &repository->path);
+  // After [retention]: a repository's own retention starts from it.
+  void ReadNamedRepositories(Config* config) {
+    const toml::table* table = reader_.Table(kRepositoriesTable);
+    if (table == nullptr) return;
+    for (auto&& [name_key, node] : *table) {
+      const std::string name(name_key.str());
+      // A wrong NAME or a non-table is reported by CheckStructure.
+      if (!node.is_table() || name == RepositoryConfig::kMainName || !IsRepositoryName(name)) {
+        continue;
+      }
+      const std::string section = std::string(kRepositoriesTable) + "." + name;
+      RepositoryConfig repository;
+      ReadRepository(reader_, section, name, &repository);
+      if (reader_.Table(section + ".retention") != nullptr) {
+        repository.retention = config->retention;
+        ReadRetention(section + ".retention", &*repository.retention);
+      }
+      config->repositories.emplace(name, std::move(repository));
+    }
   }
 
   void ReadExclude(std::vector<std::string>* exclude) {
-    const auto entry = Find("backup", "exclude");
-    if (!entry) return;
-    const toml::array* array = entry->node->as_array();
-    if (array == nullptr) {
-      WrongType(*entry, "an array of strings");
-      return;
-    }
+    const toml::array* array = reader_.Array("backup", "exclude", "an array of strings");
+    if (array == nullptr) return;
+    const std::uint32_t array_line = reader_.LineOf("backup", "exclude");
     std::vector<std::string> names;
     bool valid = true;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const toml::node& element = *array->get(i);
-      const std::string dotted = entry->dotted + "[" + std::to_string(i) + "]";
+      const std::string dotted = "backup.exclude[" + std::to_string(i) + "]";
       const std::uint32_t line =
-          element.source().begin.line > 0 ? element.source().begin.line : entry->line;
+          element.source().begin.line > 0 ? element.source().begin.line : array_line;
       const auto* name = element.as_string();
       if (name == nullptr) {
-        Report(line, dotted + ": expected a string, got " + TypeName(element.type()));
+        reader_.Report(line, dotted + ": expected a string, got " + TomlTypeName(element.type()));
         valid = false;
         continue;
       }
       const std::string& text = name->get();
       if (text.empty() || text == "." || text == ".." || text.find('/') != std::string::npos) {
-        Report(line, dotted + ": '" + text + "' is not a folder name",
-               "exclude names top-level folders of the data dir, e.g. \"tmp\" or \"caches\"");
+        reader_.Report(line, dotted + ": '" + text + "' is not a folder name",
+                       "exclude names top-level folders of the data dir, e.g. \"tmp\" or "
+                       "\"caches\"");
         valid = false;
         continue;
       }
@@ -376,72 +335,73 @@ class ConfigReader {
   }
 
   void ReadBackup(BackupConfig* backup) {
-    if (auto mode = String("backup", "mode")) {
-      if (*mode == "offline" || *mode == "online") {
-        backup->mode = *mode;
-      } else {
-        Report(lines_["backup.mode"], "backup.mode: '" + *mode + "' is neither offline nor online",
-               "offline stops DSS for the capture; online keeps it running");
-      }
+    if (auto mode = reader_.OneOf("backup", "mode", {"offline", "online"},
+                                  "offline stops DSS for the capture; online keeps it running")) {
+      backup->mode = *mode;
     }
     ReadExclude(&backup->exclude);
-    ReadInt("backup", "compression_level", 1, 19, &backup->compression_level,
-            "zstd levels run from 1 (fastest) to 19 (smallest); 3 is the default");
-    ReadInt("backup", "threads", 0, kMaxThreads, &backup->threads, "0 uses all cores");
+    reader_.ReadInt("backup", "compression_level", 1, 19, &backup->compression_level,
+                    "zstd levels run from 1 (fastest) to 19 (smallest); 3 is the default");
+    reader_.ReadInt("backup", "threads", 0, kMaxThreads, &backup->threads, "0 uses all cores");
   }
 
   void ReadSnapshot(SnapshotConfig* snapshot) {
-    if (auto value = String("snapshot", "create")) snapshot->create = *value;
-    if (auto value = AbsolutePath("snapshot", "path")) snapshot->path = *value;
-    if (auto value = String("snapshot", "destroy")) snapshot->destroy = *value;
+    if (auto value = reader_.String("snapshot", "create")) snapshot->create = *value;
+    if (auto value = reader_.AbsolutePath("snapshot", "path")) snapshot->path = *value;
+    if (auto value = reader_.String("snapshot", "destroy")) snapshot->destroy = *value;
   }
 
-  void ReadRetention(RetentionConfig* retention) {
-    ReadInt("retention", "keep_last", 0, INT_MAX, &retention->keep_last);
-    ReadInt("retention", "keep_daily", 0, INT_MAX, &retention->keep_daily);
-    ReadInt("retention", "keep_weekly", 0, INT_MAX, &retention->keep_weekly);
-    ReadInt("retention", "keep_monthly", 0, INT_MAX, &retention->keep_monthly);
-    if (auto text = String("retention", "keep_within")) {
-      auto duration = ParseDuration(*text);
-      if (!duration.ok()) {
-        Report(lines_["retention.keep_within"],
-               "retention.keep_within: " + duration.status().message(),
-               "e.g. \"4d\", \"36h\" or \"1w3d\"; \"0d\" keeps nothing by age");
-      } else {
-        retention->keep_within = *duration;
-        retention->keep_within_text = *text;
-      }
+  // [retention] or [repositories.NAME.retention]: the keys given replace those of `retention`.
+  void ReadRetention(const std::string& section, RetentionConfig* retention) {
+    reader_.ReadInt(section, "keep_last", 0, INT_MAX, &retention->keep_last);
+    reader_.ReadInt(section, "keep_daily", 0, INT_MAX, &retention->keep_daily);
+    reader_.ReadInt(section, "keep_weekly", 0, INT_MAX, &retention->keep_weekly);
+    reader_.ReadInt(section, "keep_monthly", 0, INT_MAX, &retention->keep_monthly);
+    if (auto within = reader_.DurationAtLeast(
+            section, "keep_within", std::chrono::seconds(0),
+            "e.g. \"4d\", \"36h\" or \"1w3d\"; \"0d\" keeps nothing by age")) {
+      retention->keep_within = within->value;
+      retention->keep_within_text = within->text;
     }
   }
 
-  // Rules that involve more than one key; `lines_` says where each key was set.
+  // Rules that involve more than one key.
   void CheckAcrossKeys(const Config& config) {
     const SnapshotConfig& snapshot = config.snapshot;
+    const auto line = [this](const char* section, const char* name) {
+      return reader_.LineOf(section, name);
+    };
     if (!snapshot.create.empty() && snapshot.path.empty()) {
-      Report(lines_["snapshot.create"], "snapshot.create is set but snapshot.path is not",
-             "snapshot.path is where the data dir appears inside the mounted snapshot");
+      reader_.Report(line("snapshot", "create"), "snapshot.create is set but snapshot.path is not",
+                     "snapshot.path is where the data dir appears inside the mounted snapshot");
     }
     if (!snapshot.path.empty() && snapshot.create.empty()) {
-      Report(lines_["snapshot.path"], "snapshot.path is set but snapshot.create is not",
-             "snapshot.create is the command that creates and mounts the snapshot");
+      reader_.Report(line("snapshot", "path"), "snapshot.path is set but snapshot.create is not",
+                     "snapshot.create is the command that creates and mounts the snapshot");
     }
     if (snapshot.create.empty() && !snapshot.destroy.empty()) {
-      Report(lines_["snapshot.destroy"], "snapshot.destroy is set but snapshot.create is not",
-             "set both, or neither");
+      reader_.Report(line("snapshot", "destroy"),
+                     "snapshot.destroy is set but snapshot.create is not", "set both, or neither");
     }
-    if (!config.node.data_dir.empty() && !config.repository.path.empty() &&
-        PathIsWithin(config.repository.path, config.node.data_dir)) {
-      Report(lines_["repository.path"],
-             "repository.path '" + config.repository.path + "' is inside node.data_dir '" +
-                 config.node.data_dir + "'",
-             "keep the backups outside the data dir they back up, ideally on another disk");
+    CheckOutsideDataDir(config.node, config.repository, "repository");
+    for (const auto& [name, repository] : config.repositories) {
+      CheckOutsideDataDir(config.node, repository, std::string(kRepositoriesTable) + "." + name);
     }
   }
 
-  const toml::table& root_;
-  std::string source_;
-  std::vector<Problem> problems_;
-  std::map<std::string, std::uint32_t> lines_;
+  void CheckOutsideDataDir(const NodeConfig& node, const RepositoryConfig& repository,
+                           const std::string& section) {
+    if (node.data_dir.empty() || repository.path.empty() ||
+        !PathIsWithin(repository.path, node.data_dir)) {
+      return;
+    }
+    reader_.Report(reader_.LineOf(section, "path"),
+                   section + ".path '" + repository.path + "' is inside node.data_dir '" +
+                       node.data_dir + "'",
+                   "keep the backups outside the data dir they back up, ideally on another disk");
+  }
+
+  TomlReader reader_;
 };
 
 }  // namespace
@@ -467,7 +427,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
                          std::to_string(error.source().begin.column) + ": " +
                          std::string(error.description()));
   }
-  return ConfigReader(root, source_name).Read();
+  return ConfigReader(root, source_name).Read(source_name);
 }
 
 Result<Config> LoadConfigFile(const std::string& path) {

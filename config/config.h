@@ -2,10 +2,15 @@
 //
 // Every key has its contract default. Unknown keys, wrong types and impossible values are
 // Code::kUsage errors naming the key and the line. [database] keys left unset stay unset
-// here: on a Govern node they default from dip.properties (see coordinator).
+// here: on a Govern node they default from dip.properties (see coordinator). The S3 keys of a
+// repository are mapped to store/'s S3Config by the coordinator (config/ does not see store/).
+//
+// Thread-safety: plain values; share a parsed Config read-only.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,10 +33,6 @@ struct DatabaseConfig {
   std::optional<std::string> user;
   std::string password_file;  // "" = PGPASSFILE / ~/.pgpass
   std::string pg_bin_dir;     // "" = PATH
-};
-
-struct RepositoryConfig {
-  std::string path;  // required, absolute
 };
 
 struct BackupConfig {
@@ -59,14 +60,54 @@ struct RetentionConfig {
   std::string keep_within_text = "4d";
 };
 
+// A repository: [repository] (named "main", where backup writes) or [repositories.NAME]. One
+// shape for both tables: the same keys are accepted in each. Exactly one of path and url is set.
+struct RepositoryConfig {
+  static constexpr const char* kMainName = "main";
+
+  std::string name;  // "main" for [repository], else the NAME of [repositories.NAME]
+  std::string path;  // a local repository: absolute
+  std::string url;   // an S3 repository: "s3://bucket/prefix" as written (prefix may be empty)
+  bool is_s3() const { return !url.empty(); }
+
+  // The S3 keys below are set only with url (given with path they are errors).
+  std::string bucket;    // parsed from url: S3's rules for new buckets
+  std::string prefix;    // parsed from url: "" or ending with "/" (e.g. "node-a/")
+  std::string endpoint;  // required with url: http(s)://HOST[:PORT], no trailing "/"
+  std::string region = "us-east-1";
+  std::string uri_style = "path";    // path | host
+  std::string credentials = "env";   // env | file | profile
+  std::string access_key_file;       // credentials = "file": both required, absolute
+  std::string secret_key_file;
+  std::string profile;                  // credentials = "profile": "" = $AWS_PROFILE or default
+  std::string shared_credentials_file;  // credentials = "profile": "" = AWS default; absolute
+  std::string ca_file;                  // "" = the system CA store; absolute
+  std::uint64_t part_size = 16u << 20;  // "16MiB": at least 5 MiB, at most 5 GiB (S3's limits)
+  int upload_concurrency = 4;           // 1..64
+  std::chrono::seconds retry_max_time = std::chrono::minutes(5);
+  std::string object_lock;              // "" | governance | compliance
+  std::chrono::seconds object_lock_retain = std::chrono::hours(24 * 35);  // at least 1s
+
+  // [repositories.NAME.retention]: the keys it sets replace those of [retention], the others
+  // are [retention]'s. nullopt: [retention] as a whole (always for "main").
+  std::optional<RetentionConfig> retention;
+};
+
 struct Config {
   std::string source;  // the file it came from
   NodeConfig node;
   DatabaseConfig database;
-  RepositoryConfig repository;
+  RepositoryConfig repository;                           // [repository], name "main"
+  std::map<std::string, RepositoryConfig> repositories;  // [repositories.NAME], by NAME
   BackupConfig backup;
   SnapshotConfig snapshot;
   RetentionConfig retention;
+
+  // "" or "main": `repository`; else repositories[name]. An unknown name is a Code::kUsage
+  // error listing the names that exist.
+  Result<const RepositoryConfig*> FindRepository(const std::string& name) const;
+  // The retention that applies to `repository`: its own, else [retention].
+  const RetentionConfig& RetentionFor(const RepositoryConfig& repository) const;
 };
 
 // Which file to read: `flag` if given, else $GOVERN_BACKUP_CONFIG, else the system default.
@@ -77,6 +118,10 @@ Result<Config> ParseConfig(std::string_view text, const std::string& source_name
 
 // "4d", "12h", "90m", "30s", "2w", "1d12h"; a bare number is an error.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
+
+// Bytes: "16MiB", "1GiB", "5MB", "512 KiB", "5242880B" (B, kB, MB, GB, TB and KiB, MiB, GiB,
+// TiB, any case); a bare number is an error, as for durations.
+Result<std::uint64_t> ParseByteSize(std::string_view text);
 
 // A commented example configuration (the file shipped as config/example.toml).
 std::string ExampleConfigText();

@@ -43,8 +43,35 @@ password_file = ""
 pg_bin_dir = ""
 
 [repository]
-# Where backup sets are written. Required; keep it outside data_dir, ideally on another disk.
+# The main repository, where backup writes: a local directory (path) or an S3 bucket (url),
+# never both. A directory: keep it outside data_dir, ideally on another disk.
 path = "/var/backups/govern-backup"
+# An S3 bucket and a prefix in it (which may be left out), with the keys shown under
+# [repositories.NAME] below:
+# url = "s3://BUCKET/PREFIX"
+
+# More repositories, by name (letters, digits, '_' and '-'; "main" is [repository]): --repo NAME
+# reads one, copy --to NAME copies sets into it. They take the keys of [repository].
+# [repositories.offsite]
+# url = "s3://govern-backups/node-a"    # or path = "/mnt/other-disk/govern-backup"
+# endpoint = "https://s3.example.net"   # http(s)://HOST[:PORT]: the scheme decides TLS
+# region = "us-east-1"
+# uri_style = "path"                    # path: HOST/BUCKET/KEY (RGW, MinIO); host: BUCKET.HOST/KEY
+# credentials = "env"                   # env: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+#                                       # file: access_key_file + secret_key_file (mode 0600)
+#                                       # profile: a [profile] of a shared credentials file
+# access_key_file = ""                  # credentials = "file": absolute paths, one key per file
+# secret_key_file = ""
+# profile = ""                          # credentials = "profile": "" = $AWS_PROFILE, else default
+# shared_credentials_file = ""          # "" = $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials
+# ca_file = ""                          # a PEM file of CAs to trust instead of the system's
+# part_size = "16MiB"                   # larger objects go in parts: 5MiB to 5GiB (MiB, MB, GiB...)
+# upload_concurrency = 4                # parts sent at once (1..64); each holds part_size of memory
+# retry_max_time = "5m"                 # retry a failing request (backoff, jitter) at most this long
+# object_lock = ""                      # "" | "governance" | "compliance": every object written is locked
+# object_lock_retain = "35d"            # ... for this long after it is written
+# [repositories.offsite.retention]      # optional: its own keep_* rules; those unset are [retention]'s
+# keep_monthly = 24
 
 [backup]
 # offline: DSS is stopped while the data dir is captured, then restarted as soon as the

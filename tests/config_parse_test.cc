@@ -267,7 +267,7 @@ TEST(ConfigParseTest, MissingRequiredKeysAreNamed) {
   EXPECT_EQ(ParseError("[repository]\npath = \"/b\"\n").message(),
             "config.toml: missing key node.data_dir (required)");
   EXPECT_EQ(ParseError("[node]\ndata_dir = \"/dss\"\n").message(),
-            "config.toml: missing key repository.path (required)");
+            "config.toml: missing key repository.path or repository.url (required)");
   EXPECT_EQ(ParseError("").message(), "config.toml: missing key node.data_dir (required)");
   EXPECT_EQ(ParseError("[node]\ndata_dir = \"\"\n[repository]\npath = \"/b\"\n").message(),
             "config.toml:2: missing key node.data_dir (required)");
