@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <utility>
 
-#include "io/text.h"
-
 namespace gb {
 namespace {
 
@@ -22,11 +20,12 @@ const char* const kUrlHint =
 
 // The keys that only mean something for an S3 repository (url).
 const std::vector<std::string>& S3Keys() {
+  // clang-format off
   static const auto* keys = new std::vector<std::string>{
-      "endpoint",           "region",          "uri_style",      "credentials",
-      "access_key_file",    "secret_key_file", "profile",        "shared_credentials_file",
-      "ca_file",            "part_size",       "upload_concurrency", "retry_max_time",
-      "object_lock",        "object_lock_retain"};
+      "endpoint", "region", "uri_style", "credentials", "access_key_file", "secret_key_file",
+      "profile", "shared_credentials_file", "ca_file", "part_size", "upload_concurrency",
+      "retry_max_time", "object_lock", "object_lock_retain"};
+  // clang-format on
   return *keys;
 }
 
@@ -36,9 +35,8 @@ bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '
 // every S3 implementation accepts (RGW refuses uppercase and '_' unless relaxed).
 std::string BucketProblem(const std::string& bucket) {
   if (bucket.size() < 3 || bucket.size() > 63) return "a bucket name has 3 to 63 characters";
-  const bool allowed = std::all_of(bucket.begin(), bucket.end(), [](char c) {
-    return IsLowerAlnum(c) || c == '.' || c == '-';
-  });
+  const bool allowed = std::all_of(bucket.begin(), bucket.end(),
+                                   [](char c) { return IsLowerAlnum(c) || c == '.' || c == '-'; });
   if (!allowed) return "a bucket name holds only a-z, 0-9, '.' and '-'";
   if (!IsLowerAlnum(bucket.front()) || !IsLowerAlnum(bucket.back())) {
     return "a bucket name starts and ends with a letter or a digit";
@@ -170,7 +168,8 @@ void ReadS3Credentials(TomlReader& reader, const std::string& section, Repositor
   const std::pair<const char*, std::string*> key_files[] = {
       {"access_key_file", &out->access_key_file}, {"secret_key_file", &out->secret_key_file}};
   for (const auto& [key, field] : key_files) {
-    const bool fine = ReadCredentialKey(reader, section, key, "file", true, files ? field : nullptr);
+    const bool fine =
+        ReadCredentialKey(reader, section, key, "file", true, files ? field : nullptr);
     if (!files || !fine || !field->empty()) continue;
     reader.Report(std::max(reader.LineOf(section, key), reader.LineOf(section, "credentials")),
                   "missing key " + section + "." + key + " (required with credentials = \"file\")",
@@ -183,8 +182,7 @@ void ReadS3Transfer(TomlReader& reader, const std::string& section, RepositoryCo
                                   "S3 parts are 5MiB to 5GiB; 16MiB suits most links")) {
     out->part_size = *size;
   }
-  reader.ReadInt(section, "upload_concurrency", 1, kMaxUploadConcurrency,
-                 &out->upload_concurrency,
+  reader.ReadInt(section, "upload_concurrency", 1, kMaxUploadConcurrency, &out->upload_concurrency,
                  "parts sent at once; each holds part_size bytes of memory");
   if (auto time = reader.DurationAtLeast(section, "retry_max_time", std::chrono::seconds(0),
                                          "e.g. \"5m\"; \"0s\" tries each request once")) {
@@ -205,10 +203,10 @@ void ReadS3Transfer(TomlReader& reader, const std::string& section, RepositoryCo
 void RefuseS3Keys(TomlReader& reader, const std::string& section) {
   for (const std::string& key : S3Keys()) {
     if (!reader.Has(section, key)) continue;
-    reader.Report(reader.LineOf(section, key),
-                  section + "." + key + ": an S3 key, but [" + section +
-                      "] is a local directory (path)",
-                  "remove it, or replace path by url = \"s3://BUCKET/PREFIX\"");
+    reader.Report(
+        reader.LineOf(section, key),
+        section + "." + key + ": an S3 key, but [" + section + "] is a local directory (path)",
+        "remove it, or replace path by url = \"s3://BUCKET/PREFIX\"");
   }
 }
 
@@ -254,8 +252,7 @@ void ReadRepository(TomlReader& reader, const std::string& section, const std::s
     const std::uint32_t line =
         std::max({reader.LineOf(section, "path"), reader.LineOf(section, "url"),
                   table == nullptr ? 0 : table->source().begin.line});
-    reader.Report(line,
-                  "missing key " + section + ".path or " + section + ".url (required)",
+    reader.Report(line, "missing key " + section + ".path or " + section + ".url (required)",
                   "path = \"/var/backups/govern-backup\" for a local directory, or "
                   "url = \"s3://BUCKET/PREFIX\" and endpoint for an S3 bucket");
   }

@@ -57,8 +57,7 @@ const toml::table* TomlReader::Table(const std::string& section) const {
 
 void TomlReader::Report(std::uint32_t line, const std::string& message, std::string hint,
                         bool secret) {
-  const std::string where =
-      line > 0 ? source_ + ":" + std::to_string(line) + ": " : source_ + ": ";
+  const std::string where = line > 0 ? source_ + ":" + std::to_string(line) + ": " : source_ + ": ";
   problems_.push_back({secret, line, Status::Usage(where + message, std::move(hint))});
 }
 
@@ -96,8 +95,7 @@ void TomlReader::WrongType(const Entry& entry, const std::string& expected) {
          entry.dotted + ": expected " + expected + ", got " + TomlTypeName(entry.node->type()));
 }
 
-std::optional<std::string> TomlReader::String(const std::string& section,
-                                              const std::string& name) {
+std::optional<std::string> TomlReader::String(const std::string& section, const std::string& name) {
   const auto entry = Find(section, name);
   if (!entry) return std::nullopt;
   const auto* value = entry->node->as_string();
@@ -120,9 +118,9 @@ std::optional<std::string> TomlReader::AbsolutePath(const std::string& section,
   return value;
 }
 
-std::optional<std::int64_t> TomlReader::Integer(const std::string& section,
-                                                const std::string& name, std::int64_t min,
-                                                std::int64_t max, const std::string& hint) {
+std::optional<std::int64_t> TomlReader::Integer(const std::string& section, const std::string& name,
+                                                std::int64_t min, std::int64_t max,
+                                                const std::string& hint) {
   const auto entry = Find(section, name);
   if (!entry) return std::nullopt;
   const auto* value = entry->node->as_integer();
@@ -177,8 +175,7 @@ std::optional<TomlReader::Duration> TomlReader::DurationAtLeast(const std::strin
   }
   if (*duration < min) {
     Report(LineOf(section, name),
-           dotted + ": '" + *text + "' is shorter than " + std::to_string(min.count()) + "s",
-           hint);
+           dotted + ": '" + *text + "' is shorter than " + std::to_string(min.count()) + "s", hint);
     return std::nullopt;
   }
   return Duration{*duration, *text};
