@@ -10,7 +10,6 @@
 #include <climits>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -54,6 +53,11 @@ bool IsRepositoryName(const std::string& name) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            c == '_' || c == '-';
   });
+}
+
+// Is [repositories.NAME] a repository to read? The others are reported as errors.
+bool IsNamedRepository(const std::string& name, const toml::node& node) {
+  return node.is_table() && name != RepositoryConfig::kMainName && IsRepositoryName(name);
 }
 
 std::size_t EditDistance(const std::string& a, const std::string& b) {
@@ -124,20 +128,6 @@ std::optional<std::pair<std::string, std::string>> SecretKeyProblem(std::string_
   return std::nullopt;
 }
 
-// Is `inner` equal to or below `outer`, judged on the text of the paths alone?
-bool PathIsWithin(const std::string& inner, const std::string& outer) {
-  namespace fs = std::filesystem;
-  const fs::path in = fs::path(inner).lexically_normal();
-  const fs::path out = fs::path(outer).lexically_normal();
-  auto in_it = in.begin();
-  for (auto out_it = out.begin(); out_it != out.end(); ++out_it) {
-    if (out_it->empty()) continue;  // the trailing "" of "/a/b/"
-    if (in_it == in.end() || *in_it != *out_it) return false;
-    ++in_it;
-  }
-  return true;
-}
-
 class ConfigReader {
  public:
   ConfigReader(const toml::table& root, std::string source) : reader_(root, std::move(source)) {}
@@ -149,7 +139,7 @@ class ConfigReader {
     CheckStructure();
     ReadNode(&config.node);
     ReadDatabase(&config.database);
-    ReadRepository(reader_, "repository", RepositoryConfig::kMainName, &config.repository);
+    ReadRepository(reader_, RepositoryConfig::kMainName, &config.repository);
     ReadBackup(&config.backup);
     ReadSnapshot(&config.snapshot);
     ReadRetention("retention", &config.retention);
@@ -248,7 +238,7 @@ class ConfigReader {
       } else if (!IsRepositoryName(name)) {
         reader_.Report(line, "[" + dotted + "]: '" + name + "' is not a repository name",
                        "a name holds only letters, digits, '_' and '-'");
-      } else {
+      } else if (IsNamedRepository(name, repository)) {
         CheckKeys(repository, name_key, dotted, RepositoryKeys(), "retention",
                   Schema().at("retention"));
       }
@@ -289,13 +279,10 @@ class ConfigReader {
     if (table == nullptr) return;
     for (auto&& [name_key, node] : *table) {
       const std::string name(name_key.str());
-      // A wrong NAME or a non-table is reported by CheckStructure.
-      if (!node.is_table() || name == RepositoryConfig::kMainName || !IsRepositoryName(name)) {
-        continue;
-      }
-      const std::string section = std::string(kRepositoriesTable) + "." + name;
+      if (!IsNamedRepository(name, node)) continue;  // reported by CheckNamedRepositories
+      const std::string section = RepositorySection(name);
       RepositoryConfig repository;
-      ReadRepository(reader_, section, name, &repository);
+      ReadRepository(reader_, name, &repository);
       if (reader_.Table(section + ".retention") != nullptr) {
         repository.retention = config->retention;
         ReadRetention(section + ".retention", &*repository.retention);
@@ -383,22 +370,7 @@ class ConfigReader {
       reader_.Report(line("snapshot", "destroy"),
                      "snapshot.destroy is set but snapshot.create is not", "set both, or neither");
     }
-    CheckOutsideDataDir(config.node, config.repository, "repository");
-    for (const auto& [name, repository] : config.repositories) {
-      CheckOutsideDataDir(config.node, repository, std::string(kRepositoriesTable) + "." + name);
-    }
-  }
-
-  void CheckOutsideDataDir(const NodeConfig& node, const RepositoryConfig& repository,
-                           const std::string& section) {
-    if (node.data_dir.empty() || repository.path.empty() ||
-        !PathIsWithin(repository.path, node.data_dir)) {
-      return;
-    }
-    reader_.Report(reader_.LineOf(section, "path"),
-                   section + ".path '" + repository.path + "' is inside node.data_dir '" +
-                       node.data_dir + "'",
-                   "keep the backups outside the data dir they back up, ideally on another disk");
+    CheckRepositoryPlaces(reader_, config);
   }
 
   TomlReader reader_;

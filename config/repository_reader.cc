@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <utility>
+
+#include "io/text.h"
 
 namespace gb {
 namespace {
@@ -210,7 +213,91 @@ void RefuseS3Keys(TomlReader& reader, const std::string& section) {
   }
 }
 
+// Where a repository's files are, such that one repository lies inside another if and only if
+// its location starts with the other's: "file:/var/backups/govern/" (lexically normal) or
+// "s3:HOST[:PORT]/BUCKET/PREFIX" (the endpoint's scheme left out: both reach the same store).
+std::string RepositoryLocation(const RepositoryConfig& repository) {
+  if (repository.is_s3()) {
+    const std::string host = repository.endpoint.substr(repository.endpoint.find("://") + 3);
+    return "s3:" + AsciiLowercase(host) + "/" + repository.bucket + "/" + repository.prefix;
+  }
+  std::string path = std::filesystem::path(repository.path).lexically_normal().string();
+  if (path.empty() || path.back() != '/') path += '/';
+  return "file:" + path;
+}
+
+// Where a repository is, as its table says it.
+struct Place {
+  std::string location;  // RepositoryLocation()
+  std::string dotted;    // "repositories.usb.path"
+  std::string value;     // "/mnt/usb"
+  std::uint32_t line;
+};
+
+Place PlaceOf(const TomlReader& reader, const RepositoryConfig& repository) {
+  const std::string section = RepositorySection(repository.name);
+  const char* key = repository.is_s3() ? "url" : "path";
+  return {RepositoryLocation(repository), section + "." + key,
+          repository.is_s3() ? repository.url : repository.path, reader.LineOf(section, key)};
+}
+
+// Two repositories in one place, or one inside the other, would each list the other's files
+// as their own (check, prune), and copy --to would copy a repository into itself.
+void CheckApart(TomlReader& reader, const Place& a, const Place& b) {
+  if (a.location.rfind(b.location, 0) != 0 && b.location.rfind(a.location, 0) != 0) return;
+  const Place& later = a.line >= b.line ? a : b;  // reported where the second one is written
+  const Place& earlier = a.line >= b.line ? b : a;
+  reader.Report(later.line,
+                later.dotted + " '" + later.value + "' overlaps " + earlier.dotted + " '" +
+                    earlier.value + "': one repository would hold the other",
+                "give each repository a place of its own: another directory, bucket or prefix");
+}
+
+// Is `inner` equal to or below `outer`, judged on the text of the paths alone?
+bool PathIsWithin(const std::string& inner, const std::string& outer) {
+  namespace fs = std::filesystem;
+  const fs::path in = fs::path(inner).lexically_normal();
+  const fs::path out = fs::path(outer).lexically_normal();
+  auto in_it = in.begin();
+  for (auto out_it = out.begin(); out_it != out.end(); ++out_it) {
+    if (out_it->empty()) continue;  // the trailing "" of "/a/b/"
+    if (in_it == in.end() || *in_it != *out_it) return false;
+    ++in_it;
+  }
+  return true;
+}
+
+void CheckOutsideDataDir(TomlReader& reader, const NodeConfig& node,
+                         const RepositoryConfig& repository) {
+  if (node.data_dir.empty() || repository.path.empty() ||
+      !PathIsWithin(repository.path, node.data_dir)) {
+    return;
+  }
+  const std::string section = RepositorySection(repository.name);
+  reader.Report(reader.LineOf(section, "path"),
+                section + ".path '" + repository.path + "' is inside node.data_dir '" +
+                    node.data_dir + "'",
+                "keep the backups outside the data dir they back up, ideally on another disk");
+}
+
 }  // namespace
+
+std::string RepositorySection(const std::string& name) {
+  return name == RepositoryConfig::kMainName ? "repository" : "repositories." + name;
+}
+
+void CheckRepositoryPlaces(TomlReader& reader, const Config& config) {
+  std::vector<const RepositoryConfig*> repositories = {&config.repository};
+  for (const auto& [name, repository] : config.repositories) repositories.push_back(&repository);
+  std::vector<Place> places;
+  for (const RepositoryConfig* repository : repositories) {
+    CheckOutsideDataDir(reader, config.node, *repository);
+    places.push_back(PlaceOf(reader, *repository));
+    for (std::size_t i = 0; i + 1 < places.size(); ++i) {
+      CheckApart(reader, places.back(), places[i]);
+    }
+  }
+}
 
 const std::vector<std::string>& RepositoryKeys() {
   static const auto* keys = [] {
@@ -221,8 +308,8 @@ const std::vector<std::string>& RepositoryKeys() {
   return *keys;
 }
 
-void ReadRepository(TomlReader& reader, const std::string& section, const std::string& name,
-                    RepositoryConfig* out) {
+void ReadRepository(TomlReader& reader, const std::string& name, RepositoryConfig* out) {
+  const std::string section = RepositorySection(name);
   out->name = name;
   auto path = reader.AbsolutePath(section, "path");
   auto url = reader.String(section, "url");

@@ -16,9 +16,15 @@ namespace gb {
 // Every key a repository table accepts.
 const std::vector<std::string>& RepositoryKeys();
 
-// Reads the table at `section` (absent: an empty table) as the repository `name`; problems go
-// to `reader`.
-void ReadRepository(TomlReader& reader, const std::string& section, const std::string& name,
-                    RepositoryConfig* out);
+// Reads the table of the repository `name` ("main": [repository], absent: an empty table);
+// problems go to `reader`.
+void ReadRepository(TomlReader& reader, const std::string& name, RepositoryConfig* out);
+
+// The table of a repository: "repository" for main, else "repositories.NAME".
+std::string RepositorySection(const std::string& name);
+
+// The rules between repositories and the node, once every key is right: no local repository
+// inside node.data_dir, no repository in or inside another.
+void CheckRepositoryPlaces(TomlReader& reader, const Config& config);
 
 }  // namespace gb

@@ -514,5 +514,42 @@ TEST(ConfigRepositoryTest, NoLocalRepositoryInsideTheDataDir) {
             "'/srv/dss'");
 }
 
+TEST(ConfigRepositoryTest, RepositoriesMayNotOverlap) {
+  const std::string main = std::string(kNode) + kLocalMain;  // path = "/backup/govern" on line 4
+  EXPECT_EQ(ParseError(main + "[repositories.copy]\npath = \"/backup/govern/\"\n").message(),
+            "config.toml:6: repositories.copy.path '/backup/govern/' overlaps repository.path "
+            "'/backup/govern': one repository would hold the other");
+  EXPECT_THAT(ParseError(main + "[repositories.inner]\npath = \"/backup/govern/x/../inner\"\n")
+                  .message(),
+              HasSubstr("config.toml:6: repositories.inner.path '/backup/govern/x/../inner' "
+                        "overlaps repository.path"));
+  EXPECT_THAT(ParseError(main + "[repositories.outer]\npath = \"/backup\"\n").message(),
+              HasSubstr("config.toml:6: repositories.outer.path '/backup' overlaps"));
+  // Siblings, even with a common start of name, are apart.
+  Parse(main + "[repositories.sibling]\npath = \"/backup/govern-2\"\n");
+
+  const std::string s3 =
+      S3Main("") + "[repositories.offsite]\nendpoint = \"http://S3.example.net/\"\n";
+  EXPECT_EQ(ParseError(s3 + "url = \"s3://govern-backups/node-a/\"\n").message(),
+            "config.toml:8: repositories.offsite.url 's3://govern-backups/node-a/' overlaps "
+            "repository.url 's3://govern-backups/node-a': one repository would hold the other");
+  EXPECT_THAT(ParseError(s3 + "url = \"s3://govern-backups\"\n").message(),
+              HasSubstr("overlaps repository.url"));
+  EXPECT_THAT(ParseError(s3 + "url = \"s3://govern-backups/node-a/x\"\n").message(),
+              HasSubstr("overlaps repository.url"));
+  Parse(s3 + "url = \"s3://govern-backups/node-ab\"\n");
+  Parse(s3 + "url = \"s3://govern-offsite/node-a\"\n");
+  // The same bucket and prefix on another server is another place.
+  Parse(S3Main("") +
+        "[repositories.offsite]\nendpoint = \"https://s3.other.net\"\n"
+        "url = \"s3://govern-backups/node-a\"\n");
+  // Between named repositories too.
+  EXPECT_THAT(ParseError(main + "[repositories.a]\npath = \"/mnt/a\"\n"
+                                "[repositories.b]\npath = \"/mnt/a/b\"\n")
+                  .message(),
+              HasSubstr("config.toml:8: repositories.b.path '/mnt/a/b' overlaps "
+                        "repositories.a.path '/mnt/a'"));
+}
+
 }  // namespace
 }  // namespace gb
