@@ -238,7 +238,7 @@ class ConfigReader {
       } else if (!IsRepositoryName(name)) {
         reader_.Report(line, "[" + dotted + "]: '" + name + "' is not a repository name",
                        "a name holds only letters, digits, '_' and '-'");
-      } else if (IsNamedRepository(name, repository)) {
+      } else {
         CheckKeys(repository, name_key, dotted, RepositoryKeys(), "retention",
                   Schema().at("retention"));
       }
