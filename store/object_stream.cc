@@ -144,8 +144,7 @@ struct ObjectReader::Impl {
   Status failure;
 
   ~Impl() {
-    source->Cancel();
-    if (chunk) prefetcher->Recycle(std::move(chunk));
+    if (source) source->Cancel();
     prefetcher.reset();
   }
 };
