@@ -341,8 +341,7 @@ Result<std::unique_ptr<ObjectWriter>> ObjectWriter::Start(Store& store, std::str
 
 Status ObjectWriter::Write(const void* data, size_t size) {
   Impl& impl = *impl_;
-  if (impl.channel.put_returned()) return impl.channel.StopReasonLocked();
-  if (impl.state != Impl::State::kOpen) {
+  if (impl.channel.put_returned() || impl.state != Impl::State::kOpen) {
     GB_RETURN_IF_ERROR(impl.channel.StopReasonLocked());
     return Status::Failed("write to " + impl.name + " after it was committed");
   }

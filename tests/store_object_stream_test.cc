@@ -291,6 +291,9 @@ TEST(ObjectStreamTest, EmptyStreamIsAnEmptyObject) {
   ASSERT_TRUE(info.ok()) << info.status().ToString();
   EXPECT_EQ(info->size, 0u);
   EXPECT_FALSE((*writer)->Commit().ok());  // only once
+  Status late = (*writer)->Write("x", 1);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.message().find("after it was committed"), std::string::npos) << late.message();
   Result<HeadResult> head = store.Head("data/empty");
   ASSERT_TRUE(head.ok());
   EXPECT_TRUE(head->exists);
