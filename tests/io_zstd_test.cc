@@ -350,6 +350,46 @@ TEST(ZstdStream, TruncatedOrCorruptStreamsAreErrorsNamingTheStream) {
       << corrupt.status().message();
 }
 
+// Hands out `bytes`, then fails as a broken download would, instead of ending.
+class BrokenSource : public ByteSource {
+ public:
+  explicit BrokenSource(std::string bytes) : inner_(std::move(bytes), 65536) {}
+  Result<size_t> Read(void* buffer, size_t capacity) override {
+    GB_ASSIGN_OR_RETURN(const size_t n, inner_.Read(buffer, capacity));
+    if (n == 0) return Status::Failed("the connection was reset");
+    return n;
+  }
+
+ private:
+  StringSource inner_;
+};
+
+TEST(ZstdStream, ASourceErrorIsAReadErrorAfterTheBytesBeforeIt) {
+  // Large enough that the bytes before the break fill several read-ahead chunks.
+  const std::string data = MakeTestData(16 << 20, 9);
+  CompressedInMemory compressed = CompressToMemory(data, "identity");
+  auto reader = ZstdReader::Open(
+      std::make_unique<BrokenSource>(compressed.bytes.substr(0, compressed.bytes.size() / 2)),
+      "mem://half");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::string out;
+  std::string buffer(65536, '\0');
+  Status failure;
+  while (failure.ok()) {
+    Result<size_t> n = (*reader)->Read(buffer.data(), buffer.size());
+    if (!n.ok()) failure = n.status();
+    else if (*n == 0) break;
+    else out.append(buffer.data(), *n);
+  }
+  ASSERT_FALSE(failure.ok()) << "a broken source read as a complete stream";
+  EXPECT_EQ(failure.message(), "the connection was reset");
+  EXPECT_GT(out.size(), 0u);
+  EXPECT_TRUE(data.compare(0, out.size(), out) == 0);
+  EXPECT_EQ((*reader)->sha256_hex(), "");
+  // The error stays.
+  EXPECT_FALSE((*reader)->Read(buffer.data(), buffer.size()).ok());
+}
+
 // Accepts `budget` bytes, then fails as a full disk or a broken upload would.
 class FailingSink : public ByteSink {
  public:
