@@ -1,8 +1,9 @@
 // RangeSource: random access to the bytes of a stored object, one byte range at a time.
 //
-// The seekable zstd reader needs only the file's size and ranged reads, so a local file
-// (FileRangeSource) and, later, an S3 object read with HTTP Range requests can both serve
-// it. Implementations must allow ReadRange from several threads at once.
+// The seekable zstd reader and ReadHeaderFrame need only the object's size and ranged reads,
+// so a local file (FileRangeSource) and any stored object (store/object_stream.h
+// StoreRangeSource: ranged Gets, HTTP Range requests on S3) can both serve them.
+// Implementations must allow ReadRange from several threads at once.
 #pragma once
 
 #include <cstddef>

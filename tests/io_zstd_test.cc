@@ -250,6 +250,215 @@ TEST(ZstdFile, WriterAndReaderMemoryStaysSmall) {
   EXPECT_LT(growth_mib, 40) << "zstd buffers grew the peak RSS by " << growth_mib << " MiB";
 }
 
+// The stream classes on their own: into memory, out of memory in small pieces (as a pipe or
+// an object read would hand them out), errors naming the stream's name.
+struct CompressedInMemory {
+  std::string bytes;
+  std::string sha256;
+};
+
+CompressedInMemory CompressToMemory(const std::string& data, const std::string& header_frame) {
+  StringSink sink;
+  ZstdWriterOptions options;
+  options.threads = 2;
+  options.header_frame = header_frame;
+  auto writer = ZstdWriter::Create(sink, "mem://half", options);
+  EXPECT_TRUE(writer.ok()) << writer.status().ToString();
+  if (!writer.ok()) return {};
+  for (size_t offset = 0; offset < data.size(); offset += 100000) {
+    EXPECT_TRUE((*writer)->Write(data.data() + offset, std::min<size_t>(100000, data.size() - offset)).ok());
+  }
+  EXPECT_TRUE((*writer)->Finish().ok());
+  EXPECT_EQ((*writer)->input_bytes(), data.size());
+  EXPECT_EQ((*writer)->output_bytes(), sink.bytes().size());
+  return {sink.bytes(), (*writer)->sha256_hex()};
+}
+
+Result<std::string> DecompressFromMemory(std::string bytes, size_t piece,
+                                         std::string* header_frame = nullptr,
+                                         std::string* sha = nullptr) {
+  const size_t size = bytes.size();
+  GB_ASSIGN_OR_RETURN(auto reader,
+                      ZstdReader::Open(std::make_unique<StringSource>(std::move(bytes), piece),
+                                       "mem://half"));
+  if (header_frame) *header_frame = reader->header_frame();
+  std::string out;
+  std::string buffer(65536, '\0');
+  while (true) {
+    GB_ASSIGN_OR_RETURN(size_t n, reader->Read(buffer.data(), buffer.size()));
+    if (n == 0) break;
+    out.append(buffer.data(), n);
+  }
+  EXPECT_EQ(reader->compressed_bytes(), size);
+  if (sha) *sha = reader->sha256_hex();
+  return out;
+}
+
+TEST(ZstdStream, RoundTripThroughMemoryInSmallPieces) {
+  const std::string data = MakeTestData(5 << 20, 17);
+  const std::string header = "pair_token = \"0123\"\n";
+  CompressedInMemory compressed = CompressToMemory(data, header);
+  EXPECT_EQ(compressed.sha256, Sha256::OfString(compressed.bytes));
+  for (size_t piece : {size_t{3}, size_t{4097}, size_t{1} << 20}) {
+    SCOPED_TRACE(piece);
+    std::string frame, sha;
+    auto read_back = DecompressFromMemory(compressed.bytes, piece, &frame, &sha);
+    ASSERT_TRUE(read_back.ok()) << read_back.status().ToString();
+    EXPECT_TRUE(*read_back == data);
+    EXPECT_EQ(frame, header);
+    EXPECT_EQ(sha, compressed.sha256);
+  }
+}
+
+TEST(ZstdStream, AHeaderFrameLargerThanAReadAheadChunk) {
+  const std::string data = MakeTestData(1 << 20, 5);
+  const std::string header = MakeTestData(3 << 20, 6);  // read ahead works in 1 MiB chunks
+  CompressedInMemory compressed = CompressToMemory(data, header);
+  std::string frame, sha;
+  auto read_back = DecompressFromMemory(compressed.bytes, 1 << 16, &frame, &sha);
+  ASSERT_TRUE(read_back.ok()) << read_back.status().ToString();
+  EXPECT_TRUE(*read_back == data);
+  EXPECT_TRUE(frame == header);
+  EXPECT_EQ(sha, compressed.sha256);
+}
+
+TEST(ZstdStream, TruncatedOrCorruptStreamsAreErrorsNamingTheStream) {
+  const std::string data = MakeTestData(2 << 20, 8);
+  CompressedInMemory compressed = CompressToMemory(data, "identity");
+  const size_t size = compressed.bytes.size();
+  for (size_t cut : {size - 1, size / 2, size_t{8 + 8 + 3}, size_t{8 + 8}}) {
+    SCOPED_TRACE(cut);
+    auto read_back = DecompressFromMemory(compressed.bytes.substr(0, cut), 1000);
+    ASSERT_FALSE(read_back.ok());
+    EXPECT_NE(read_back.status().message().find("mem://half is truncated"), std::string::npos)
+        << read_back.status().message();
+  }
+  auto in_header = ZstdReader::Open(std::make_unique<StringSource>(compressed.bytes.substr(0, 12)),
+                                    "mem://half");
+  ASSERT_FALSE(in_header.ok());
+  EXPECT_NE(in_header.status().message().find("mem://half is truncated inside its header frame"),
+            std::string::npos) << in_header.status().message();
+  auto empty = DecompressFromMemory("", 1000);
+  ASSERT_FALSE(empty.ok());
+  EXPECT_NE(empty.status().message().find("mem://half"), std::string::npos);
+
+  std::string damaged = compressed.bytes;
+  damaged[damaged.size() / 2] ^= 0x55;
+  auto corrupt = DecompressFromMemory(damaged, 1 << 20);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_NE(corrupt.status().message().find("mem://half is corrupt"), std::string::npos)
+      << corrupt.status().message();
+}
+
+// Hands out `bytes`, then fails as a broken download would, instead of ending.
+class BrokenSource : public ByteSource {
+ public:
+  explicit BrokenSource(std::string bytes) : inner_(std::move(bytes), 65536) {}
+  Result<size_t> Read(void* buffer, size_t capacity) override {
+    GB_ASSIGN_OR_RETURN(const size_t n, inner_.Read(buffer, capacity));
+    if (n == 0) return Status::Failed("the connection was reset");
+    return n;
+  }
+
+ private:
+  StringSource inner_;
+};
+
+TEST(ZstdStream, ASourceErrorIsAReadErrorAfterTheBytesBeforeIt) {
+  // Large enough that the bytes before the break fill several read-ahead chunks.
+  const std::string data = MakeTestData(16 << 20, 9);
+  CompressedInMemory compressed = CompressToMemory(data, "identity");
+  auto reader = ZstdReader::Open(
+      std::make_unique<BrokenSource>(compressed.bytes.substr(0, compressed.bytes.size() / 2)),
+      "mem://half");
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::string out;
+  std::string buffer(65536, '\0');
+  Status failure;
+  while (failure.ok()) {
+    Result<size_t> n = (*reader)->Read(buffer.data(), buffer.size());
+    if (!n.ok()) failure = n.status();
+    else if (*n == 0) break;
+    else out.append(buffer.data(), *n);
+  }
+  ASSERT_FALSE(failure.ok()) << "a broken source read as a complete stream";
+  EXPECT_EQ(failure.message(), "the connection was reset");
+  EXPECT_GT(out.size(), 0u);
+  EXPECT_TRUE(data.compare(0, out.size(), out) == 0);
+  EXPECT_EQ((*reader)->sha256_hex(), "");
+  // The error stays.
+  EXPECT_FALSE((*reader)->Read(buffer.data(), buffer.size()).ok());
+}
+
+// Accepts `budget` bytes, then fails as a full disk or a broken upload would.
+class FailingSink : public ByteSink {
+ public:
+  explicit FailingSink(size_t budget) : budget_(budget) {}
+  Status Write(const void*, size_t size) override {
+    if (size > budget_) return Status::Failed("the sink is full");
+    budget_ -= size;
+    return Status::Ok();
+  }
+
+ private:
+  size_t budget_;
+};
+
+TEST(ZstdStream, ASinkErrorStopsTheWriter) {
+  FailingSink sink(1 << 20);
+  ZstdWriterOptions options;
+  options.threads = 1;
+  auto writer = ZstdWriter::Create(sink, "mem://half", options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::string data = MakeTestData(1 << 20, 2);
+  // Incompressible enough that the sink fills within 16 MiB of input.
+  Status status = Status::Ok();
+  for (int i = 0; i < 16 && status.ok(); ++i) {
+    const std::string noise = MakeTestData(1 << 20, 100 + i);
+    status = (*writer)->Write(noise.data(), noise.size());
+  }
+  if (status.ok()) status = (*writer)->Finish();
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "the sink is full");
+  // Every later call returns the same error rather than writing on.
+  EXPECT_EQ((*writer)->Write(data.data(), data.size()).message(), "the sink is full");
+  EXPECT_EQ((*writer)->Finish().message(), "the sink is full");
+  EXPECT_EQ((*writer)->sha256_hex(), "");
+}
+
+TEST(ZstdStream, ReadHeaderFrameOfARangeSourceReadsOnlyTheFrame) {
+  ScratchDir dir;
+  const std::string path = dir / "half.zst";
+  ZstdWriterOptions options;
+  options.header_frame = "set = \"x\"\n";
+  ASSERT_TRUE(WriteZstd(path, MakeTestData(3 << 20, 4), options).ok());
+  auto file = FileRangeSource::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  // Counts what is read through it: the frame and its 8-byte prefix, nothing more.
+  class Counting : public RangeSource {
+   public:
+    explicit Counting(RangeSource& inner) : inner_(inner) {}
+    const std::string& name() const override { return inner_.name(); }
+    uint64_t size() const override { return inner_.size(); }
+    Result<std::string> ReadRange(uint64_t offset, size_t length) override {
+      ++reads;
+      bytes += length;
+      return inner_.ReadRange(offset, length);
+    }
+    int reads = 0;
+    uint64_t bytes = 0;
+
+   private:
+    RangeSource& inner_;
+  } counting(**file);
+  auto header = ReadHeaderFrame(counting);
+  ASSERT_TRUE(header.ok()) << header.status().ToString();
+  EXPECT_EQ(*header, options.header_frame);
+  EXPECT_EQ(*header, *ReadHeaderFrame(path));
+  EXPECT_EQ(counting.reads, 2);
+  EXPECT_EQ(counting.bytes, 8 + options.header_frame.size());
+}
+
 TEST(ZstdFile, MissingFileIsAnError) {
   ScratchDir dir;
   EXPECT_FALSE(ZstdFileReader::Open(dir / "absent").ok());
