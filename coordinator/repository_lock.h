@@ -25,7 +25,11 @@ struct LockHolder {
   pid_t pid = 0;
   std::string host;
   TimePoint since;
+  // When the holder last said it still runs (store locks are rewritten periodically); absent
+  // in a flock file and in a store lock never refreshed, where `since` stands for it.
+  std::optional<TimePoint> refreshed = std::nullopt;
 
+  TimePoint LastRefreshed() const { return refreshed.value_or(since); }
   // "backup (pid 123 on node1, since 2026-11-24T08:15:00Z)", for messages.
   std::string Describe() const;
   std::string ToText() const;
