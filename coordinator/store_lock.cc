@@ -103,26 +103,35 @@ Status LockedBy(const Store& store, const StoreLockEntry& entry, size_t others, 
   return Status::Locked(std::move(message), std::move(hint));
 }
 
-// The refusal naming the object at `keys[0]` (re-reading it); nullopt if it went away.
-Result<std::optional<Status>> RefusalFor(Store& store, const std::vector<std::string>& keys,
-                                         TimePoint now, seconds stale_after) {
+// What one attempt to take the lock came to.
+struct Attempt {
+  enum Outcome {
+    kTaken,
+    kRefused,  // `refusal` says by whom
+    kVanished  // the lock in the way went away while we read it: worth another attempt
+  } outcome;
+  Status refusal;
+};
+
+// The refusal naming the object at `keys[0]` (re-reading it).
+Result<Attempt> RefusalFor(Store& store, const std::vector<std::string>& keys, TimePoint now,
+                           seconds stale_after) {
   GB_ASSIGN_OR_RETURN(const std::optional<StoreLockEntry> entry,
                       ReadEntry(store, keys.front(), now, stale_after));
-  if (!entry) return std::optional<Status>();
-  return std::optional<Status>(LockedBy(store, *entry, keys.size() - 1, now, stale_after));
+  if (!entry) return Attempt{Attempt::kVanished, Status::Ok()};
+  return Attempt{Attempt::kRefused, LockedBy(store, *entry, keys.size() - 1, now, stale_after)};
 }
 
 // ---- The conditional protocol ----
 
-// Returns nullopt once the lock is ours (created), else the refusal.
-Result<std::optional<Status>> TryCreateExclusive(Store& store, const std::string& text,
+Result<Attempt> TryCreateExclusive(Store& store, const std::string& text,
                                                  TimePoint now, seconds stale_after) {
   // A lock object of another protocol (a bucket whose versioning changed) or a stale one
   // refuses as surely as "locks/exclusive" itself.
   GB_ASSIGN_OR_RETURN(std::vector<std::string> keys, ListLockKeys(store));
   if (!keys.empty()) return RefusalFor(store, keys, now, stale_after);
   GB_ASSIGN_OR_RETURN(const CreateOutcome outcome, store.CreateIfAbsent(kExclusiveKey, text));
-  if (outcome == CreateOutcome::kCreated) return std::optional<Status>();
+  if (outcome == CreateOutcome::kCreated) return Attempt{Attempt::kTaken, Status::Ok()};
   return RefusalFor(store, {kExclusiveKey}, now, stale_after);
 }
 
@@ -166,10 +175,10 @@ Result<std::vector<std::string>> WaitForChoosers(Store& store, TimePoint now,
     auto chooser = std::find_if(keys.begin(), keys.end(), IsChoosing);
     if (chooser == keys.end()) return keys;
     if (steady_clock::now() >= give_up) {
-      GB_ASSIGN_OR_RETURN(std::optional<Status> refusal,
-                          RefusalFor(store, {*chooser}, now, stale_after));
-      if (refusal) return refusal->WithContext("another host has been taking the lock for " +
-                                               FormatAge(kChoosingWait));
+      GB_ASSIGN_OR_RETURN(const Attempt stuck, RefusalFor(store, {*chooser}, now, stale_after));
+      if (stuck.outcome == Attempt::kRefused)
+        return stuck.refusal.WithContext("another host has been taking the lock for " +
+                                         FormatAge(kChoosingWait));
       continue;  // it just finished
     }
     // Another taker is between two requests: poll briefly, then less often.
@@ -178,9 +187,8 @@ Result<std::vector<std::string>> WaitForChoosers(Store& store, TimePoint now,
   }
 }
 
-// Steps 2-6 once step 1 found no lock. Returns nullopt when `ticket_key` is ours, else the
-// refusal; every object written is removed on failure.
-Result<std::optional<Status>> DrawTicket(Store& store, const std::string& id,
+// Steps 2-6 once step 1 found no lock; `ticket_key` is set once the ticket is written.
+Result<Attempt> DrawTicket(Store& store, const std::string& id,
                                          const std::string& text, TimePoint now,
                                          seconds stale_after, std::string* ticket_key) {
   const std::string choosing_key = kChoosingPrefix + id;
@@ -206,26 +214,21 @@ Result<std::optional<Status>> DrawTicket(Store& store, const std::string& id,
   std::vector<std::string> lower;
   for (const std::string& key : keys)
     if (ParseTicket(key) < mine) lower.push_back(key);
-  if (lower.empty()) return std::optional<Status>();
+  if (lower.empty()) return Attempt{Attempt::kTaken, Status::Ok()};
   std::sort(lower.begin(), lower.end(), [](const std::string& a, const std::string& b) {
     return ParseTicket(a) < ParseTicket(b);
   });
-  GB_ASSIGN_OR_RETURN(std::optional<Status> refusal,
-                      RefusalFor(store, lower, now, stale_after));
-  if (refusal) return refusal;
-  return std::optional<Status>(
-      Status::Locked("the repository " + store.Describe() + " was locked by another host at " +
-                         "the same time (" + lower.front() + ")",
-                     "try again"));
+  return RefusalFor(store, lower, now, stale_after);
 }
 
-Result<std::optional<Status>> TryTakeTicket(Store& store, const std::string& text, TimePoint now,
-                                            seconds stale_after, std::string* ticket_key) {
+// The list-based protocol's attempt; a ticket that did not win is removed.
+Result<Attempt> TryTakeTicket(Store& store, const std::string& text, TimePoint now,
+                              seconds stale_after, std::string* ticket_key) {
   GB_ASSIGN_OR_RETURN(std::vector<std::string> keys, ListLockKeys(store));
   if (!keys.empty()) return RefusalFor(store, keys, now, stale_after);
-  Result<std::optional<Status>> drawn =
-      DrawTicket(store, RandomHex(8), text, now, stale_after, ticket_key);
-  if (!drawn.ok() || drawn->has_value()) {
+  ticket_key->clear();
+  Result<Attempt> drawn = DrawTicket(store, RandomHex(8), text, now, stale_after, ticket_key);
+  if (!drawn.ok() || drawn->outcome != Attempt::kTaken) {
     if (!ticket_key->empty()) {
       Status removed = store.Delete(*ticket_key);
       if (!removed.ok()) spdlog::warn("cannot remove our lost lock ticket: {}", removed.ToString());
@@ -259,17 +262,17 @@ Result<std::unique_ptr<StoreLock>> StoreLock::Acquire(Store& store, CreateProtoc
   GB_ASSIGN_OR_RETURN(const LockHolder holder, LockHolder::Parse(text));
   // A lock object that vanishes while we read it (its holder just released it) is worth
   // one more try; more than that is a busy repository.
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  for (int tries = 0; tries < 3; ++tries) {
     std::string key = kExclusiveKey;
-    Result<std::optional<Status>> refusal =
+    Result<Attempt> attempt =
         protocol == CreateProtocol::kConditionalCreate
             ? TryCreateExclusive(store, text, now, options.stale_after)
             : TryTakeTicket(store, text, now, options.stale_after, &key);
-    if (!refusal.ok())
-      return refusal.status().WithContext("cannot take the lock of " + store.Describe());
-    if (!refusal->has_value())
+    if (!attempt.ok())
+      return attempt.status().WithContext("cannot take the lock of " + store.Describe());
+    if (attempt->outcome == Attempt::kTaken)
       return std::unique_ptr<StoreLock>(new StoreLock(store, key, holder, options));
-    if (!(*refusal)->ok()) return **refusal;
+    if (attempt->outcome == Attempt::kRefused) return attempt->refusal;
   }
   return Status::Locked("the lock of " + store.Describe() + " keeps changing hands",
                         "another operation is starting or ending there; try again");
