@@ -53,7 +53,7 @@ StoreLockEntry MakeEntry(const std::string& key, const std::string& text, TimePo
   }
   entry.holder = *holder;
   entry.refreshed = holder->LastRefreshed();
-  entry.stale = now - entry.refreshed > stale_after;
+  entry.stale = holder->IsStale(now, stale_after);
   return entry;
 }
 
@@ -240,6 +240,8 @@ Result<Attempt> TryTakeTicket(Store& store, const std::string& text, TimePoint n
 
 // Refresh failures tolerated before Healthy() reports one: another host calls the lock stale
 // after stale_after without a refresh; leave it 1.5 refresh intervals of margin (restic's).
+constexpr seconds kRefreshRetry{30};
+
 steady_clock::duration UnhealthyAfter(const StoreLockOptions& options) {
   const auto margin = options.refresh_interval * 3 / 2;
   if (options.stale_after > margin) return options.stale_after - margin;
@@ -310,9 +312,13 @@ StoreLock::~StoreLock() {
 }
 
 void StoreLock::RefreshLoop() {
+  // After a failed refresh, try again sooner: the lock must be refreshed before others call it
+  // stale, and one failure (the store's own retries exhausted) does not make the next one.
+  const seconds retry_after = std::min(options_.refresh_interval, kRefreshRetry);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
-    wake_.wait_for(lock, options_.refresh_interval, [this] { return stopping_; });
+    wake_.wait_for(lock, last_error_.ok() ? options_.refresh_interval : retry_after,
+                   [this] { return stopping_; });
     if (stopping_) return;
     lock.unlock();
     Status refreshed = RefreshOnce();
@@ -346,14 +352,18 @@ Status StoreLock::RefreshOnce() {
 Status StoreLock::Healthy() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!lost_.ok()) return lost_;
-  if (last_error_.ok()) return Status::Ok();
+  // Judged by the time since the last success, not by the last outcome: a refresh may hang
+  // in the store's retries for longer than the margin.
   const auto unrefreshed = steady_clock::now() - last_success_;
   if (unrefreshed < UnhealthyAfter(options_)) return Status::Ok();
-  return last_error_
-      .WithContext("the lock has not been refreshed for " +
-                   FormatAge(duration_cast<seconds>(unrefreshed)) +
-                   ", so another host may take it as stale")
-      .WithHint("check the connection to " + store_.Describe() + " and run the operation again");
+  const std::string why = "the lock object " + key_ + " of " + store_.Describe() +
+                          " has not been refreshed for " +
+                          FormatAge(duration_cast<seconds>(unrefreshed)) +
+                          ", so another host may take it as stale";
+  const std::string hint =
+      "check the connection to " + store_.Describe() + " and run the operation again";
+  if (last_error_.ok()) return Status::Failed(why + " (a refresh is still under way)", hint);
+  return last_error_.WithContext(why).WithHint(hint);
 }
 
 Result<std::vector<StoreLockEntry>> ListStoreLocks(Store& store, TimePoint now,
