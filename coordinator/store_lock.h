@@ -29,6 +29,16 @@
 //   needs a store whose listing shows every object written before it started (S3 and RGW
 //   are strongly consistent); it never needs synchronised clocks.
 //
+// Clocks only judge staleness: `refreshed` is the holder's clock, compared with the reader's,
+// so a skew of minutes shows in the age and in the hint, never in who wins. A refresh reads
+// the object and rewrites it only if it still holds our holder. Where the object is gone or
+// another holder's, Healthy() reports the lock lost and release leaves the object alone. A
+// lock forced away (`unlock --force` on a live holder) between that read and write is written
+// back once, on "locks/exclusive" over a new holder's, whose own refresher then reports its
+// lock lost: never two holders both healthy past a refresh. (A PUT with If-Match on the ETag
+// would close that window; Store has no conditional replace.) Release waits for a refresh
+// under way (a store call may be retrying).
+//
 // Thread-safety: a StoreLock is owned by one thread; Healthy() may be called from any thread
 // (the refresher runs on its own). The free functions are stateless.
 #pragma once
@@ -106,8 +116,8 @@ struct StoreLockEntry {
   bool parsed = true;  // false: the object is not a lock holder (counts as held, never stale)
 };
 
-// Every lock object under "locks/" of `store`, oldest refresh first, judged stale against
-// `now` (a refresh older than `stale_after`).
+// Every lock object under "locks/" of `store` (sorted by key), judged stale against `now`
+// (LockHolder::IsStale).
 Result<std::vector<StoreLockEntry>> ListStoreLocks(Store& store, TimePoint now,
                                                    std::chrono::seconds stale_after);
 // unlock: removes the stale locks (stale_only) or every lock (--force); returns what it removed.
