@@ -47,11 +47,12 @@ std::string LockHolder::Describe() const {
 }
 
 std::string LockHolder::ToText() const {
-  return FormatToml(toml::table{{"operation", ToString(operation)},
-                                {"pid", static_cast<int64_t>(pid)},
-                                {"host", host},
-                                {"since", ToTomlTime(since)}},
-                    "# govern-backup: the operation holding this repository's lock");
+  toml::table table{{"operation", ToString(operation)},
+                    {"pid", static_cast<int64_t>(pid)},
+                    {"host", host},
+                    {"since", ToTomlTime(since)}};
+  if (refreshed) table.insert("refreshed", ToTomlTime(*refreshed));
+  return FormatToml(table, "# govern-backup: the operation holding this repository's lock");
 }
 
 Result<LockHolder> LockHolder::Parse(const std::string& text) {
@@ -68,8 +69,14 @@ Result<LockHolder> LockHolder::Parse(const std::string& text) {
   std::optional<TimePoint> since_point = since ? FromTomlTime(*since) : std::nullopt;
   if (!operation || !pid || *pid <= 0 || !since_point)
     return Status::Failed("not a lock holder: it needs operation, pid and since");
+  std::optional<TimePoint> refreshed;
+  if (toml::node* node = table.get("refreshed")) {
+    std::optional<toml::date_time> value = node->value_exact<toml::date_time>();
+    refreshed = value ? FromTomlTime(*value) : std::nullopt;
+    if (!refreshed) return Status::Failed("not a lock holder: refreshed is not a date-time");
+  }
   return LockHolder{*operation, static_cast<pid_t>(*pid), table["host"].value_or(std::string()),
-                    *since_point};
+                    *since_point, refreshed};
 }
 
 Result<std::unique_ptr<RepositoryLock>> RepositoryLock::Acquire(const std::string& lock_path,

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,7 +26,16 @@ struct LockHolder {
   pid_t pid = 0;
   std::string host;
   TimePoint since;
+  // When the holder last said it still runs (store locks are rewritten periodically); absent
+  // in a flock file and in a store lock never refreshed, where `since` stands for it.
+  std::optional<TimePoint> refreshed = std::nullopt;
 
+  TimePoint LastRefreshed() const { return refreshed.value_or(since); }
+  // The written-down rule for a store lock (restic's): not refreshed for `stale_after`, by the
+  // reader's clock. A stale lock is still held until `unlock --stale` removes it.
+  bool IsStale(TimePoint now, std::chrono::seconds stale_after) const {
+    return now - LastRefreshed() > stale_after;
+  }
   // "backup (pid 123 on node1, since 2026-11-24T08:15:00Z)", for messages.
   std::string Describe() const;
   std::string ToText() const;
