@@ -36,8 +36,11 @@ class S3Store : public Store {
                                        std::string_view content) override;
   Result<CreateProtocol> ProbeCreateProtocol() override;
 
-  // Creates the bucket (an existing bucket of ours is fine).
-  Status CreateBucket();
+  // Creates the bucket (an existing bucket of ours is fine, and is left as it is).
+  // kObjectLock: with Object Lock, hence versioning, both for good (S3 cannot add Object
+  // Lock to an existing bucket on RGW 16.2; suspending versioning is refused).
+  enum class BucketKind { kPlain, kObjectLock };
+  Status CreateBucket(BucketKind kind = BucketKind::kPlain);
   Status EnableVersioning();
   // Unfinished multipart uploads under `prefix` (relative to the store's prefix); their keys
   // are returned relative too.

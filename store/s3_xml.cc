@@ -131,4 +131,10 @@ std::string CompleteMultipartUploadBody(const std::vector<std::string>& etags) {
   return body + "</CompleteMultipartUpload>";
 }
 
+std::string RetentionBody(const std::string& mode, const std::string& retain_until) {
+  // Both are ours (a fixed word, a formatted date): nothing to escape.
+  return "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>" + mode +
+         "</Mode><RetainUntilDate>" + retain_until + "</RetainUntilDate></Retention>";
+}
+
 }  // namespace gb
