@@ -167,6 +167,18 @@ Status S3Store::EnableVersioning() {
   return client_.Send(std::move(request)).status();
 }
 
+Result<bool> S3Store::BucketHasObjectLock() {
+  S3Request request("GET", "", {{"object-lock", ""}});
+  GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {404}));
+  if (response.status == 404) {
+    // The answer of AWS and RGW 16.2 for a bucket without Object Lock; any other 404 (no such
+    // bucket) is an error.
+    if (ParseS3Error(response.body).code == "ObjectLockConfigurationNotFoundError") return false;
+    return S3ErrorStatus(response, "GET " + S3Name(client_.config(), "") + "?object-lock");
+  }
+  return ParseObjectLockEnabled(response.body);
+}
+
 Result<std::vector<S3PendingUpload>> S3Store::ListUnfinishedUploads(const std::string& prefix) {
   GB_ASSIGN_OR_RETURN(std::vector<S3PendingUpload> uploads,
                       ListMultipartUploads(client_, FullKey(prefix)));

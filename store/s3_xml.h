@@ -48,6 +48,9 @@ Result<S3UploadPage> ParseListMultipartUploads(const std::string& body);
 
 Result<std::string> ParseInitiateMultipartUpload(const std::string& body);
 
+// Whether a GetObjectLockConfiguration answer says <ObjectLockEnabled>Enabled.
+Result<bool> ParseObjectLockEnabled(const std::string& body);
+
 // <CompleteMultipartUpload> listing part i+1 with etags[i] (the ETags as UploadPart returned
 // them).
 std::string CompleteMultipartUploadBody(const std::vector<std::string>& etags);
