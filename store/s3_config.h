@@ -49,10 +49,11 @@ struct S3Config {
   std::chrono::seconds stall_timeout{60};
   std::chrono::seconds connect_timeout{10};
 
-  // When set, every object written (PUT, and CreateMultipartUpload for a multipart object)
-  // carries x-amz-object-lock-mode and a retain-until date of the time of the request plus
-  // object_lock_retain. The bucket must have been created with Object Lock: S3Store answers
-  // other buckets with an error saying so.
+  // When set, every object written carries this mode and a retain-until date of the time of
+  // the request plus object_lock_retain: headers on a PUT and on CreateMultipartUpload, and a
+  // PutObjectRetention after completing a multipart object that did not get it (RGW 16.2
+  // ignores those headers there). The bucket must have been created with Object Lock:
+  // S3Store answers other buckets with an error saying so.
   ObjectLockMode object_lock = ObjectLockMode::kNone;
   std::chrono::seconds object_lock_retain{0};
 

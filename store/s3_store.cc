@@ -157,16 +157,6 @@ Status S3Store::CreateBucket(BucketKind kind) {
   return Status::Ok();
 }
 
-Status S3Store::EnableVersioning() {
-  const std::string body =
-      "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-      "<Status>Enabled</Status></VersioningConfiguration>";
-  S3Request request("PUT", "", {{"versioning", ""}});
-  request.headers = {"Content-Type: application/xml"};
-  request.WithBody(body);
-  return client_.Send(std::move(request)).status();
-}
-
 Result<bool> S3Store::BucketHasObjectLock() {
   S3Request request("GET", "", {{"object-lock", ""}});
   GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {404}));
@@ -177,6 +167,16 @@ Result<bool> S3Store::BucketHasObjectLock() {
     return S3ErrorStatus(response, "GET " + S3Name(client_.config(), "") + "?object-lock");
   }
   return ParseObjectLockEnabled(response.body);
+}
+
+Status S3Store::EnableVersioning() {
+  const std::string body =
+      "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+      "<Status>Enabled</Status></VersioningConfiguration>";
+  S3Request request("PUT", "", {{"versioning", ""}});
+  request.headers = {"Content-Type: application/xml"};
+  request.WithBody(body);
+  return client_.Send(std::move(request)).status();
 }
 
 Result<std::vector<S3PendingUpload>> S3Store::ListUnfinishedUploads(const std::string& prefix) {

@@ -41,10 +41,10 @@ class S3Store : public Store {
   // Lock to an existing bucket on RGW 16.2; suspending versioning is refused).
   enum class BucketKind { kPlain, kObjectLock };
   Status CreateBucket(BucketKind kind = BucketKind::kPlain);
-  Status EnableVersioning();
   // Whether the bucket was created with Object Lock (GetObjectLockConfiguration): what a
   // repository with object_lock set needs, checked before a first backup fails on it.
   Result<bool> BucketHasObjectLock();
+  Status EnableVersioning();
   // Unfinished multipart uploads under `prefix` (relative to the store's prefix); their keys
   // are returned relative too.
   Result<std::vector<S3PendingUpload>> ListUnfinishedUploads(const std::string& prefix);
