@@ -154,7 +154,13 @@ Status S3Store::CreateBucket(BucketKind kind) {
   if (response->status == 409 && ParseS3Error(response->body).code != "BucketAlreadyOwnedByYou") {
     return S3ErrorStatus(*response, "PUT " + S3Name(client_.config(), ""));
   }
-  return Status::Ok();
+  if (kind == BucketKind::kPlain) return Status::Ok();
+  // An existing bucket answers 200 (RGW 16.2) or 409 and keeps what it was.
+  GB_ASSIGN_OR_RETURN(const bool locked, BucketHasObjectLock());
+  if (locked) return Status::Ok();
+  return Status::Failed("bucket " + client_.config().bucket + " exists without Object Lock",
+                        "S3 cannot add Object Lock to an existing bucket: choose a new bucket "
+                        "name, or set object_lock = \"\" for this repository");
 }
 
 Result<bool> S3Store::BucketHasObjectLock() {

@@ -37,8 +37,9 @@ class S3Store : public Store {
   Result<CreateProtocol> ProbeCreateProtocol() override;
 
   // Creates the bucket (an existing bucket of ours is fine, and is left as it is).
-  // kObjectLock: with Object Lock, hence versioning, both for good (S3 cannot add Object
-  // Lock to an existing bucket on RGW 16.2; suspending versioning is refused).
+  // kObjectLock: with Object Lock, hence versioning, both for good (suspending versioning is
+  // refused); an existing bucket without Object Lock is an error, since S3 cannot add it
+  // (RGW 16.2 refuses PutObjectLockConfiguration there).
   enum class BucketKind { kPlain, kObjectLock };
   Status CreateBucket(BucketKind kind = BucketKind::kPlain);
   // Whether the bucket was created with Object Lock (GetObjectLockConfiguration): what a

@@ -89,11 +89,19 @@ std::unique_ptr<S3Store> LockStore(std::string* skip_reason, bool lock_bucket,
   if (store == nullptr && !skip_reason.empty()) GTEST_SKIP() << skip_reason; \
   ASSERT_NE(store, nullptr)
 
-// The raw answer of a request on `key` (relative to the store's prefix), whatever its status.
+size_t CountOf(const std::string& text, const std::string& part) {
+  size_t count = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++count;
+  return count;
+}
+
+// The raw answer of a request on `key` (relative to the store's prefix; "": the bucket),
+// whatever its status.
 S3Response Raw(S3Store& store, const std::string& method, const std::string& key,
                std::map<std::string, std::string> query = {},
                std::vector<std::string> headers = {}) {
-  S3Request request(method, store.client().config().prefix + key, std::move(query));
+  S3Request request(method, key.empty() ? "" : store.client().config().prefix + key,
+                    std::move(query));
   request.headers = std::move(headers);
   Result<S3Response> response = store.client().Send(std::move(request), {400, 403, 404, 409});
   EXPECT_TRUE(response.ok()) << response.status().ToString();
@@ -136,12 +144,18 @@ TEST_P(ObjectLockTest, EveryObjectWrittenCarriesTheRetention) {
   ASSERT_TRUE(store->Put("sets/a/manifest.toml", small).ok());
   ExpectLocked(*store, "sets/a/manifest.toml", written);
 
-  // 12 MB with 5 MiB parts: a multipart upload of 3 parts, locked at CreateMultipartUpload.
+  // 12 MB with 5 MiB parts: a multipart upload of 3 parts, locked after completion on RGW.
   GeneratedSource large(12'000'000);
   Result<ObjectInfo> put = store->Put("sets/a/half.tar.zst", large);
   ASSERT_TRUE(put.ok()) << put.status().ToString();
   EXPECT_NE(put->etag.find("-3"), std::string::npos) << put->etag;
-  ExpectLocked(*store, "sets/a/half.tar.zst", written);
+  const std::string version = ExpectLocked(*store, "sets/a/half.tar.zst", written);
+  // Locking it made no second version: the one locked is the one uploaded, the only one.
+  const S3Response versions = Raw(*store, "GET", "", {{"versions", ""},
+                                  {"prefix", store->client().config().prefix + "sets/a/half"}});
+  EXPECT_EQ(CountOf(versions.body, "<Version>"), 1u) << versions.body;
+  EXPECT_EQ(CountOf(versions.body, "<VersionId>" + version + "</VersionId>"), 1u)
+      << versions.body;
 
   Result<CreateOutcome> created = store->CreateIfAbsent("locks/one", "holder");
   ASSERT_TRUE(created.ok()) << created.status().ToString();
@@ -227,8 +241,15 @@ TEST(ObjectLockRefusedTest, ABucketWithoutObjectLockRefusesLockedWritesSayingWhy
 
 TEST(ObjectLockRefusedTest, AnExistingPlainBucketDoesNotBecomeALockBucket) {
   LOCK_STORE_OR_SKIP(store, false, ObjectLockMode::kGovernance);
-  // The bucket exists already (ours): creating it again with Object Lock changes nothing.
-  EXPECT_TRUE(store->CreateBucket(S3Store::BucketKind::kObjectLock).ok());
+  // The bucket exists already (ours): creating it again with Object Lock changes nothing, and
+  // says so.
+  Status created = store->CreateBucket(S3Store::BucketKind::kObjectLock);
+  ASSERT_FALSE(created.ok());
+  EXPECT_NE(created.message().find("bucket " + store->client().config().bucket +
+                                   " exists without Object Lock"),
+            std::string::npos)
+      << created.ToString();
+  EXPECT_NE(created.hint().find("object_lock = \"\""), std::string::npos) << created.ToString();
   Result<bool> enabled = store->BucketHasObjectLock();
   ASSERT_TRUE(enabled.ok()) << enabled.status().ToString();
   EXPECT_FALSE(*enabled);
