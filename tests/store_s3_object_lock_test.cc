@@ -192,6 +192,18 @@ TEST_P(ObjectLockTest, DeleteHidesTheKeyWhileTheLockedVersionStays) {
   EXPECT_EQ(bypass.status, GetParam() == ObjectLockMode::kGovernance ? 204 : 403) << bypass.body;
 }
 
+TEST_P(ObjectLockTest, LocksOnALockBucketUseTheListBasedProtocol) {
+  LOCK_STORE_OR_SKIP(store, true, GetParam());
+  // A lock bucket is versioned for good, and RGW 16.2 ignores If-None-Match there; the probe's
+  // objects, hidden by its Delete, stay stored until their date like every other.
+  Result<CreateProtocol> protocol = store->ProbeCreateProtocol();
+  ASSERT_TRUE(protocol.ok()) << protocol.status().ToString();
+  EXPECT_EQ(*protocol, CreateProtocol::kListBased);
+  Result<std::vector<ObjectInfo>> listed = store->List("");
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, ObjectLockTest,
                          ::testing::Values(ObjectLockMode::kGovernance,
                                            ObjectLockMode::kCompliance),
