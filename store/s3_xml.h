@@ -1,7 +1,8 @@
 // The XML bodies of S3 responses that the store reads (libxml2): error documents, object and
-// multipart-upload listings, the upload id of a new multipart upload; and the bodies it
-// writes (CompleteMultipartUpload, PutObjectRetention). Element names are matched without their namespace, since
-// AWS and RGW differ in whether they send one.
+// multipart-upload listings, the upload id of a new multipart upload, the Object Lock
+// configuration; and the bodies it writes (CompleteMultipartUpload, PutObjectRetention).
+// Element names are matched without their namespace, since AWS and RGW differ in whether
+// they send one.
 //
 // Thread-safety: stateless functions; libxml2 is initialised once, thread-safely.
 #pragma once

@@ -27,9 +27,10 @@ TEST(ObjectLockConfigTest, HeadersNameTheModeAndNowPlusRetainInUtc) {
   config.object_lock_retain = kOneDay;
   const std::optional<TimePoint> now = ParseRfc3339("2026-11-29T23:30:15Z");
   ASSERT_TRUE(now.has_value());
-  EXPECT_EQ(ObjectLockHeaders(config, *now + std::chrono::milliseconds(700)),
-            (std::vector<std::string>{"x-amz-object-lock-mode: COMPLIANCE",
-                                      "x-amz-object-lock-retain-until-date: 2026-11-30T23:30:15Z"}));
+  const std::vector<std::string> expected{
+      "x-amz-object-lock-mode: COMPLIANCE",
+      "x-amz-object-lock-retain-until-date: 2026-11-30T23:30:15Z"};
+  EXPECT_EQ(ObjectLockHeaders(config, *now + std::chrono::milliseconds(700)), expected);
   config.object_lock = ObjectLockMode::kGovernance;
   EXPECT_EQ(ObjectLockHeaders(config, *now).at(0), "x-amz-object-lock-mode: GOVERNANCE");
   config.object_lock = ObjectLockMode::kNone;
@@ -179,7 +180,8 @@ TEST_P(ObjectLockTest, DeleteHidesTheKeyWhileTheLockedVersionStays) {
   EXPECT_TRUE(store->Delete("sets/b/manifest.toml").ok());
 
   // The version itself is still there and cannot be removed.
-  const S3Response removal = Raw(*store, "DELETE", "sets/b/manifest.toml", {{"versionId", version}});
+  const S3Response removal =
+      Raw(*store, "DELETE", "sets/b/manifest.toml", {{"versionId", version}});
   EXPECT_EQ(removal.status, 403);
   EXPECT_EQ(ParseS3Error(removal.body).code, "AccessDenied") << removal.body;
   const S3Response still = Raw(*store, "HEAD", "sets/b/manifest.toml", {{"versionId", version}});
