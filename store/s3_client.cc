@@ -1,8 +1,29 @@
 #include "store/s3_client.h"
 
 #include "store/s3_retry.h"
+#include "store/s3_xml.h"
 
 namespace gb {
+namespace {
+
+// AWS and RGW 16.2 answer a new object with lock parameters, or a PutObjectRetention, in a
+// bucket without Object Lock with 400 InvalidRequest: the generic code needs the cause
+// spelled out.
+Status ExplainObjectLockRefusal(const S3Config& config, const S3Request& request,
+                                const S3Response& response, Status error) {
+  const bool locks = request.creates_object || request.query.count("retention") > 0;
+  if (!locks || config.object_lock == ObjectLockMode::kNone ||
+      response.status != 400 || ParseS3Error(response.body).code != "InvalidRequest") {
+    return error;
+  }
+  return Status::Failed(
+      error.message() + ": bucket " + config.bucket + " does not accept Object Lock",
+      "S3 enables Object Lock only when a bucket is created: use a bucket created with "
+      "Object Lock (e.g. aws s3api create-bucket --object-lock-enabled-for-bucket), or set "
+      "object_lock = \"\" for this repository");
+}
+
+}  // namespace
 
 S3Client::S3Client(S3Config config, S3Credentials credentials)
     : config_(std::move(config)), credentials_(std::move(credentials)) {}
@@ -41,7 +62,8 @@ Result<S3Response> S3Client::Send(S3Request request, const std::set<long>& accep
     }
     if (!IsRetryable(response) || !backoff.WaitBeforeRetry()) {
       // A connection that failed mid-exchange is not worth keeping.
-      Status error = S3ErrorStatus(response, what);
+      Status error =
+          ExplainObjectLockRefusal(config_, request, response, S3ErrorStatus(response, what));
       if (backoff.attempts() > 1) {
         error = Status::Failed(error.message() + " (after " +
                                    std::to_string(backoff.attempts()) + " attempts)",

@@ -31,7 +31,28 @@ Status CheckS3Config(const S3Config& config) {
   if (config.list_page_size < 1 || config.list_page_size > 1000) {
     return bad("list_page_size must be between 1 and 1000");
   }
+  if (config.object_lock != ObjectLockMode::kNone && config.object_lock_retain.count() < 1) {
+    return bad("object_lock needs an object_lock_retain of at least 1 second");
+  }
   return Status::Ok();
+}
+
+Result<ObjectLockMode> ParseObjectLockMode(const std::string& name) {
+  if (name.empty()) return ObjectLockMode::kNone;
+  if (name == "governance") return ObjectLockMode::kGovernance;
+  if (name == "compliance") return ObjectLockMode::kCompliance;
+  return Status::Usage("S3 remote: object_lock \"" + name + "\" is not \"\", \"governance\" or "
+                       "\"compliance\"",
+                       "fix the repository's table of the configuration");
+}
+
+const char* ObjectLockModeHeader(ObjectLockMode mode) {
+  switch (mode) {
+    case ObjectLockMode::kGovernance: return "GOVERNANCE";
+    case ObjectLockMode::kCompliance: return "COMPLIANCE";
+    case ObjectLockMode::kNone: break;
+  }
+  return "";
 }
 
 size_t PartSizeFor(int number, size_t part_size) {

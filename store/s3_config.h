@@ -1,6 +1,7 @@
 // S3Config: where an S3 repository lives (endpoint, bucket, prefix, region, addressing, TLS)
-// and how transfers behave (part size, parts in flight, retry budget, stall timeout). A plain
-// value; config/ fills it from the TOML [remote] table.
+// and how transfers behave (part size, parts in flight, retry budget, stall timeout), and the
+// S3 Object Lock retention every object written carries. A plain value; the coordinator fills
+// it from the repository's table of the configuration.
 //
 // Thread-safety: a value type; share it read-only.
 #pragma once
@@ -17,6 +18,11 @@ enum class UriStyle {
   kPath,  // http://host/bucket/key: what RGW without "rgw dns name" and most non-AWS stores need
   kHost,  // http://bucket.host/key: AWS's default
 };
+
+// S3 Object Lock (ransomware protection). Governance: a user with the
+// s3:BypassGovernanceRetention permission may still remove a version early; compliance: nobody
+// can, not even the bucket's owner, before the date.
+enum class ObjectLockMode { kNone, kGovernance, kCompliance };
 
 struct S3Config {
   std::string endpoint;  // "https://rgw.example.net:443"; the scheme decides TLS
@@ -43,6 +49,14 @@ struct S3Config {
   std::chrono::seconds stall_timeout{60};
   std::chrono::seconds connect_timeout{10};
 
+  // When set, every object written carries this mode and a retain-until date of the time of
+  // the request plus object_lock_retain: headers on a PUT and on CreateMultipartUpload, and a
+  // PutObjectRetention after completing a multipart object that did not get it (RGW 16.2
+  // ignores those headers there). The bucket must have been created with Object Lock:
+  // S3Store answers other buckets with an error saying so.
+  ObjectLockMode object_lock = ObjectLockMode::kNone;
+  std::chrono::seconds object_lock_retain{0};
+
   // Keys per ListObjectsV2 / ListMultipartUploads page (S3's maximum is 1000).
   int list_page_size = 1000;
 };
@@ -57,8 +71,15 @@ constexpr int kS3MaxParts = 10000;
 // (31 GiB) pay for larger buffers.
 size_t PartSizeFor(int number, size_t part_size);
 
+// The configuration's name of a mode: "" | "governance" | "compliance" (the error names the
+// value and the choices).
+Result<ObjectLockMode> ParseObjectLockMode(const std::string& name);
+// What the x-amz-object-lock-mode header says: "GOVERNANCE", "COMPLIANCE"; "" for kNone.
+const char* ObjectLockModeHeader(ObjectLockMode mode);
+
 // Refuses a config that cannot work (no endpoint or bucket, an unknown scheme, parts below
-// S3's minimum, a prefix without its trailing "/"), naming the setting.
+// S3's minimum, a prefix without its trailing "/", an Object Lock without a retention), naming
+// the setting.
 Status CheckS3Config(const S3Config& config);
 
 }  // namespace gb

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "io/sha256.h"
+#include "io/time_text.h"
 
 namespace gb {
 namespace {
@@ -125,6 +126,14 @@ std::string S3Name(const S3Config& config, const std::string& key) {
   return "s3://" + config.bucket + "/" + key;
 }
 
+std::vector<std::string> ObjectLockHeaders(const S3Config& config,
+                                           std::chrono::system_clock::time_point now) {
+  if (config.object_lock == ObjectLockMode::kNone) return {};
+  return {std::string("x-amz-object-lock-mode: ") + ObjectLockModeHeader(config.object_lock),
+          "x-amz-object-lock-retain-until-date: " +
+              FormatRfc3339(now + config.object_lock_retain)};
+}
+
 std::string Md5Binary(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
@@ -222,11 +231,16 @@ S3Response S3Http::Perform(const S3Request& request) {
 
   HeaderList headers;
   for (const std::string& header : request.headers) headers.Add(header);
+  std::vector<std::string> lock_headers;
+  if (request.creates_object) {
+    lock_headers = ObjectLockHeaders(impl_->config, std::chrono::system_clock::now());
+  }
+  for (const std::string& header : lock_headers) headers.Add(header);
   // libcurl 7.88 signs a payload hash but does not send it; RGW and AWS need the header.
   Sha256 payload_hash;
   payload_hash.Update(request.body.data(), request.body.size());
   headers.Add("x-amz-content-sha256: " + payload_hash.HexDigest());
-  if (request.content_md5) {
+  if (request.content_md5 || (!lock_headers.empty() && request.method == "PUT")) {
     headers.Add("Content-MD5: " +
                 Base64(request.body_md5.empty() ? Md5Binary(request.body) : request.body_md5));
   }

@@ -1,13 +1,16 @@
 // S3Http: one S3 request/response exchange over libcurl, signed with SigV4 by libcurl itself
 // (CURLOPT_AWS_SIGV4), plus what libcurl 7.88 leaves to the caller (reference/ceph-rgw.md):
 // the x-amz-content-sha256 header, a canonical (sorted, SigV4-encoded) query string, keys
-// percent-encoded except "/", and Content-MD5 where asked. It makes exactly one attempt:
+// percent-encoded except "/", and Content-MD5 where asked; and the Object Lock headers of the
+// config on every request that creates an object (with Content-MD5, which AWS requires on a
+// PUT with lock parameters and RGW 16.2 does not). It makes exactly one attempt:
 // retries are S3Client's job. URLs it builds hold no secret (no presigning), so they may
 // appear in messages.
 //
 // Thread-safety: an S3Http is one connection (a curl easy handle): one thread at a time.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,6 +42,9 @@ struct S3Request {
   bool content_md5 = false;                 // add Content-MD5 of the body
   ByteSink* sink = nullptr;                 // a 2xx body goes here instead of into `body`
   std::string body_md5;                     // the body's raw md5 when already known
+  // Creates an object (PUT of a whole object, CreateMultipartUpload): carries the config's
+  // Object Lock retention, counted from this attempt.
+  bool creates_object = false;
 };
 
 struct S3Response {
@@ -72,6 +78,11 @@ std::string S3Url(const S3Config& config, const std::string& key,
                   const std::map<std::string, std::string>& query);
 // "s3://bucket/key" for messages.
 std::string S3Name(const S3Config& config, const std::string& key);
+
+// The x-amz-object-lock-mode and x-amz-object-lock-retain-until-date (now + retain, RFC 3339
+// UTC) headers of a new object; none when the config has no Object Lock.
+std::vector<std::string> ObjectLockHeaders(const S3Config& config,
+                                           std::chrono::system_clock::time_point now);
 
 // Digests of payloads: the raw 16-byte MD5 and its base64 (Content-MD5).
 std::string Md5Binary(std::string_view data);

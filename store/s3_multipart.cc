@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "io/time_text.h"
 #include "store/s3_retry.h"
 
 namespace gb {
@@ -28,6 +29,7 @@ Result<ObjectInfo> PutSingle(S3Client& client, const std::string& object_key,
   const std::string md5 = Md5Binary(data);
   S3Request request("PUT", object_key);
   request.WithBody(data, md5);
+  request.creates_object = true;
   GB_ASSIGN_OR_RETURN(const S3Response response, client.Send(std::move(request)));
   const std::string etag = Unquote(response.Header("etag"));
   // Content-MD5 already made the server check the bytes; an ETag other than their md5 means
@@ -94,6 +96,21 @@ class PartQueue {
   Status error_;
 };
 
+// Gives the stored version of `object_key` the config's Object Lock retention
+// (PutObjectRetention); an empty `version_id` (a bucket without versioning) names the object.
+Status LockVersion(S3Client& client, const std::string& object_key,
+                   const std::string& version_id) {
+  const S3Config& config = client.config();
+  const std::string body =
+      RetentionBody(ObjectLockModeHeader(config.object_lock),
+                    FormatRfc3339(std::chrono::system_clock::now() + config.object_lock_retain));
+  S3Request request("PUT", object_key, {{"retention", ""}});
+  if (!version_id.empty()) request.query["versionId"] = version_id;
+  request.headers = {"Content-Type: application/xml"};
+  request.WithBody(body);  // with Content-MD5, which AWS requires here
+  return client.Send(std::move(request)).status();
+}
+
 }  // namespace
 
 struct MultipartUpload::Parts {
@@ -110,6 +127,7 @@ MultipartUpload::MultipartUpload(S3Client& client, std::string object_key, std::
 
 Result<MultipartUpload> MultipartUpload::Start(S3Client& client, const std::string& object_key) {
   S3Request request("POST", object_key, {{"uploads", ""}});
+  request.creates_object = true;  // the object completed from the parts carries the lock
   GB_ASSIGN_OR_RETURN(const S3Response response, client.Send(std::move(request)));
   GB_ASSIGN_OR_RETURN(std::string upload_id, ParseInitiateMultipartUpload(response.body));
   return MultipartUpload(client, object_key, std::move(upload_id));
@@ -168,6 +186,19 @@ Result<ObjectInfo> MultipartUpload::Complete(int count, uint64_t total_size) {
                               " bytes, ETag " + etag + ") is not what was sent (" +
                               std::to_string(total_size) + " bytes, ETag " + expected_etag + ")",
                           "another writer may have replaced it; upload again");
+  }
+  if (client_->config().object_lock != ObjectLockMode::kNone &&
+      stored.Header("x-amz-object-lock-retain-until-date").empty()) {
+    // RGW 16.2 ignores the lock headers of CreateMultipartUpload (AWS applies them): lock the
+    // completed version itself. An object that cannot be locked is not left behind unlocked.
+    Status locked = LockVersion(*client_, object_key_, stored.Header("x-amz-version-id"));
+    if (!locked.ok()) {
+      S3Request remove("DELETE", object_key_);
+      Status removed = client_->Send(std::move(remove), {404}).status();
+      return removed.ok() ? locked
+                          : locked.WithHint(locked.hint() + "; the unlocked object is still "
+                                            "there: " + removed.message());
+    }
   }
   return ObjectInfo{object_key_, total_size, etag};
 }

@@ -4,8 +4,9 @@
 // part_size * (upload_concurrency + 1) up to 2,000 parts (then parts grow: PartSizeFor). Each
 // part carries Content-MD5 and a signed x-amz-content-sha256, and is retried from its buffer.
 // After completion the object is HEADed and its size and multipart ETag (md5 of the part md5s,
-// "-N") checked. A failed upload is aborted; uploads left by a killed process stay listed by
-// ListMultipartUploads until AbortMultipartUpload removes them.
+// "-N") checked, and given the config's Object Lock retention if the server did not apply the
+// one asked for at the start (RGW 16.2). A failed upload is aborted; uploads left by a killed
+// process stay listed by ListMultipartUploads until AbortMultipartUpload removes them.
 //
 // Thread-safety: each call is independent; UploadStream runs its own worker threads.
 #pragma once

@@ -113,7 +113,17 @@ Result<HeadResult> S3Store::Head(const std::string& key) {
     return Status::Failed("S3 HEAD " + S3Name(client_.config(), FullKey(key)) +
                           ": no Content-Length in the answer");
   }
-  return HeadResult{true, ObjectInfo{key, size, Unquote(response.Header("etag"))}};
+  HeadResult head{true, ObjectInfo{key, size, Unquote(response.Header("etag"))}};
+  const std::string retain_until = response.Header("x-amz-object-lock-retain-until-date");
+  if (!retain_until.empty()) {
+    head.locked_until = ParseRfc3339(retain_until);
+    if (!head.locked_until) {
+      return Status::Failed("S3 HEAD " + S3Name(client_.config(), FullKey(key)) +
+                            ": unreadable x-amz-object-lock-retain-until-date \"" +
+                            retain_until + "\"");
+    }
+  }
+  return head;
 }
 
 Status S3Store::Delete(const std::string& key) {
@@ -127,20 +137,42 @@ Result<CreateOutcome> S3Store::CreateIfAbsent(const std::string& key, std::strin
   S3Request request("PUT", FullKey(key));
   request.headers = {"If-None-Match: *"};
   request.WithBody(content);
+  request.creates_object = true;
   GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {412}));
   return response.status == 412 ? CreateOutcome::kAlreadyExists : CreateOutcome::kCreated;
 }
 
 Result<CreateProtocol> S3Store::ProbeCreateProtocol() { return ProbeByCreatingTwice(*this); }
 
-Status S3Store::CreateBucket() {
+Status S3Store::CreateBucket(BucketKind kind) {
   S3Request request("PUT", "");
+  if (kind == BucketKind::kObjectLock) {
+    request.headers = {"x-amz-bucket-object-lock-enabled: true"};
+  }
   Result<S3Response> response = client_.Send(std::move(request), {409});
   if (!response.ok()) return response.status();
   if (response->status == 409 && ParseS3Error(response->body).code != "BucketAlreadyOwnedByYou") {
     return S3ErrorStatus(*response, "PUT " + S3Name(client_.config(), ""));
   }
-  return Status::Ok();
+  if (kind == BucketKind::kPlain) return Status::Ok();
+  // An existing bucket answers 200 (RGW 16.2) or 409 and keeps what it was.
+  GB_ASSIGN_OR_RETURN(const bool locked, BucketHasObjectLock());
+  if (locked) return Status::Ok();
+  return Status::Failed("bucket " + client_.config().bucket + " exists without Object Lock",
+                        "S3 cannot add Object Lock to an existing bucket: choose a new bucket "
+                        "name, or set object_lock = \"\" for this repository");
+}
+
+Result<bool> S3Store::BucketHasObjectLock() {
+  S3Request request("GET", "", {{"object-lock", ""}});
+  GB_ASSIGN_OR_RETURN(const S3Response response, client_.Send(std::move(request), {404}));
+  if (response.status == 404) {
+    // The answer of AWS and RGW 16.2 for a bucket without Object Lock; any other 404 (no such
+    // bucket) is an error.
+    if (ParseS3Error(response.body).code == "ObjectLockConfigurationNotFoundError") return false;
+    return S3ErrorStatus(response, "GET " + S3Name(client_.config(), "") + "?object-lock");
+  }
+  return ParseObjectLockEnabled(response.body);
 }
 
 Status S3Store::EnableVersioning() {

@@ -36,8 +36,15 @@ class S3Store : public Store {
                                        std::string_view content) override;
   Result<CreateProtocol> ProbeCreateProtocol() override;
 
-  // Creates the bucket (an existing bucket of ours is fine).
-  Status CreateBucket();
+  // Creates the bucket (an existing bucket of ours is fine, and is left as it is).
+  // kObjectLock: with Object Lock, hence versioning, both for good (suspending versioning is
+  // refused); an existing bucket without Object Lock is an error, since S3 cannot add it
+  // (RGW 16.2 refuses PutObjectLockConfiguration there).
+  enum class BucketKind { kPlain, kObjectLock };
+  Status CreateBucket(BucketKind kind = BucketKind::kPlain);
+  // Whether the bucket was created with Object Lock (GetObjectLockConfiguration): what a
+  // repository with object_lock set needs, checked before a first backup fails on it.
+  Result<bool> BucketHasObjectLock();
   Status EnableVersioning();
   // Unfinished multipart uploads under `prefix` (relative to the store's prefix); their keys
   // are returned relative too.

@@ -121,6 +121,16 @@ Result<std::string> ParseInitiateMultipartUpload(const std::string& body) {
   return upload_id;
 }
 
+Result<bool> ParseObjectLockEnabled(const std::string& body) {
+  GB_ASSIGN_OR_RETURN(Doc doc, Parse(body, "Object Lock configuration"));
+  const xmlNode* root = xmlDocGetRootElement(doc.get());
+  if (!Named(root, "ObjectLockConfiguration")) {
+    return Status::Failed("the S3 endpoint answered an Object Lock query with an unexpected "
+                          "document");
+  }
+  return ChildText(root, "ObjectLockEnabled") == "Enabled";
+}
+
 std::string CompleteMultipartUploadBody(const std::vector<std::string>& etags) {
   std::string body = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags.size(); ++i) {
@@ -129,6 +139,12 @@ std::string CompleteMultipartUploadBody(const std::vector<std::string>& etags) {
             Unquote(etags[i]) + "\"</ETag></Part>";
   }
   return body + "</CompleteMultipartUpload>";
+}
+
+std::string RetentionBody(const std::string& mode, const std::string& retain_until) {
+  // Both are ours (a fixed word, a formatted date): nothing to escape.
+  return "<Retention xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Mode>" + mode +
+         "</Mode><RetainUntilDate>" + retain_until + "</RetainUntilDate></Retention>";
 }
 
 }  // namespace gb

@@ -1,7 +1,8 @@
 // The XML bodies of S3 responses that the store reads (libxml2): error documents, object and
-// multipart-upload listings, the upload id of a new multipart upload; and the one body it
-// writes (CompleteMultipartUpload). Element names are matched without their namespace, since
-// AWS and RGW differ in whether they send one.
+// multipart-upload listings, the upload id of a new multipart upload, the Object Lock
+// configuration; and the bodies it writes (CompleteMultipartUpload, PutObjectRetention).
+// Element names are matched without their namespace, since AWS and RGW differ in whether
+// they send one.
 //
 // Thread-safety: stateless functions; libxml2 is initialised once, thread-safely.
 #pragma once
@@ -48,9 +49,16 @@ Result<S3UploadPage> ParseListMultipartUploads(const std::string& body);
 
 Result<std::string> ParseInitiateMultipartUpload(const std::string& body);
 
+// Whether a GetObjectLockConfiguration answer says <ObjectLockEnabled>Enabled.
+Result<bool> ParseObjectLockEnabled(const std::string& body);
+
 // <CompleteMultipartUpload> listing part i+1 with etags[i] (the ETags as UploadPart returned
 // them).
 std::string CompleteMultipartUploadBody(const std::vector<std::string>& etags);
+
+// <Retention> of PutObjectRetention: `mode` as the header says it ("GOVERNANCE"), the date in
+// RFC 3339.
+std::string RetentionBody(const std::string& mode, const std::string& retain_until);
 
 // `etag` without surrounding double quotes.
 std::string Unquote(const std::string& etag);

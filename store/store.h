@@ -7,12 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "io/byte_stream.h"
 #include "io/status.h"
+#include "io/time_text.h"
 
 namespace gb {
 
@@ -40,6 +42,11 @@ enum class CreateOutcome { kCreated, kAlreadyExists };
 struct HeadResult {
   bool exists = false;
   ObjectInfo info;  // valid when exists
+  // S3 Object Lock: the object cannot be removed from the bucket before this date (its
+  // x-amz-object-lock-retain-until-date, which stays on the object once the date has passed:
+  // compare with now). nullopt: not locked, and always for a local store. How prune tells
+  // what stays (see Delete): Head before Delete, since the key is hidden afterwards.
+  std::optional<TimePoint> locked_until = std::nullopt;
 };
 
 class Store {
@@ -67,6 +74,11 @@ class Store {
   virtual Result<HeadResult> Head(const std::string& key) = 0;
 
   // Removes `key`; an absent key is not an error (deleting twice is safe).
+  // On an S3 bucket with versioning (every Object Lock bucket) Delete succeeds but only hides
+  // the key behind a delete marker: List and Head no longer show it, while its bytes stay
+  // stored (and billed) as a noncurrent version. A locked version cannot be removed by anyone
+  // before its locked_until; after that it stays too, until a lifecycle rule
+  // (NoncurrentVersionExpiration) or a delete of that version removes it.
   virtual Status Delete(const std::string& key) = 0;
 
   // Stores the small `content` under `key` only if no object is there, atomically with
