@@ -124,8 +124,8 @@ Result<Attempt> RefusalFor(Store& store, const std::vector<std::string>& keys, T
 
 // ---- The conditional protocol ----
 
-Result<Attempt> TryCreateExclusive(Store& store, const std::string& text,
-                                                 TimePoint now, seconds stale_after) {
+Result<Attempt> TryCreateExclusive(Store& store, const std::string& text, TimePoint now,
+                                   seconds stale_after) {
   // A lock object of another protocol (a bucket whose versioning changed) or a stale one
   // refuses as surely as "locks/exclusive" itself.
   GB_ASSIGN_OR_RETURN(std::vector<std::string> keys, ListLockKeys(store));
@@ -188,9 +188,8 @@ Result<std::vector<std::string>> WaitForChoosers(Store& store, TimePoint now,
 }
 
 // Steps 2-6 once step 1 found no lock; `ticket_key` is set once the ticket is written.
-Result<Attempt> DrawTicket(Store& store, const std::string& id,
-                                         const std::string& text, TimePoint now,
-                                         seconds stale_after, std::string* ticket_key) {
+Result<Attempt> DrawTicket(Store& store, const std::string& id, const std::string& text,
+                           TimePoint now, seconds stale_after, std::string* ticket_key) {
   const std::string choosing_key = kChoosingPrefix + id;
   StringSource choosing_text(text);
   GB_RETURN_IF_ERROR(store.Put(choosing_key, choosing_text).status());

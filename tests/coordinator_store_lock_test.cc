@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -122,6 +123,46 @@ class StoreLockTest : public ::testing::TestWithParam<LockCase> {
     StringSource source(text);
     Result<ObjectInfo> put = store_->Put(key, source);
     ASSERT_TRUE(put.ok()) << put.status().ToString();
+  }
+
+  // `count` takers started together, `rounds` times: exactly one holds the lock each time,
+  // every other is refused (exit 5) and leaves nothing behind.
+  void RaceTakers(int count, int rounds) {
+    for (int round = 0; round < rounds; ++round) {
+      std::mutex mutex;
+      std::condition_variable start;
+      int ready = 0;
+      std::vector<Result<std::unique_ptr<StoreLock>>> results;
+      for (int i = 0; i < count; ++i) results.emplace_back(Status::Failed("not run"));
+      std::vector<std::unique_ptr<ShiftedClockEnv>> hosts;
+      std::vector<std::thread> takers;
+      for (int i = 0; i < count; ++i) {
+        hosts.push_back(std::make_unique<ShiftedClockEnv>("host-" + std::to_string(i)));
+        takers.emplace_back([&, i] {
+          {
+            std::unique_lock<std::mutex> lock(mutex);
+            ++ready;
+            start.notify_all();
+            start.wait(lock, [&] { return ready == count; });
+          }
+          results[i] = Take(hosts[i].get());
+        });
+      }
+      for (std::thread& taker : takers) taker.join();
+      int winners = 0;
+      for (const auto& result : results) {
+        if (result.ok()) {
+          ++winners;
+        } else {
+          EXPECT_EQ(result.status().code(), Code::kLocked) << result.status().ToString();
+        }
+      }
+      ASSERT_EQ(winners, 1) << "round " << round;
+      ASSERT_EQ(Locks().size(), 1u) << "round " << round;  // the losers cleaned up
+      for (auto& result : results)
+        if (result.ok()) result->reset();
+      ASSERT_TRUE(Locks().empty()) << "round " << round;
+    }
   }
 
   ScratchDir scratch_;
@@ -300,42 +341,12 @@ TEST_P(StoreLockTest, RefreshesFailingTooLongMakeTheLockUnhealthy) {
   EXPECT_TRUE(WaitUntil([&] { return (*lock)->Healthy().ok(); }, std::chrono::seconds(15)));
 }
 
-// Two takers started together, twenty times: exactly one holds the lock each time.
 TEST_P(StoreLockTest, TwoConcurrentTakersHaveExactlyOneWinnerEveryTime) {
-  for (int round = 0; round < 20; ++round) {
-    std::mutex mutex;
-    std::condition_variable start;
-    int ready = 0;
-    Result<std::unique_ptr<StoreLock>> results[2] = {Status::Failed("not run"),
-                                                     Status::Failed("not run")};
-    Env* envs[2] = {&host_a_, &host_b_};
-    std::thread takers[2];
-    for (int i = 0; i < 2; ++i) {
-      takers[i] = std::thread([&, i] {
-        {
-          std::unique_lock<std::mutex> lock(mutex);
-          ++ready;
-          start.notify_all();
-          start.wait(lock, [&] { return ready == 2; });
-        }
-        results[i] = Take(envs[i]);
-      });
-    }
-    for (std::thread& taker : takers) taker.join();
-    int winners = 0;
-    for (const auto& result : results) {
-      if (result.ok()) {
-        ++winners;
-      } else {
-        EXPECT_EQ(result.status().code(), Code::kLocked) << result.status().ToString();
-      }
-    }
-    ASSERT_EQ(winners, 1) << "round " << round;
-    ASSERT_EQ(Locks().size(), 1u) << "round " << round;  // the loser cleaned up
-    for (auto& result : results)
-      if (result.ok()) result->reset();
-    ASSERT_TRUE(Locks().empty()) << "round " << round;
-  }
+  RaceTakers(2, 20);
+}
+
+TEST_P(StoreLockTest, FiveConcurrentTakersHaveExactlyOneWinner) {
+  RaceTakers(5, 5);
 }
 
 INSTANTIATE_TEST_SUITE_P(
