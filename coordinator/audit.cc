@@ -28,7 +28,9 @@
 #include "coordinator/work_leftovers.h"
 #include "datadir/dss_control.h"
 #include "datadir/node.h"
+#include "coordinator/store_lock.h"
 #include "io/zstd_file.h"
+#include "store/object_stream.h"
 #include "pg/server.h"
 
 namespace gb {
@@ -39,9 +41,11 @@ using Clock = std::chrono::system_clock;
 
 class Audit {
  public:
-  Audit(const GlobalOptions& global, const AuditOptions& options, Config config)
+  Audit(const GlobalOptions& global, const AuditOptions& options, Config config,
+        RetentionConfig retention, std::unique_ptr<Repository> repository)
       : global_(global), options_(options), config_(std::move(config)),
-        repo_(config_.repository.path), now_(global.env->Now()) {}
+        retention_(std::move(retention)), repository_(std::move(repository)),
+        repo_(*repository_), now_(global.env->Now()) {}
 
   Status Run() {
     std::optional<std::chrono::seconds> max_age;
@@ -52,17 +56,18 @@ class Audit {
                              "a duration such as 26h, 2d or 1d12h");
       max_age = *parsed;
     }
-    std::error_code error;
-    if (!fs::is_directory(repo_.root(), error)) {
+    if (!repo_.Exists()) {
       Add("repository", "repository " + repo_.root() + " does not exist: no backup was ever taken",
           "take one: `govern-backup backup`");
     } else {
       repo_exists_ = true;
-      running_ = RunningHolder(repo_);
-      if (running_) Note("repository", "an operation is running: " + running_->Describe());
+      CheckLocks();
       CheckSets();
-      CheckRepositoryRoot();
-      CheckWorkLeftovers();
+      if (repo_.is_local()) {
+        CheckRepositoryRoot();
+        CheckWorkLeftovers();
+      }
+      CheckPendingWrites();
       CheckRetention();
     }
     CheckNewest(max_age);
@@ -101,10 +106,7 @@ class Audit {
     DumpToolsCache tools_cache(config_.database.pg_bin_dir);
     for (const auto& set : sets_) {
       if (!set.has_manifest) {
-        Add(set.id,
-            "set directory " + set.dir + " has no manifest: an incomplete set that can never be restored (" +
-                AgeAndSize(set.dir) + ")",
-            "an interrupted backup or prune left it; `govern-backup prune` removes it");
+        CheckIncompleteSet(set);
         continue;
       }
       ++sets_checked_;
@@ -131,18 +133,86 @@ class Audit {
     }
   }
 
-  // Files in a set directory that are not the set's manifest or halves.
+  // A backup that runs now writes a set without manifest: only its lock tells it apart from
+  // the leftover of one that died.
+  bool BackupRunning() const {
+    return running_ && running_->operation == LockOperation::kBackup;
+  }
+
+  void CheckIncompleteSet(const SetEntry& set) {
+    const std::string where = repo_.Locate(repo_.SetPrefix(set.id));
+    const std::string what = std::to_string(set.objects.size()) + " object(s), " +
+                             FormatBytes(set.bytes());
+    if (BackupRunning()) {
+      Note(set.id, "set " + where + " has no manifest yet (" + what + "): " +
+                       running_->Describe() + " is writing it, or left it");
+      return;
+    }
+    backup_leftover_ = true;
+    const std::string dir = repo_.root() + "/" + set.id;
+    Add(set.id,
+        (repo_.is_local() ? "set directory " + dir : "set " + where) +
+            " has no manifest: an incomplete set that can never be restored (" +
+            (repo_.is_local() ? AgeAndSize(dir) : what) + ")",
+        "an interrupted backup or prune left it; `govern-backup prune` removes it");
+  }
+
+  // Objects in a set that are not the set's manifest or halves.
   void CheckSetDirectory(const SetEntry& set) {
-    std::set<std::string> expected = {kManifestName, Repository::DatadirFileName(set.id),
+    std::set<std::string> expected = {Repository::DatadirFileName(set.id),
                                       Repository::DatabaseFileName(set.id)};
     if (set.manifest.ok()) {
       expected.insert(set.manifest->datadir.file);
       if (set.manifest->database) expected.insert(set.manifest->database->file);
     }
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(set.dir, error)) {
-      std::string name = entry.path().filename().string();
-      if (!expected.count(name)) Orphan(entry.path().string());
+    const std::string prefix = repo_.SetPrefix(set.id);
+    for (const ObjectInfo& object : set.objects)
+      if (!expected.count(object.key.substr(prefix.size()))) Orphan(object.key);
+  }
+
+  // Who holds the repository's lock: a running operation is worth knowing; a remote lock
+  // that nobody refreshes any more is a problem only `unlock --stale` solves.
+  void CheckLocks() {
+    if (repo_.is_local()) {
+      running_ = RunningHolder(repo_);
+      if (running_) Note("repository", "an operation is running: " + running_->Describe());
+      return;
+    }
+    Result<std::vector<StoreLockEntry>> locks =
+        ListStoreLocks(repo_.store(), now_, StoreLockOptions().stale_after);
+    if (!locks.ok()) {
+      Add("repository", locks.status().message(), "check the credentials and the bucket");
+      return;
+    }
+    for (const StoreLockEntry& lock : *locks) {
+      if (lock.stale) {
+        Add("lock", "stale lock " + repo_.Locate(lock.key) + ": " + lock.holder.Describe() +
+                        ", not refreshed for " + FormatAge(std::chrono::duration_cast<std::chrono::seconds>(now_ - lock.refreshed)),
+            "if that operation is surely gone: `govern-backup unlock --stale`");
+        continue;
+      }
+      running_ = lock.holder;
+      Note("repository", "an operation is running: " + lock.holder.Describe());
+    }
+  }
+
+  // Step: uploads begun and never completed nor aborted (S3): storage that holds nothing.
+  void CheckPendingWrites() {
+    Result<std::vector<PendingWrite>> pending = repo_.store().ListPendingWrites("");
+    if (!pending.ok()) {
+      Add("repository", pending.status().message(), "check the credentials and the bucket");
+      return;
+    }
+    for (const PendingWrite& write : *pending) {
+      const std::string where = repo_.Locate(write.key);
+      if (BackupRunning()) {
+        Note(where, "upload in progress (started " + write.initiated + ")");
+        continue;
+      }
+      backup_leftover_ = true;
+      Add(where, "unfinished upload " + where + " (started " + write.initiated +
+                     "): an interrupted backup left it; its parts take space and hold nothing",
+          "`govern-backup prune` aborts it");
     }
   }
 
@@ -153,26 +223,38 @@ class Audit {
       std::string name = entry.path().filename().string();
       if (name == kLockFileName || name == kWorkDirName) continue;
       if (entry.is_directory(error) && Repository::LooksLikeSetId(name)) continue;
-      Orphan(entry.path().string());
+      Orphan(name);
     }
   }
 
-  void Orphan(const std::string& path) {
-    std::string name = fs::path(path).filename().string();
+  uint64_t ObjectBytes(const std::string& key) const {
+    Result<HeadResult> head = repo_.store().Head(key);
+    return head.ok() && head->exists ? head->info.size : 0;
+  }
+
+  // `key` lies in the repository and belongs to no set.
+  void Orphan(const std::string& key) {
+    const std::string path = repo_.Locate(key);
+    std::string name = fs::path(key).filename().string();
     bool is_half = name.size() > 4 && name.compare(name.size() - 4, 4, ".zst") == 0;
     if (!is_half) {
-      Add(path, "unexpected " + std::string(fs::is_directory(path) ? "directory " : "file ") + path +
-                    " in the repository (" + AgeAndSize(path) + ")",
+      std::error_code error;
+      Add(path, "unexpected " + std::string(fs::is_directory(path, error) ? "directory " : "file ") +
+                    path + " in the repository" +
+                    (repo_.is_local() ? " (" + AgeAndSize(path) + ")" : std::string()),
           "it belongs to no set: move it out of the repository or remove it");
       return;
     }
     std::string claims;
-    Result<std::string> frame = ReadHeaderFrame(path);
+    Result<std::unique_ptr<StoreRangeSource>> object = StoreRangeSource::Open(repo_.store(), key);
+    Result<std::string> frame =
+        object.ok() ? ReadHeaderFrame(**object) : Result<std::string>(object.status());
     if (frame.ok()) {
       Result<PairIdentity> identity = PairIdentity::Parse(*frame, path);
       if (identity.ok()) claims = "; it carries the " + identity->role + " half of set " + identity->id;
     }
-    Add(path, "half " + path + " belongs to no set (" + AgeAndSize(path) + claims + ")",
+    Add(path, "half " + path + " belongs to no set (" +
+                  (repo_.is_local() ? AgeAndSize(path) : FormatBytes(ObjectBytes(key))) + claims + ")",
         "no manifest refers to it, so it can never be restored by govern-backup: put it back into "
         "its set's directory if that set misses it, else remove it");
   }
@@ -199,7 +281,7 @@ class Audit {
 
   // Step: complete sets that the retention policy no longer keeps.
   void CheckRetention() {
-    RetentionPolicy policy = RetentionPolicy::FromConfig(config_.retention);
+    RetentionPolicy policy = RetentionPolicy::FromConfig(retention_);
     Status valid = ValidateRetention(policy);
     if (!valid.ok()) {
       Add("retention", valid.message(), valid.hint());
@@ -414,7 +496,9 @@ class Audit {
   const GlobalOptions& global_;
   const AuditOptions& options_;
   Config config_;
-  Repository repo_;
+  RetentionConfig retention_;
+  std::unique_ptr<Repository> repository_;
+  const Repository& repo_;
   Clock::time_point now_;
   std::optional<LockHolder> running_;
   std::vector<SetEntry> sets_;
@@ -429,7 +513,11 @@ class Audit {
 
 Status RunAudit(const GlobalOptions& global, const AuditOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  return Audit(global, options, std::move(config)).Run();
+  GB_ASSIGN_OR_RETURN(const RepositoryConfig* repository_config, config.FindRepository(global.repo));
+  RetentionConfig retention = config.RetentionFor(*repository_config);
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(*repository_config, global.wrap_store));
+  return Audit(global, options, std::move(config), std::move(retention), std::move(repository))
+      .Run();
 }
 
 }  // namespace gb

@@ -4,14 +4,14 @@
 #include <iostream>
 
 #include "coordinator/capture.h"
+#include "coordinator/copy.h"
 #include "coordinator/commands.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/json_output.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository.h"
-#include "coordinator/repository_lock.h"
-#include "io/atomic_file.h"
+#include "coordinator/operation_lock.h"
 
 namespace gb {
 namespace {
@@ -39,13 +39,13 @@ Manifest NewManifest(const NodeContext& context, Consistency consistency,
 }
 
 CaptureRequest CaptureRequestFor(const Preflight& preflight, const Manifest& manifest,
-                                 const std::string& work_dir, Progress* progress, Env* env) {
+                                 const Repository& repository, Progress* progress, Env* env) {
   CaptureRequest request;
   request.context = &*preflight.context;
   request.tools = preflight.tools ? &*preflight.tools : nullptr;
   request.server = preflight.server ? &*preflight.server : nullptr;
   request.consistency = manifest.consistency;
-  request.work_dir = work_dir;
+  request.repository = &repository;
   request.id = manifest.id;
   request.pair_token = manifest.pair_token;
   request.progress = progress;
@@ -75,31 +75,21 @@ Status Refusal(const Preflight& preflight) {
   return preflight.FirstFailure().WithContext("backup refused, DSS untouched");
 }
 
-// The manifest into the work directory, then the work directory renamed to the set: the
-// set never appears without its manifest.
-Status PublishSet(Env* env, const Repository& repo, const std::string& work_dir,
-                  const Manifest& manifest) {
-  GB_RETURN_IF_ERROR(CheckInterrupted());
-  GB_RETURN_IF_ERROR(
-      env->WriteFileAtomically(work_dir + "/" + kManifestName, manifest.ToText(), 0600));
-  return env->Rename(work_dir, repo.SetDir(manifest.id));
-}
-
-// Removes the work directory of a backup that did not complete.
-class WorkDirGuard {
- public:
-  WorkDirGuard(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
-  ~WorkDirGuard() {
-    if (dir_.empty()) return;
-    Status removed = env_->RemoveAll(dir_);
-    if (!removed.ok()) spdlog::error("could not remove unfinished work {}: {}", dir_, removed.message());
+Status CopyNewSet(const GlobalOptions& global, const Config& config, const Repository& repo,
+                  const std::string& id, const std::string& target) {
+  Result<std::unique_ptr<Repository>> to = OpenRepository(config, target, global.wrap_store);
+  Result<CopyOutcome> copied = to.ok() ? CopySets(repo, **to, {id}, global.env)
+                                       : Result<CopyOutcome>(to.status());
+  if (copied.ok()) {
+    spdlog::info("set {} copied to {}", id, target);
+    return Status::Ok();
   }
-  void Release() { dir_.clear(); }
-
- private:
-  Env* env_;
-  std::string dir_;
-};
+  return copied.status()
+      .WithContext("set " + id + " is complete in " + repo.root() + ", but its copy to " + target +
+                   " failed")
+      .WithHint("`govern-backup copy --to " + target + "` copies it later")
+      .WithCode(Code::kCopyFailed);
+}
 
 void PrintPlan(const Preflight& preflight, Consistency consistency, const Repository& repo) {
   const NodeContext& context = *preflight.context;
@@ -128,7 +118,7 @@ void PrintPlan(const Preflight& preflight, Consistency consistency, const Reposi
               << ") with " << preflight.tools->pg_dump << "\n";
   else
     std::cout << "dump: none (no database on this node)\n";
-  std::cout << "into: " << repo.root() << "/<new set id>/\n";
+  std::cout << "into: " << repo.Locate(repo.SetPrefix("<new set id>")) << "\n";
 }
 
 }  // namespace
@@ -139,21 +129,23 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
 
   // Step: configuration.
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  Repository repo(config.repository.path);
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
+  const Repository& repo = *repository;
   Consistency consistency = ConsistencyFor(config, options);
+  if (!options.copy_to.empty())  // a wrong name is a usage error before anything runs
+    GB_RETURN_IF_ERROR(config.FindRepository(options.copy_to).status());
 
   // Step: one operation at a time.
-  std::unique_ptr<RepositoryLock> lock;
+  std::unique_ptr<OperationLock> lock;
   if (!options.dry_run) {
     GB_RETURN_IF_ERROR(repo.EnsureExists(global.env));
-    GB_ASSIGN_OR_RETURN(lock,
-                        RepositoryLock::Acquire(repo.LockPath(), LockOperation::kBackup, global.env));
+    GB_ASSIGN_OR_RETURN(lock, OperationLock::Acquire(repo, LockOperation::kBackup, global.env));
   }
 
   // Step: pre-flight; refuse before DSS is touched.
   PreflightOptions preflight_options;
   preflight_options.estimate_size = true;
-  Preflight preflight = RunPreflight(config, preflight_options);
+  Preflight preflight = RunPreflight(config, repo, preflight_options);
   if (!preflight.ok()) return Refusal(preflight);
   if (options.dry_run) {
     PrintPlan(preflight, consistency, repo);
@@ -161,28 +153,24 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   }
   const NodeContext& context = *preflight.context;
 
-  // Step: the work directory, outside the listed sets until complete.
+  // Step: the new set; not listed as complete until its manifest is stored.
   Manifest manifest = NewManifest(context, consistency, options, global.env);
-  std::string work_dir = repo.WorkDir(manifest.id);
-  Status made = global.env->CreateDirectory(repo.WorkRoot(), 0700);
-  (void)made;  // it usually exists already; if it cannot be made, the next line says why
-  GB_RETURN_IF_ERROR(global.env->CreateDirectory(work_dir, 0700));
-  WorkDirGuard work_guard(global.env, work_dir);
+  UnfinishedSet unfinished(repo, manifest.id, global.env);
   spdlog::info("backup {} of {} ({})", manifest.id, context.node.data_dir, ToString(consistency));
 
   // Step: capture both halves.
   Progress progress("backup " + manifest.id, EstimatedBytes(preflight));
   GB_ASSIGN_OR_RETURN(CaptureResult captured,
-                      CaptureHalves(CaptureRequestFor(preflight, manifest, work_dir, &progress,
+                      CaptureHalves(CaptureRequestFor(preflight, manifest, repo, &progress,
                                                       global.env)));
   progress.Finish();
   RecordCapture(std::move(captured), started, manifest);
 
-  // Step: the manifest, last and atomically; then the set appears under its name.
-  GB_RETURN_IF_ERROR(PublishSet(global.env, repo, work_dir, manifest));
-  work_guard.Release();
-  GB_RETURN_IF_ERROR(FsyncPath(repo.root()));
-  GB_RETURN_IF_ERROR(FsyncPath(repo.WorkRoot()));
+  // Step: the manifest, last, only while the lock is surely ours: the commit.
+  GB_RETURN_IF_ERROR(CheckInterrupted());
+  GB_RETURN_IF_ERROR(lock->Healthy());
+  GB_RETURN_IF_ERROR(repo.CommitManifest(manifest));
+  unfinished.Committed();
 
   spdlog::info("set {} complete: data dir {} ({} entries), database {}, DSS down {:.1f} s",
                manifest.id, FormatBytes(manifest.datadir.bytes), manifest.datadir.files,
@@ -190,6 +178,11 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
                manifest.window.downtime_seconds);
   if (global.json) PrintJson(manifest.ToJson());
   else std::cout << manifest.id << "\n";
+  std::cout.flush();
+  lock.reset();
+
+  // Step: the copy elsewhere, when asked: the set is complete here whatever happens to it.
+  if (!options.copy_to.empty()) return CopyNewSet(global, config, repo, manifest.id, options.copy_to);
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "coordinator/half_stream.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
@@ -128,15 +129,15 @@ class DatabaseCapture {
     request_ = &request;
     file_ = Repository::DatabaseFileName(request.id);
     PairIdentity identity{request.id, request.pair_token, kRoleDatabase};
-    GB_ASSIGN_OR_RETURN(writer_, ZstdFileWriter::Create(request.work_dir + "/" + file_,
-                                                        WriterOptions(context.config, identity)));
+    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
+                                                   WriterOptions(context.config, identity)));
     GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
     spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
     GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
     GB_RETURN_IF_ERROR(dump_->WaitUntilSnapshotHeld().WithContext("pg_dump"));
     pump_ = std::thread([this] {
       WaitUntilDrainAllowed();
-      InterruptibleSink sink(*writer_);
+      InterruptibleSink sink(upload_->sink());
       Progress* progress = request_->progress;
       pumped_ = dump_->PumpTo(sink, [progress](uint64_t done) {
         if (progress) progress->Set(1, done);
@@ -165,14 +166,17 @@ class DatabaseCapture {
   Result<ManifestDatabase> Finish() {
     AllowDrain();
     pump_.join();
-    if (!pumped_.ok()) return pumped_.status();
-    GB_RETURN_IF_ERROR(writer_->Finish());
+    if (!pumped_.ok()) {
+      upload_->Abort(pumped_.status());
+      return pumped_.status();
+    }
+    GB_RETURN_IF_ERROR(upload_->Finish().status());
     const NodeContext& context = *request_->context;
     ManifestDatabase database;
     database.file = file_;
-    database.sha256 = writer_->sha256_hex();
-    database.bytes = writer_->file_bytes();
-    database.dump_bytes = writer_->input_bytes();
+    database.sha256 = upload_->sha256_hex();
+    database.bytes = upload_->stored_bytes();
+    database.dump_bytes = upload_->input_bytes();
     database.dbname = context.database->dbname;
     database.schema = context.schema;
     database.server_version = request_->server->server_version;
@@ -194,7 +198,7 @@ class DatabaseCapture {
   std::condition_variable drain_changed_;
   bool drain_allowed_ = false;
   std::string file_;
-  std::unique_ptr<ZstdFileWriter> writer_;
+  std::unique_ptr<HalfUpload> upload_;
   std::unique_ptr<ExportedSnapshot> snapshot_;
   std::unique_ptr<PgDump> dump_;
   std::thread pump_;
@@ -207,9 +211,9 @@ Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std:
   ManifestDatadir datadir;
   datadir.file = Repository::DatadirFileName(request.id);
   PairIdentity identity{request.id, request.pair_token, kRoleDatadir};
-  GB_ASSIGN_OR_RETURN(auto writer, ZstdFileWriter::Create(request.work_dir + "/" + datadir.file,
-                                                          WriterOptions(config, identity)));
-  InterruptibleSink sink(*writer);
+  GB_ASSIGN_OR_RETURN(auto upload, HalfUpload::Start(*request.repository, request.id, datadir.file,
+                                                     WriterOptions(config, identity)));
+  InterruptibleSink sink(upload->sink());
   ArchiveWriteOptions options;
   options.source_dir = source;
   options.exclude = config.backup.exclude;
@@ -220,10 +224,15 @@ Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std:
     if (progress) progress->Set(0, done);
   };
   spdlog::info("archiving {}", source);
-  GB_ASSIGN_OR_RETURN(ArchiveWriteStats stats, WriteDataDirArchive(options, sink));
-  GB_RETURN_IF_ERROR(writer->Finish());
-  datadir.sha256 = writer->sha256_hex();
-  datadir.bytes = writer->file_bytes();
+  Result<ArchiveWriteStats> archived = WriteDataDirArchive(options, sink);
+  if (!archived.ok()) {
+    upload->Abort(archived.status());
+    return archived.status();
+  }
+  const ArchiveWriteStats& stats = *archived;
+  GB_RETURN_IF_ERROR(upload->Finish().status());
+  datadir.sha256 = upload->sha256_hex();
+  datadir.bytes = upload->stored_bytes();
   datadir.files = stats.entries;
   datadir.source_bytes = stats.source_bytes;
   datadir.excluded = config.backup.exclude;

@@ -13,9 +13,9 @@
 #include "coordinator/manifest.h"
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
+#include "coordinator/repository.h"
 #include "io/env.h"
 #include "io/status.h"
-#include "io/zstd_file.h"
 #include "pg/dump_tools.h"
 #include "pg/server.h"
 
@@ -26,7 +26,7 @@ struct CaptureRequest {
   const DumpTools* tools = nullptr;        // when the node has a database
   const ServerIdentity* server = nullptr;  // when the node has a database
   Consistency consistency = Consistency::kOffline;
-  std::string work_dir;              // where the halves are written
+  const Repository* repository = nullptr;  // where the halves are stored
   std::string id;
   std::string pair_token;
   Progress* progress = nullptr;

@@ -11,7 +11,8 @@ namespace gb {
 
 Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  Preflight preflight = RunPreflight(config);
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
+  Preflight preflight = RunPreflight(config, *repository);
 
   if (global.json) PrintJson(ReportJson("check", preflight.findings), std::cout);
   else PrintFindings(preflight.findings, std::cout);

@@ -25,9 +25,6 @@ void SetUpLogging(int verbose, bool quiet) {
                                          : spdlog::level::info);
 }
 
-// Reserved by CONTRACT.md for `copy` (not built yet); exit_codes.h will own it with the command.
-constexpr int kExitCopyFailed = 6;
-
 // The exit codes of CONTRACT.md, for --help. The values are exit_codes.h's; the words are
 // for the admin reading --help.
 struct ExitCodeHelp {
@@ -41,8 +38,7 @@ constexpr ExitCodeHelp kExitCodeHelp[] = {
     {kExitProblems, "verify or audit found problems"},
     {kExitRefused, "restore refused by a pre-flight check before anything live was touched"},
     {kExitLocked, "another govern-backup operation holds the repository lock"},
-    {kExitCopyFailed,
-     "the set is complete but copying it to another repository failed (reserved for copy)"},
+    {kExitCopyFailed, "the backup set is complete but copying it to another repository failed"},
 };
 
 std::string ExitCodesFooter() {
@@ -67,6 +63,8 @@ struct CommandLine {
   PruneOptions prune;
   DemoOptions demo;
   KeygenOptions keygen;
+  CopyOptions copy;
+  UnlockOptions unlock;
 };
 
 // A subcommand and what runs when it was the one given.
@@ -79,6 +77,9 @@ void AddGlobalOptions(CLI::App& app, CommandLine& line) {
   app.add_option("-c,--config", line.global.config_path,
                  "config file (default: $GOVERN_BACKUP_CONFIG, else /etc/govern-backup/config.toml)");
   app.add_flag("--json", line.global.json, "print one JSON document on stdout");
+  app.add_option("--repo", line.global.repo,
+                 "the repository to work on: main ([repository], the default) or a NAME of "
+                 "[repositories.NAME]");
   app.add_flag("-v,--verbose", line.verbose, "more log output on stderr (-vv for all)");
   app.add_flag("-q,--quiet", line.quiet, "only warnings and errors on stderr");
 }
@@ -119,6 +120,8 @@ void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   backup->add_flag("--online", line.backup.online, "do not stop DSS (consistency = online)");
   backup->add_flag("--dry-run", line.backup.dry_run, "show what would be done, touch nothing");
   backup->add_option("--note", line.backup.note, "a note recorded in the manifest");
+  backup->add_option("--copy-to", line.backup.copy_to,
+                     "then copy the new set to repository NAME (exit 6 if only the copy fails)");
   commands.push_back({backup, [&] { return RunBackup(line.global, line.backup); }});
   auto* restore = app.add_subcommand("restore", "put the node back to one set, both halves");
   restore->add_option("ID", line.restore.id, "set id")->required();
@@ -131,6 +134,20 @@ void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   auto* prune = app.add_subcommand("prune", "apply the retention policy, whole pairs only");
   prune->add_flag("--dry-run", line.prune.dry_run, "show what would be removed, remove nothing");
   commands.push_back({prune, [&] { return RunPrune(line.global, line.prune); }});
+  auto* copy = app.add_subcommand(
+      "copy", "copy complete sets that repository NAME lacks (default: every set)");
+  copy->add_option("--to", line.copy.to, "the target repository (a NAME of [repositories])")
+      ->required();
+  copy->add_option("ID", line.copy.ids, "set ids (default: every complete set)");
+  AddJsonFlag(copy, line);
+  commands.push_back({copy, [&] { return RunCopy(line.global, line.copy); }});
+  auto* unlock = app.add_subcommand(
+      "unlock", "remove a lock left behind in a remote repository (default: the stale ones)");
+  unlock->add_flag("--stale", line.unlock.stale_only, "only locks not refreshed for 30 minutes");
+  unlock->add_flag("--force", line.unlock.force,
+                   "every lock, even one a running operation holds (make sure none runs)");
+  AddJsonFlag(unlock, line);
+  commands.push_back({unlock, [&] { return RunUnlock(line.global, line.unlock); }});
   auto* demo = app.add_subcommand(
       "demo", "the main job on an embedded default: a throwaway PostgreSQL and a sample Govern "
               "node, backed up, verified and restored");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/open_repository.h"
 #include "io/env.h"
 #include "io/status.h"
 
@@ -13,14 +14,27 @@ namespace gb {
 
 struct GlobalOptions {
   std::string config_path;  // --config; "" = $GOVERN_BACKUP_CONFIG or the default
+  std::string repo;         // --repo NAME; "" = [repository] ("main")
   bool json = false;
   Env* env = Env::Default();
+  StoreWrapper wrap_store;  // tests only: a store that fails at step N
 };
 
 struct BackupOptions {
   bool online = false;
   bool dry_run = false;
   std::string note;
+  std::string copy_to;  // --copy-to NAME: copy the new set there afterwards
+};
+
+struct CopyOptions {
+  std::string to;                // the target repository's name
+  std::vector<std::string> ids;  // "" = every complete set the target lacks
+};
+
+struct UnlockOptions {
+  bool stale_only = false;  // --stale (the default when neither is given)
+  bool force = false;       // --force: every lock
 };
 
 struct RestoreOptions {
@@ -66,6 +80,8 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options);
 Status RunPrune(const GlobalOptions& global, const PruneOptions& options);
 Status RunDemo(const GlobalOptions& global, const DemoOptions& options);
 Status RunKeygen(const GlobalOptions& global, const KeygenOptions& options);
+Status RunCopy(const GlobalOptions& global, const CopyOptions& options);
+Status RunUnlock(const GlobalOptions& global, const UnlockOptions& options);
 
 // Parses the command line, runs the command, returns the process exit code.
 int RunCommandLine(int argc, char** argv);

@@ -132,7 +132,7 @@ Status RunDemo(const GlobalOptions& global, const DemoOptions& options) {
 
   Heading("4. govern-backup backup");
   GB_RETURN_IF_ERROR(RunBackup(demo_global, BackupOptions{}));
-  GB_ASSIGN_OR_RETURN(auto sets, Repository(repository).CompleteSets());
+  GB_ASSIGN_OR_RETURN(auto sets, Repository::Local(repository)->CompleteSets());
   if (sets.empty()) return Status::Failed("the demo backup left no set");
   std::string id = sets.back().id;
 

@@ -12,6 +12,7 @@ int ExitCodeFor(const Status& status) {
     case Code::kProblems: return kExitProblems;
     case Code::kRefused: return kExitRefused;
     case Code::kLocked: return kExitLocked;
+    case Code::kCopyFailed: return kExitCopyFailed;
   }
   return kExitFailed;
 }

@@ -12,6 +12,7 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitProblems = 3;
 inline constexpr int kExitRefused = 4;
 inline constexpr int kExitLocked = 5;
+inline constexpr int kExitCopyFailed = 6;
 
 int ExitCodeFor(const Status& status);
 

@@ -1,15 +1,14 @@
 // `govern-backup list` and `govern-backup show ID`.
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "coordinator/commands.h"
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
-#include "coordinator/repository.h"
+#include "coordinator/open_repository.h"
 
 namespace gb {
 namespace {
@@ -20,9 +19,11 @@ std::string QuickStatus(const SetEntry& set) {
   if (!set.manifest.ok()) return "damaged manifest";
   const Manifest& manifest = *set.manifest;
   auto size_of = [&](const std::string& file) -> long long {
-    struct stat info {};
-    if (::stat((set.dir + "/" + file).c_str(), &info) != 0) return -1;
-    return info.st_size;
+    for (const ObjectInfo& object : set.objects)
+      if (object.key.size() > file.size() &&
+          object.key.compare(object.key.size() - file.size() - 1, std::string::npos, "/" + file) == 0)
+        return static_cast<long long>(object.size);
+    return -1;
   };
   long long datadir = size_of(manifest.datadir.file);
   if (datadir < 0) return "data-dir half missing";
@@ -58,16 +59,24 @@ nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& set
 
 Status RunList(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  Repository repo(config.repository.path);
-  GB_ASSIGN_OR_RETURN(auto sets, repo.ListSets());
+  GB_ASSIGN_OR_RETURN(auto repo, OpenRepository(config, global.repo, global.wrap_store));
+  GB_ASSIGN_OR_RETURN(auto all_sets, repo->ListSets());
+  // Work in progress, or what an interrupted backup left, is never listed: audit reports it.
+  std::vector<SetEntry> sets;
+  for (auto& set : all_sets)
+    if (set.has_manifest) sets.push_back(std::move(set));
+  if (sets.size() < all_sets.size())
+    spdlog::info("{} set(s) without a manifest (in progress, or left by an interrupted backup) "
+                 "not listed: `govern-backup audit` reports them",
+                 all_sets.size() - sets.size());
 
   if (global.json) {
-    PrintJson(ListJson(repo, sets));
+    PrintJson(ListJson(*repo, sets));
     return Status::Ok();
   }
 
   if (sets.empty()) {
-    std::cout << "no backup sets in " << repo.root() << "\n";
+    std::cout << "no backup sets in " << repo->root() << "\n";
     return Status::Ok();
   }
   std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", "ID", "CREATED", "CONSISTENCY",
@@ -91,8 +100,8 @@ Status RunList(const GlobalOptions& global) {
 
 Status RunShow(const GlobalOptions& global, const std::string& id) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  Repository repo(config.repository.path);
-  GB_ASSIGN_OR_RETURN(Manifest manifest, repo.LoadSet(id));
+  GB_ASSIGN_OR_RETURN(auto repo, OpenRepository(config, global.repo, global.wrap_store));
+  GB_ASSIGN_OR_RETURN(Manifest manifest, repo->LoadSet(id));
   if (global.json) PrintJson(manifest.ToJson());
   else std::cout << manifest.ToText();
   return Status::Ok();

@@ -88,8 +88,27 @@ void CheckDatabase(Preflight& preflight, const Config& config) {
       tools->pg_dump + " " + tools->pg_dump_version + ", pg_restore " + tools->pg_restore_version);
 }
 
-void CheckRepository(Preflight& preflight, const Config& config, bool estimate_size) {
-  Repository repository(config.repository.path);
+// A remote repository: one probe answers whether the endpoint, the credentials and the bucket
+// are right, whether we may write, and which lock protocol the bucket supports.
+void CheckRemoteRepository(Preflight& preflight, const Repository& repository) {
+  Result<CreateProtocol> protocol = repository.store().ProbeCreateProtocol();
+  if (!protocol.ok()) {
+    Add(preflight, "repository",
+        protocol.status().WithContext("cannot write a probe object to " + repository.root()));
+    return;
+  }
+  Add(preflight, "repository", Status::Ok(),
+      repository.root() + " is reachable and writable (credentials accepted)");
+  Add(preflight, "locks", Status::Ok(),
+      *protocol == CreateProtocol::kConditionalCreate
+          ? std::string("the bucket honours conditional writes (If-None-Match): one lock object")
+          : std::string("the bucket ignores conditional writes (versioning on): the list-based "
+                        "lock protocol is used"));
+}
+
+void CheckRepository(Preflight& preflight, const Config& config, const Repository& repository,
+                     bool estimate_size) {
+  if (!repository.is_local()) return CheckRemoteRepository(preflight, repository);
   Result<std::string> writable = repository.CheckWritable();
   if (!writable.ok()) {
     Add(preflight, "repository", writable.status());
@@ -128,7 +147,8 @@ void CheckRepository(Preflight& preflight, const Config& config, bool estimate_s
 
 }  // namespace
 
-Preflight RunPreflight(const Config& config, const PreflightOptions& options) {
+Preflight RunPreflight(const Config& config, const Repository& repository,
+                       const PreflightOptions& options) {
   Preflight preflight;
   Add(preflight, "config", Status::Ok(), config.source);
   CheckNode(preflight, config);
@@ -136,7 +156,7 @@ Preflight RunPreflight(const Config& config, const PreflightOptions& options) {
     if (options.query_dss) CheckDss(preflight);
     CheckDatabase(preflight, config);
   }
-  CheckRepository(preflight, config, options.estimate_size);
+  CheckRepository(preflight, config, repository, options.estimate_size);
   return preflight;
 }
 

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "coordinator/findings.h"
 #include "coordinator/node_context.h"
+#include "coordinator/repository.h"
 #include "datadir/archive_writer.h"
 #include "datadir/dss_control.h"
 #include "io/status.h"
@@ -19,7 +20,7 @@ namespace gb {
 
 struct Preflight {
   // One per check, in order; subjects: config, node, markers, dss, database, dump tools,
-  // repository, space.
+  // repository, space (local) or locks (S3).
   std::vector<Finding> findings;
   std::optional<NodeContext> context;
   std::optional<DssState> dss_state;
@@ -37,6 +38,7 @@ struct PreflightOptions {
   bool estimate_size = true;  // walk the data dir for the free-space check
 };
 
-Preflight RunPreflight(const Config& config, const PreflightOptions& options = {});
+Preflight RunPreflight(const Config& config, const Repository& repository,
+                       const PreflightOptions& options = {});
 
 }  // namespace gb

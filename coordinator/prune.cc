@@ -7,7 +7,6 @@
 // set that looks complete with a half missing.
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -17,16 +16,13 @@
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
-#include "coordinator/repository_lock.h"
+#include "coordinator/operation_lock.h"
 #include "coordinator/retention.h"
 #include "coordinator/work_leftovers.h"
-#include "io/atomic_file.h"
 #include "io/text.h"
 
 namespace gb {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct PlanItem {
   std::string id;    // a set id, or a leftover's name
@@ -35,6 +31,8 @@ struct PlanItem {
   bool is_set = true;
   std::vector<std::string> reasons;
   std::optional<Manifest> manifest;  // complete sets
+  SetEntry set;                      // is_set: what is removed
+  std::optional<PendingWrite> pending;  // an unfinished upload (S3)
 };
 
 // Complete sets by the policy; incomplete set directories go; a set whose manifest is
@@ -42,7 +40,8 @@ struct PlanItem {
 PlanItem PlanSet(const SetEntry& set, const std::map<std::string, RetentionDecision>& decisions) {
   PlanItem item;
   item.id = set.id;
-  item.path = set.dir;
+  item.path = set.id;
+  item.set = set;
   if (!set.has_manifest) {
     item.remove = true;
     item.reasons = {"incomplete: no manifest"};
@@ -70,7 +69,19 @@ PlanItem PlanLeftover(const WorkEntry& entry) {
   return item;
 }
 
-// What prune would do: every set directory, then every leftover. Touches nothing.
+// An unfinished upload: we hold the lock, so no backup of ours still sends its parts.
+PlanItem PlanPendingWrite(const Repository& repo, const PendingWrite& write) {
+  PlanItem item;
+  item.is_set = false;
+  item.id = write.key;
+  item.path = repo.Locate(write.key);
+  item.remove = true;
+  item.reasons = {"unfinished upload, started " + write.initiated};
+  item.pending = write;
+  return item;
+}
+
+// What prune would do: every set, then every leftover. Touches nothing.
 Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionPolicy& policy,
                                         Env* env) {
   GB_ASSIGN_OR_RETURN(std::vector<SetEntry> sets, repo.ListSets());
@@ -82,34 +93,22 @@ Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionP
 
   std::vector<PlanItem> plan;
   for (const auto& set : sets) plan.push_back(PlanSet(set, decisions));
-  GB_ASSIGN_OR_RETURN(std::vector<WorkEntry> leftovers, ListWorkEntries(repo, env->Now()));
-  for (const auto& entry : leftovers) plan.push_back(PlanLeftover(entry));
+  if (repo.is_local()) {
+    GB_ASSIGN_OR_RETURN(std::vector<WorkEntry> leftovers, ListWorkEntries(repo, env->Now()));
+    for (const auto& entry : leftovers) plan.push_back(PlanLeftover(entry));
+  }
+  GB_ASSIGN_OR_RETURN(std::vector<PendingWrite> pending, repo.store().ListPendingWrites(""));
+  for (const auto& write : pending) plan.push_back(PlanPendingWrite(repo, write));
   return plan;
-}
-
-// Manifest first, then the halves, then the directory; each made durable before the next.
-Status RemoveSet(Env* env, const Repository& repo, const PlanItem& item) {
-  std::string dir = repo.SetDir(item.id);
-  std::string manifest_path = repo.ManifestPath(item.id);
-  std::error_code error;
-  if (fs::exists(manifest_path, error)) {
-    GB_RETURN_IF_ERROR(env->RemoveAll(manifest_path));
-    GB_RETURN_IF_ERROR(FsyncPath(dir));
-  }
-  if (item.manifest) {
-    GB_RETURN_IF_ERROR(env->RemoveAll(dir + "/" + item.manifest->datadir.file));
-    if (item.manifest->database)
-      GB_RETURN_IF_ERROR(env->RemoveAll(dir + "/" + item.manifest->database->file));
-  }
-  GB_RETURN_IF_ERROR(env->RemoveAll(dir));
-  return FsyncPath(repo.root());
 }
 
 // Removes what the plan removes, in its order; stops at the first failure.
 Status RemovePlanned(Env* env, const Repository& repo, const std::vector<PlanItem>& plan) {
   for (const auto& item : plan) {
     if (!item.remove) continue;
-    Status removed = item.is_set ? RemoveSet(env, repo, item) : env->RemoveAll(item.path);
+    Status removed = item.is_set  ? repo.DeleteSet(item.set, env)
+                     : item.pending ? repo.store().AbortPendingWrite(*item.pending)
+                                    : env->RemoveAll(item.path);
     if (!removed.ok())
       return removed.WithContext("prune: removing " + item.path)
           .WithHint(item.is_set ? "the set's manifest went first, so it is no longer listed as "
@@ -175,22 +174,23 @@ nlohmann::json PlanJson(const std::vector<PlanItem>& plan, bool dry_run, bool co
 Status RunPrune(const GlobalOptions& global, const PruneOptions& options) {
   // Step: configuration; a policy that keeps nothing is refused before anything else.
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  RetentionPolicy policy = RetentionPolicy::FromConfig(config.retention);
+  GB_ASSIGN_OR_RETURN(const RepositoryConfig* repository_config, config.FindRepository(global.repo));
+  RetentionPolicy policy = RetentionPolicy::FromConfig(config.RetentionFor(*repository_config));
   Status valid = ValidateRetention(policy);
   if (!valid.ok()) return valid.WithContext(config.source);
-  Repository repo(config.repository.path);
-  std::error_code error;
-  if (!fs::is_directory(repo.root(), error)) {
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(*repository_config, global.wrap_store));
+  const Repository& repo = *repository;
+  if (!repo.Exists()) {
     std::cout << "no repository at " << repo.root() << ": nothing to prune\n";
     return Status::Ok();
   }
 
   // Step: one operation at a time: no backup writes a work directory while we look.
   GB_ASSIGN_OR_RETURN(
-      auto lock, RepositoryLock::Acquire(repo.LockPath(),
-                                         options.dry_run ? LockOperation::kPruneDryRun
-                                                         : LockOperation::kPrune,
-                                         global.env));
+      auto lock, OperationLock::Acquire(repo,
+                                        options.dry_run ? LockOperation::kPruneDryRun
+                                                        : LockOperation::kPrune,
+                                        global.env));
 
   // Step: the plan, shown before anything goes.
   GB_ASSIGN_OR_RETURN(std::vector<PlanItem> plan, PlanPrune(repo, policy, global.env));

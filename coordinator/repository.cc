@@ -4,19 +4,69 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <map>
 #include <regex>
 
 #include "datadir/tree_stats.h"
 #include "io/text.h"
+#include "store/local_store.h"
 
 namespace gb {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+constexpr char kS3ManifestPrefix[] = "manifests/";
+constexpr char kS3ManifestSuffix[] = ".toml";
+constexpr char kS3SetPrefix[] = "sets/";
+
+std::string SetIdOfManifestKey(const std::string& key) {
+  std::string name = key.substr(sizeof(kS3ManifestPrefix) - 1);
+  const size_t suffix = sizeof(kS3ManifestSuffix) - 1;
+  if (name.size() <= suffix || name.compare(name.size() - suffix, suffix, kS3ManifestSuffix) != 0)
+    return "";
+  return name.substr(0, name.size() - suffix);
+}
+
+}  // namespace
+
+Repository::Repository(std::string name, Kind kind, std::string root, std::unique_ptr<Store> store)
+    : name_(std::move(name)), kind_(kind), root_(std::move(root)), store_(std::move(store)) {}
+
+std::unique_ptr<Repository> Repository::Local(const std::string& path, std::string name) {
+  return std::make_unique<Repository>(std::move(name), Kind::kLocal, path,
+                                      std::make_unique<LocalStore>(path));
+}
+
+std::string Repository::ManifestKey(const std::string& id) const {
+  if (is_local()) return id + "/" + kManifestName;
+  return std::string(kS3ManifestPrefix) + id + kS3ManifestSuffix;
+}
+
+std::string Repository::SetPrefix(const std::string& id) const {
+  if (is_local()) return id + "/";
+  return std::string(kS3SetPrefix) + id + "/";
+}
+
+std::string Repository::Locate(const std::string& key) const {
+  if (is_local()) return root_ + "/" + key;
+  return root_ + key;  // root_ is "s3://bucket/prefix/"
+}
+
+bool Repository::Exists() const {
+  if (!is_local()) return true;
+  std::error_code error;
+  return fs::is_directory(root_, error);
+}
+
 Status Repository::EnsureExists(Env* env) const {
+  if (!is_local()) return Status::Ok();
   // Outermost missing directory first; create_directories would apply the umask to them.
   std::vector<fs::path> missing;
   std::error_code error;
@@ -42,6 +92,7 @@ Status Repository::EnsureExists(Env* env) const {
 }
 
 Result<std::string> Repository::CheckWritable() const {
+  if (!is_local()) return root_ + " is an S3 repository";
   std::error_code error;
   if (fs::exists(root_, error)) {
     if (!fs::is_directory(root_, error))
@@ -67,44 +118,129 @@ bool Repository::LooksLikeSetId(const std::string& name) {
   return std::regex_match(name, pattern);
 }
 
-Result<std::vector<SetEntry>> Repository::ListSets() const {
-  std::vector<SetEntry> sets;
+Result<std::vector<std::string>> Repository::LocalSetIds() const {
+  std::vector<std::string> ids;
   std::error_code error;
   fs::directory_iterator it(root_, error);
   if (error) return Status::Failed("cannot read repository " + root_ + ": " + error.message());
   for (const auto& entry : it) {
     std::string name = entry.path().filename().string();
-    if (!LooksLikeSetId(name) || !entry.is_directory()) continue;
-    SetEntry set;
-    set.id = name;
-    set.dir = entry.path().string();
-    set.has_manifest = fs::exists(ManifestPath(set.id));
-    if (set.has_manifest) set.manifest = Manifest::Load(ManifestPath(set.id));
-    sets.push_back(std::move(set));
+    if (LooksLikeSetId(name) && entry.is_directory(error)) ids.push_back(name);
   }
-  std::sort(sets.begin(), sets.end(),
-            [](const SetEntry& a, const SetEntry& b) { return a.id < b.id; });
-  return sets;
+  return ids;
+}
+
+Result<Manifest> Repository::ReadManifest(const std::string& id) const {
+  StringSink text;
+  GB_RETURN_IF_ERROR(store_->Get(ManifestKey(id), 0, Store::kToEnd, text));
+  return Manifest::Parse(text.bytes(), Locate(ManifestKey(id)));
+}
+
+Result<std::vector<SetEntry>> Repository::ListSets() const {
+  std::map<std::string, SetEntry> sets;
+  auto entry_for = [&sets](const std::string& id) -> SetEntry& {
+    SetEntry& set = sets[id];
+    set.id = id;
+    return set;
+  };
+  if (is_local()) {
+    // Set by set: a listing of the root would walk .work's scratch trees too.
+    GB_ASSIGN_OR_RETURN(std::vector<std::string> ids, LocalSetIds());
+    for (const std::string& id : ids) {
+      SetEntry& set = entry_for(id);
+      GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(SetPrefix(id)));
+      for (ObjectInfo& object : objects) {
+        if (object.key == ManifestKey(id)) set.has_manifest = true;
+        else set.objects.push_back(std::move(object));
+      }
+    }
+  } else {
+    GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> manifests, store_->List(kS3ManifestPrefix));
+    for (const ObjectInfo& object : manifests) {
+      std::string id = SetIdOfManifestKey(object.key);
+      if (LooksLikeSetId(id)) entry_for(id).has_manifest = true;
+    }
+    GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(kS3SetPrefix));
+    for (ObjectInfo& object : objects) {
+      std::string id = object.key.substr(sizeof(kS3SetPrefix) - 1);
+      id = id.substr(0, id.find('/'));
+      if (LooksLikeSetId(id)) entry_for(id).objects.push_back(std::move(object));
+    }
+  }
+  std::vector<SetEntry> listed;
+  for (auto& [id, set] : sets) {
+    if (set.has_manifest) set.manifest = ReadManifest(id);
+    listed.push_back(std::move(set));
+  }
+  return listed;
 }
 
 Result<std::vector<Manifest>> Repository::CompleteSets() const {
-  GB_ASSIGN_OR_RETURN(auto sets, ListSets());
+  std::vector<std::string> ids;
+  if (is_local()) {
+    GB_ASSIGN_OR_RETURN(ids, LocalSetIds());
+    std::sort(ids.begin(), ids.end());
+  } else {
+    GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> manifests, store_->List(kS3ManifestPrefix));
+    for (const ObjectInfo& object : manifests)
+      if (LooksLikeSetId(SetIdOfManifestKey(object.key)))
+        ids.push_back(SetIdOfManifestKey(object.key));
+  }
   std::vector<Manifest> complete;
-  for (auto& set : sets)
-    if (set.has_manifest && set.manifest.ok()) complete.push_back(set.manifest.value());
+  for (const std::string& id : ids) {
+    GB_ASSIGN_OR_RETURN(HeadResult head, store_->Head(ManifestKey(id)));
+    if (!head.exists) continue;
+    Result<Manifest> manifest = ReadManifest(id);
+    if (manifest.ok()) complete.push_back(std::move(manifest).value());
+  }
   return complete;
 }
 
 Result<Manifest> Repository::LoadSet(const std::string& id) const {
-  std::string dir = SetDir(id);
-  std::error_code error;
-  if (!LooksLikeSetId(id) || !fs::is_directory(dir, error))
+  if (!LooksLikeSetId(id))
+    return Status::Failed("no backup set " + id + " in " + root_ + " (not a set id)",
+                          "`govern-backup list` shows the sets");
+  GB_ASSIGN_OR_RETURN(HeadResult head, store_->Head(ManifestKey(id)));
+  if (head.exists) return ReadManifest(id);
+  GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> objects, store_->List(SetPrefix(id)));
+  if (objects.empty())
     return Status::Failed("no backup set " + id + " in " + root_,
                           "`govern-backup list` shows the sets");
-  if (!fs::exists(ManifestPath(id), error))
-    return Status::Failed("set " + id + " has no manifest: it is incomplete",
-                          "an interrupted backup or prune left it; `govern-backup audit` reports it");
-  return Manifest::Load(ManifestPath(id));
+  return Status::Failed("set " + id + " has no manifest: it is incomplete",
+                        "an interrupted backup or prune left it; `govern-backup audit` reports it");
+}
+
+Status Repository::CommitManifest(const Manifest& manifest) const {
+  StringSource text(manifest.ToText());
+  Result<ObjectInfo> stored = store_->Put(ManifestKey(manifest.id), text);
+  if (!stored.ok())
+    return stored.status().WithContext("cannot write the manifest of set " + manifest.id);
+  return Status::Ok();
+}
+
+Status Repository::DeleteSet(const SetEntry& set, Env* env) const {
+  GB_RETURN_IF_ERROR(store_->Delete(ManifestKey(set.id)));
+  for (const ObjectInfo& object : set.objects) GB_RETURN_IF_ERROR(store_->Delete(object.key));
+  if (is_local()) return env->RemoveAll(root_ + "/" + set.id);
+  return Status::Ok();
+}
+
+UnfinishedSet::~UnfinishedSet() {
+  if (committed_) return;
+  SetEntry set;
+  set.id = id_;
+  Result<std::vector<ObjectInfo>> objects = repository_.store().List(repository_.SetPrefix(id_));
+  if (objects.ok()) set.objects = *objects;
+  Status removed = objects.ok() ? repository_.DeleteSet(set, env_) : objects.status();
+  if (!removed.ok())
+    spdlog::error("could not remove the unfinished set {}: {} (`govern-backup prune` removes it)",
+                  repository_.Locate(repository_.SetPrefix(id_)), removed.message());
+}
+
+uint64_t SetEntry::bytes() const {
+  uint64_t total = 0;
+  for (const ObjectInfo& object : objects) total += object.size;
+  return total;
 }
 
 uint64_t TreeBytes(const std::string& path) {

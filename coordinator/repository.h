@@ -1,15 +1,23 @@
-// Repository: the layout of a backup repository on disk, the one place its names live.
+// Repository: the layout of a backup repository in its Store (store/store.h), the one place
+// its key names live, for both kinds of repository.
 //
-//   <repo>/<ID>/manifest.toml           a complete set (manifest written last)
-//   <repo>/<ID>/<ID>.datadir.tar.zst    the data-dir half
-//   <repo>/<ID>/<ID>.database.dump.zst  the database half
-//   <repo>/.work/<ID>/                  a backup in progress (never listed, never restorable)
-//   <repo>/.lock                        the operation lock (repository_lock.h)
+//   local (the 0.1.0 layout, kept so that old sets stay readable):
+//     <ID>/manifest.toml                  a complete set (the manifest is written last)
+//     <ID>/<ID>.datadir.tar.zst           the data-dir half
+//     <ID>/<ID>.database.dump.zst         the database half
+//     .lock                               the operation lock (flock, repository_lock.h)
+//     .work/                              scratch of verify --deep (work_leftovers.h)
+//   S3 (manifests under a prefix of their own: listing sets never lists data objects):
+//     manifests/<ID>.toml                 a complete set (PUT last, after every half is checked)
+//     sets/<ID>/<ID>.datadir.tar.zst
+//     sets/<ID>/<ID>.database.dump.zst
+//     locks/...                           the operation lock (store_lock.h)
 //
-// A Repository is an immutable path; its methods read the disk each time and are safe from
-// any thread.
+// A Repository owns its Store; its methods read the store each time and are safe from any
+// thread (the Store is).
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +26,7 @@
 #include "coordinator/time_format.h"
 #include "io/env.h"
 #include "io/status.h"
+#include "store/store.h"
 
 namespace gb {
 
@@ -27,49 +36,100 @@ inline constexpr char kWorkDirName[] = ".work";
 inline constexpr char kDatadirHalfSuffix[] = ".datadir.tar.zst";
 inline constexpr char kDatabaseHalfSuffix[] = ".database.dump.zst";
 
-// One directory of the repository as found on disk.
+// One set as found in the store: its manifest (when it has one) and its data objects.
 struct SetEntry {
   std::string id;
-  std::string dir;
+  std::vector<ObjectInfo> objects;  // every object of the set but its manifest
   bool has_manifest = false;
   Result<Manifest> manifest = Status::Failed("not loaded");  // when has_manifest
+  uint64_t bytes() const;
 };
 
 class Repository {
  public:
-  explicit Repository(std::string root) : root_(std::move(root)) {}
+  enum class Kind { kLocal, kS3 };
 
+  // `root` is the directory of a local repository, or the s3:// URL of a remote one (for
+  // messages). `store` is rooted there.
+  Repository(std::string name, Kind kind, std::string root, std::unique_ptr<Store> store);
+  // A local repository on LocalStore (tests, the demo, 0.1.0 call sites).
+  static std::unique_ptr<Repository> Local(const std::string& path, std::string name = "main");
+
+  const std::string& name() const { return name_; }
+  Kind kind() const { return kind_; }
+  bool is_local() const { return kind_ == Kind::kLocal; }
+  // The directory (local) or the s3://bucket/prefix/ URL (S3).
   const std::string& root() const { return root_; }
-  std::string SetDir(const std::string& id) const { return root_ + "/" + id; }
-  std::string WorkRoot() const { return root_ + "/" + kWorkDirName; }
-  std::string WorkDir(const std::string& id) const { return WorkRoot() + "/" + id; }
-  std::string LockPath() const { return root_ + "/" + kLockFileName; }
-  std::string ManifestPath(const std::string& id) const {
-    return SetDir(id) + "/" + kManifestName;
+  Store& store() const { return *store_; }
+
+  std::string ManifestKey(const std::string& id) const;
+  std::string SetPrefix(const std::string& id) const;  // ends with "/"
+  std::string ObjectKey(const std::string& id, const std::string& file) const {
+    return SetPrefix(id) + file;
   }
+  // Where a key is, for messages: a path, or an s3:// URL.
+  std::string Locate(const std::string& key) const;
   static std::string DatadirFileName(const std::string& id) { return id + kDatadirHalfSuffix; }
   static std::string DatabaseFileName(const std::string& id) { return id + kDatabaseHalfSuffix; }
 
-  // Creates the repository if missing, and each missing parent, 0700 whatever the umask
-  // (a parent made world-writable would let anyone swap the repository); checks it is a
-  // writable directory.
+  // Local repositories only: the lock file and the scratch directory.
+  std::string LockPath() const { return root_ + "/" + kLockFileName; }
+  std::string WorkRoot() const { return root_ + "/" + kWorkDirName; }
+
+  // Local: creates the directory if missing, and each missing parent, 0700 whatever the
+  // umask (a parent made world-writable would let anyone swap the repository); checks it is
+  // a writable directory. S3: nothing to create (check tests the bucket).
   Status EnsureExists(Env* env) const;
-  // The same checks without creating anything: a missing repository is fine when its
-  // nearest existing parent is writable. Returns what was found.
+  // Local: the same checks without creating anything (a missing repository is fine when its
+  // nearest existing parent is writable). Returns what was found.
   Result<std::string> CheckWritable() const;
+  // Whether anything was ever stored: false for a local directory that does not exist.
+  bool Exists() const;
+
   // A new id that sorts by time: 20261124T081500Z-3f9a1c.
   static std::string NewSetId(TimePoint now);
   static bool LooksLikeSetId(const std::string& name);
 
-  // Every set directory (name like a set id), sorted by id, manifests loaded.
+  // Every set, complete or not (data objects without a manifest are what an interrupted
+  // backup left), sorted by id, manifests loaded.
   Result<std::vector<SetEntry>> ListSets() const;
-  // Complete sets (valid manifest), oldest first.
+  // Complete sets (valid manifest), oldest first; reads manifests only.
   Result<std::vector<Manifest>> CompleteSets() const;
-  // The set `id` with its manifest; a missing set or a manifest-less directory is an error.
+  // The set `id` with its manifest; a missing set or a set without manifest is an error.
   Result<Manifest> LoadSet(const std::string& id) const;
 
+  // Stores `manifest`: the commit that makes its set complete, so it comes last.
+  Status CommitManifest(const Manifest& manifest) const;
+  // Removes a set: its manifest first (so that it is never listed half-deleted), then its
+  // objects. Local: then its directory, with whatever else lies in it.
+  Status DeleteSet(const SetEntry& set, Env* env) const;
+
  private:
+  Result<std::vector<std::string>> LocalSetIds() const;
+  Result<Manifest> ReadManifest(const std::string& id) const;
+
+  std::string name_;
+  Kind kind_;
   std::string root_;
+  std::unique_ptr<Store> store_;
+};
+
+// A set being written: unless Committed() is called, going out of scope removes what was
+// stored of it (a killed process leaves it instead, for audit to report and prune to remove).
+class UnfinishedSet {
+ public:
+  UnfinishedSet(const Repository& repository, std::string id, Env* env)
+      : repository_(repository), id_(std::move(id)), env_(env) {}
+  ~UnfinishedSet();
+  UnfinishedSet(const UnfinishedSet&) = delete;
+  UnfinishedSet& operator=(const UnfinishedSet&) = delete;
+  void Committed() { committed_ = true; }
+
+ private:
+  const Repository& repository_;
+  std::string id_;
+  Env* env_;
+  bool committed_ = false;
 };
 
 // Apparent bytes of a file, or of a directory tree by MeasureTree's rule (for leftovers and

@@ -13,7 +13,8 @@ namespace gb {
 namespace {
 
 constexpr LockOperation kOperations[] = {LockOperation::kBackup, LockOperation::kRestore,
-                                         LockOperation::kPrune, LockOperation::kPruneDryRun};
+                                         LockOperation::kPrune, LockOperation::kPruneDryRun,
+                                         LockOperation::kCopy};
 
 std::optional<LockOperation> ParseOperation(const std::string& text) {
   for (LockOperation each : kOperations)
@@ -37,6 +38,7 @@ const char* ToString(LockOperation operation) {
     case LockOperation::kRestore: return "restore";
     case LockOperation::kPrune: return "prune";
     case LockOperation::kPruneDryRun: return "prune --dry-run";
+    case LockOperation::kCopy: return "copy";
   }
   return "backup";
 }

@@ -17,7 +17,7 @@
 
 namespace gb {
 
-enum class LockOperation { kBackup, kRestore, kPrune, kPruneDryRun };
+enum class LockOperation { kBackup, kRestore, kPrune, kPruneDryRun, kCopy };
 const char* ToString(LockOperation operation);  // "backup", ..., "prune --dry-run"
 
 // Who holds (or last held) a repository's lock: the lock file's content.

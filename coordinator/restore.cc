@@ -19,7 +19,7 @@
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
-#include "coordinator/repository_lock.h"
+#include "coordinator/operation_lock.h"
 #include "coordinator/restore_plan.h"
 #include "coordinator/restore_staging.h"
 #include "coordinator/restore_switch.h"
@@ -33,7 +33,7 @@ namespace {
 void PrintRestorePlan(const RestorePlan& plan, std::ostream& out) {
   const Manifest& m = plan.manifest;
   out << "restore set " << m.id << " (" << FormatRfc3339(m.created_at) << ", " << m.consistency
-      << ", DSS " << m.node.dss_version << ") from " << plan.set_dir << "\n";
+      << ", DSS " << m.node.dss_version << ") from " << plan.set_location << "\n";
 
   out << "data dir " << plan.data_dir << ":\n";
   out << "  stage    " << plan.staging_dir << " (" << m.datadir.files << " entries, "
@@ -225,17 +225,17 @@ Status RunRestore(const GlobalOptions& global, const RestoreOptions& options) {
     return Status::Usage("restore replaces the live data dir and database and needs a "
                          "confirmation: there is no terminal to ask on",
                          "add --yes (or --dry-run to see the plan first)");
-  Repository repo(config.repository.path);
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
+  const Repository& repo = *repository;
 
   // Step: one operation at a time (a missing repository is refused by the pre-flight).
-  std::unique_ptr<RepositoryLock> lock;
-  std::error_code error;
-  if (!options.dry_run && std::filesystem::is_directory(repo.root(), error)) {
-    GB_ASSIGN_OR_RETURN(lock, RepositoryLock::Acquire(repo.LockPath(), LockOperation::kRestore, global.env));
+  std::unique_ptr<OperationLock> lock;
+  if (!options.dry_run && repo.Exists()) {
+    GB_ASSIGN_OR_RETURN(lock, OperationLock::Acquire(repo, LockOperation::kRestore, global.env));
   }
 
   // Step: pre-flight; any refusal leaves everything untouched.
-  RestorePlan plan = PlanRestore(config, options, global.env);
+  RestorePlan plan = PlanRestore(config, repo, options, global.env);
   ReportPreflight(global, plan, options.dry_run);
   GB_RETURN_IF_ERROR(RefusalStatus(plan));
   if (options.dry_run) return Status::Ok();

@@ -46,8 +46,9 @@ bool SameDatabase(const ConnectionParams& a, const ConnectionParams& b) {
 
 class Planner {
  public:
-  Planner(const Config& config, const RestoreOptions& options, Env* env)
-      : config_(config), options_(options), env_(env), repo_(config.repository.path) {}
+  Planner(const Config& config, const Repository& repository, const RestoreOptions& options,
+          Env* env)
+      : config_(config), options_(options), env_(env), repo_(repository) {}
 
   RestorePlan Run() {
     // The set's manifest first: every other check needs it.
@@ -90,11 +91,13 @@ class Planner {
       return {};
     }
     plan_.manifest = *manifest;
-    plan_.set_dir = repo_.SetDir(options_.id);
-    plan_.datadir_file = plan_.set_dir + "/" + plan_.manifest.datadir.file;
+    plan_.repository = &repo_;
+    plan_.set_location = repo_.Locate(repo_.SetPrefix(options_.id));
+    plan_.datadir_file = repo_.Locate(repo_.ObjectKey(options_.id, plan_.manifest.datadir.file));
     if (plan_.manifest.database)
-      plan_.database_file = plan_.set_dir + "/" + plan_.manifest.database->file;
-    return plan_.set_dir + "/" + kManifestName + ", taken " +
+      plan_.database_file =
+          repo_.Locate(repo_.ObjectKey(options_.id, plan_.manifest.database->file));
+    return repo_.Locate(repo_.ManifestKey(options_.id)) + ", taken " +
            FormatRfc3339(plan_.manifest.created_at) + " on DSS " + plan_.manifest.node.dss_version;
   }
 
@@ -411,7 +414,7 @@ class Planner {
   const Config& config_;
   const RestoreOptions& options_;
   Env* env_;
-  Repository repo_;
+  const Repository& repo_;
   TimePoint now_ = env_->Now();
   RestorePlan plan_;
   bool tools_found_ = false;
@@ -428,8 +431,9 @@ bool RestorePlan::upgrade() const {
          CompareDssVersions(manifest.node.dss_version, target_dss_version) < 0;
 }
 
-RestorePlan PlanRestore(const Config& config, const RestoreOptions& options, Env* env) {
-  Planner planner(config, options, env);
+RestorePlan PlanRestore(const Config& config, const Repository& repository,
+                        const RestoreOptions& options, Env* env) {
+  Planner planner(config, repository, options, env);
   return planner.Run();
 }
 

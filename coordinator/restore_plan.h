@@ -33,8 +33,9 @@ enum class TargetDirState {
 
 struct RestorePlan {
   Manifest manifest;
-  std::string set_dir;      // <repo>/<ID>
-  std::string datadir_file; // the halves, full paths
+  const Repository* repository = nullptr;  // where the set is
+  std::string set_location;   // <repo>/<ID>/ or s3://bucket/prefix/sets/<ID>/, for messages
+  std::string datadir_file;   // where each half is (a path or an s3:// URL), for messages
   std::string database_file;
 
   // The data dir.
@@ -81,7 +82,8 @@ struct RestorePlan {
 
 // Runs every pre-flight check; reads only. It never fails: what prevents a restore is a
 // refused finding in the plan.
-RestorePlan PlanRestore(const Config& config, const RestoreOptions& options, Env* env);
+RestorePlan PlanRestore(const Config& config, const Repository& repository,
+                        const RestoreOptions& options, Env* env);
 
 // Ok, or one Code::kRefused status naming the refused checks (the findings say the rest).
 Status RefusalStatus(const RestorePlan& plan);

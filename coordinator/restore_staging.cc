@@ -1,5 +1,7 @@
 #include "coordinator/restore_staging.h"
 
+#include "coordinator/half_stream.h"
+
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,11 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/half_stream.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/restore_marker.h"
 #include "datadir/archive_reader.h"
 #include "datadir/tree_stats.h"
-#include "io/zstd_file.h"
 #include "pg/dump.h"
 #include "pg/server.h"
 
@@ -45,7 +47,7 @@ class WatchedSource : public ByteSource {
 
 // Reads what the consumer left unread (padding, a tail pg_restore did not need), then checks
 // that the file read is the one the pre-flight checked: it could have changed since.
-Status CheckReadThrough(ZstdFileReader& reader, const std::string& path,
+Status CheckReadThrough(ZstdReader& reader, const std::string& path,
                         const std::string& expected_sha256) {
   std::vector<char> buffer(1 << 16);
   for (;;) {
@@ -91,7 +93,8 @@ Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, Archi
   GB_RETURN_IF_ERROR(env->CreateDirectory(plan.staging_dir, 0700));
   *created = true;
   spdlog::info("extracting {} into {}", plan.datadir_file, plan.staging_dir);
-  GB_ASSIGN_OR_RETURN(auto reader, ZstdFileReader::Open(plan.datadir_file));
+  GB_ASSIGN_OR_RETURN(auto reader,
+                      OpenHalf(*plan.repository, plan.manifest.id, expected.file));
   WatchedSource source(*reader, progress, 0);
   ExtractOptions options;
   options.destination = plan.staging_dir;
@@ -130,7 +133,8 @@ Status StageDatabase(const RestorePlan& plan, Progress* progress, bool* created)
   *created = true;
   const ConnectionParams staging = plan.database.WithDatabase(plan.staging_db);
   spdlog::info("restoring {} into database {}", plan.database_file, plan.staging_db);
-  GB_ASSIGN_OR_RETURN(auto reader, ZstdFileReader::Open(plan.database_file));
+  GB_ASSIGN_OR_RETURN(auto reader,
+                      OpenHalf(*plan.repository, plan.manifest.id, expected.file));
   WatchedSource source(*reader, progress, 1);
   GB_RETURN_IF_ERROR(RestoreDump(plan.tools, staging, source));
   GB_RETURN_IF_ERROR(CheckReadThrough(*reader, plan.database_file, expected.sha256));

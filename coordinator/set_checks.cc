@@ -1,17 +1,13 @@
 #include "coordinator/set_checks.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include "coordinator/half_stream.h"
 #include "coordinator/pair_identity.h"
-#include "io/zstd_file.h"
 #include "pg/version.h"
 
 namespace gb {
@@ -27,7 +23,7 @@ struct HalfSpec {
   std::string role;   // kRoleDatadir | kRoleDatabase: what its embedded identity must say
   std::string label;  // kDatadirPart | kDatabasePart
   std::string file;
-  std::string path;
+  std::string where;  // its path or s3:// URL, for messages
   uint64_t bytes = 0;
   std::string sha256;
 };
@@ -54,8 +50,9 @@ Status Drain(ByteSource& source) {
 
 class HalfChecker {
  public:
-  HalfChecker(const Manifest& manifest, HalfSpec spec, const SetCheckOptions& options)
-      : manifest_(manifest), spec_(std::move(spec)), options_(options) {}
+  HalfChecker(const Repository& repository, const Manifest& manifest, HalfSpec spec,
+              const SetCheckOptions& options)
+      : repository_(repository), manifest_(manifest), spec_(std::move(spec)), options_(options) {}
 
   HalfOutcome Run() {
     if (!Present()) return std::move(outcome_);
@@ -74,20 +71,18 @@ class HalfChecker {
   }
 
   bool Present() {
-    struct stat info {};
-    if (::stat(spec_.path.c_str(), &info) != 0) {
-      if (errno == ENOENT)
-        Find(spec_.label + " " + spec_.path + " is missing",
-             "the set cannot be restored without it: restore from another set");
-      else
-        Find(spec_.label + " " + spec_.path + " cannot be read: " + std::strerror(errno));
+    Result<HeadResult> head =
+        repository_.store().Head(repository_.ObjectKey(manifest_.id, spec_.file));
+    if (!head.ok()) {
+      Find(spec_.label + " " + spec_.where + " cannot be read: " + head.status().message());
       return false;
     }
-    if (!S_ISREG(info.st_mode)) {
-      Find(spec_.label + " " + spec_.path + " is not a regular file");
+    if (!head->exists) {
+      Find(spec_.label + " " + spec_.where + " is missing",
+           "the set cannot be restored without it: restore from another set");
       return false;
     }
-    size_ = static_cast<uint64_t>(info.st_size);
+    size_ = head->info.size;
     return true;
   }
 
@@ -116,7 +111,7 @@ class HalfChecker {
   // The identity in the leading zstd skippable frame: readable without decompressing, so it
   // is checked first and explains a size or hash mismatch better than they do.
   bool EmbeddedIdentityMatches() {
-    Result<std::string> frame = ReadHeaderFrame(spec_.path);
+    Result<std::string> frame = ReadHalfHeader(repository_, manifest_.id, spec_.file);
     if (!frame.ok()) {
       Find(Name() + " cannot be read: " + frame.status().message(), kDamagedHint);
       return false;
@@ -138,12 +133,12 @@ class HalfChecker {
   }
 
   void ReadThrough() {
-    Result<std::unique_ptr<ZstdFileReader>> opened = ZstdFileReader::Open(spec_.path);
+    Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(repository_, manifest_.id, spec_.file);
     if (!opened.ok()) {
       Find(Name() + " cannot be opened: " + opened.status().message(), kDamagedHint);
       return;
     }
-    ZstdFileReader& reader = **opened;
+    ZstdReader& reader = **opened;
     Status read = spec_.role == kRoleDatadir ? ReadArchive(reader) : ReadDump(reader);
     if (!read.ok()) {
       Find(Name() + " does not read through: " + read.message(), kDamagedHint);
@@ -156,14 +151,14 @@ class HalfChecker {
     else CompareToc();
   }
 
-  Status ReadArchive(ZstdFileReader& reader) {
+  Status ReadArchive(ZstdReader& reader) {
     GB_ASSIGN_OR_RETURN(ArchiveScan scan, ScanArchive(reader));
     GB_RETURN_IF_ERROR(Drain(reader));
     outcome_.archive = std::move(scan);
     return Status::Ok();
   }
 
-  Status ReadDump(ZstdFileReader& reader) {
+  Status ReadDump(ZstdReader& reader) {
     if (options_.tools == nullptr) return Drain(reader);  // hash only: no pg_restore at hand
     GB_ASSIGN_OR_RETURN(DumpToc toc, ReadDumpToc(*options_.tools, reader));
     // ReadDumpToc reads its source to the end even when pg_restore stops early.
@@ -219,6 +214,7 @@ class HalfChecker {
     }
   }
 
+  const Repository& repository_;
   const Manifest& manifest_;
   HalfSpec spec_;
   const SetCheckOptions& options_;
@@ -267,15 +263,15 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
           "the manifest is not one govern-backup wrote"));
       return report;
     }
-    half.path = repository.SetDir(id) + "/" + half.file;
+    half.where = repository.Locate(repository.ObjectKey(id, half.file));
   }
 
   // Both halves at once: each is one sequential read, decompression and hash, on its own core.
   std::vector<HalfOutcome> outcomes(halves.size());
   std::vector<std::thread> readers;
   for (size_t i = 1; i < halves.size(); ++i)
-    readers.emplace_back([&, i] { outcomes[i] = HalfChecker(manifest, halves[i], options).Run(); });
-  outcomes[0] = HalfChecker(manifest, halves[0], options).Run();
+    readers.emplace_back([&, i] { outcomes[i] = HalfChecker(repository, manifest, halves[i], options).Run(); });
+  outcomes[0] = HalfChecker(repository, manifest, halves[0], options).Run();
   for (auto& reader : readers) reader.join();
 
   for (auto& outcome : outcomes) {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
+#include <cstdlib>
 #include <iostream>
 
 #include "coordinator/commands.h"
@@ -22,14 +22,12 @@
 #include "datadir/archive_reader.h"
 #include "datadir/tree_stats.h"
 #include "io/text.h"
-#include "io/zstd_file.h"
+#include "coordinator/half_stream.h"
 #include "pg/dump.h"
 #include "pg/server.h"
 
 namespace gb {
 namespace {
-
-namespace fs = std::filesystem;
 
 // Removes the scratch directory and drops the scratch database, whatever happened.
 class Scratch {
@@ -76,8 +74,7 @@ Result<std::vector<std::string>> SelectSets(const Repository& repo, const Verify
   if (options.all && !options.ids.empty())
     return Status::Usage("verify: give set ids or --all, not both");
   if (!options.ids.empty()) return options.ids;
-  std::error_code missing;
-  if (!fs::is_directory(repo.root(), missing))
+  if (!repo.Exists())
     return Status::Problems("no complete backup set to verify: repository " + repo.root() +
                                 " does not exist",
                             "take one: `govern-backup backup`");
@@ -121,11 +118,17 @@ SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache, co
   return result;
 }
 
-// A fresh, private directory under <repo>/.work for the test extraction.
+// A fresh, private directory for the test extraction: under <repo>/.work for a local
+// repository (audit and prune find it there if verify dies), else under $TMPDIR (/var/tmp).
 Result<std::string> MakeScratchDir(Env* env, const Repository& repo, const std::string& id) {
-  Status made = env->CreateDirectory(repo.WorkRoot(), 0700);
+  std::string parent = repo.WorkRoot();
+  if (!repo.is_local()) {
+    const char* tmpdir = std::getenv("TMPDIR");
+    parent = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/var/tmp";
+  }
+  Status made = env->CreateDirectory(parent, 0700);
   (void)made;  // usually exists
-  std::string dir = repo.WorkRoot() + "/" + VerifyScratchName(id, getpid());
+  std::string dir = parent + "/" + VerifyScratchName(id, getpid());
   Status created = env->CreateDirectory(dir, 0700);
   if (!created.ok())
     return created.WithContext("cannot create the scratch directory for the test extraction");
@@ -175,7 +178,7 @@ void DeepDatadir(Env* env, const Repository& repo, const Manifest& manifest, Scr
     return;
   }
   scratch.SetDir(*dir);
-  auto reader = ZstdFileReader::Open(repo.SetDir(manifest.id) + "/" + file);
+  auto reader = OpenHalf(repo, manifest.id, file);
   if (!reader.ok()) {
     problems.push_back(Finding::Problem(
         subject, reader.status().WithContext("data-dir half " + file + " cannot be opened")));
@@ -252,7 +255,7 @@ void DeepDatabase(const Config& config, const Repository& repo, const Manifest& 
   ConnectionParams target = params->WithDatabase(name);
   scratch.SetDatabase(target);
   const std::string& file = manifest.database->file;
-  auto reader = ZstdFileReader::Open(repo.SetDir(manifest.id) + "/" + file);
+  auto reader = OpenHalf(repo, manifest.id, file);
   if (!reader.ok()) {
     problems.push_back(Finding::Problem(
         subject, reader.status().WithContext("database half " + file + " cannot be opened")));
@@ -330,7 +333,8 @@ void PrintVerifyJson(const std::vector<SetResult>& results, std::vector<Finding>
 
 Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  Repository repo(config.repository.path);
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
+  const Repository& repo = *repository;
   Result<std::vector<std::string>> selected = SelectSets(repo, options);
   if (!selected.ok()) {
     // Nothing to verify is a problem (exit 3) that a monitoring script reads like any other.

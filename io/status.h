@@ -18,6 +18,7 @@ enum class Code {
   kProblems,  // verify or audit found problems                               (exit 3)
   kRefused,   // a restore pre-flight check refused before touching anything  (exit 4)
   kLocked,    // another operation holds the repository lock                  (exit 5)
+  kCopyFailed,  // the backup set is complete, copying it elsewhere failed      (exit 6)
 };
 
 class [[nodiscard]] Status {

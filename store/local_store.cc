@@ -200,10 +200,12 @@ Result<HeadResult> LocalStore::Head(const std::string& key) {
 Status LocalStore::Delete(const std::string& key) {
   GB_RETURN_IF_ERROR(CheckKey(key));
   const std::string path = root_ + "/" + key;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) {
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return Status::Ok();
     return Status::FromErrno("cannot remove " + path, errno);
   }
-  return Status::Ok();
+  // Durable before the caller's next step: prune removes a manifest before its halves.
+  return FsyncParentDirectory(path);
 }
 
 Result<CreateOutcome> LocalStore::CreateIfAbsent(const std::string& key,

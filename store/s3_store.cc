@@ -185,18 +185,19 @@ Status S3Store::EnableVersioning() {
   return client_.Send(std::move(request)).status();
 }
 
-Result<std::vector<S3PendingUpload>> S3Store::ListUnfinishedUploads(const std::string& prefix) {
+Result<std::vector<PendingWrite>> S3Store::ListPendingWrites(const std::string& prefix) {
   GB_ASSIGN_OR_RETURN(std::vector<S3PendingUpload> uploads,
                       ListMultipartUploads(client_, FullKey(prefix)));
-  for (S3PendingUpload& upload : uploads) {
-    upload.key = upload.key.substr(client_.config().prefix.size());
-  }
-  return uploads;
+  std::vector<PendingWrite> pending;
+  for (S3PendingUpload& upload : uploads)
+    pending.push_back({upload.key.substr(client_.config().prefix.size()),
+                       std::move(upload.upload_id), std::move(upload.initiated)});
+  return pending;
 }
 
-Status S3Store::AbortUpload(const std::string& key, const std::string& upload_id) {
-  GB_RETURN_IF_ERROR(CheckKey(key));
-  return AbortMultipartUpload(client_, FullKey(key), upload_id);
+Status S3Store::AbortPendingWrite(const PendingWrite& write) {
+  GB_RETURN_IF_ERROR(CheckKey(write.key));
+  return AbortMultipartUpload(client_, FullKey(write.key), write.upload_id);
 }
 
 }  // namespace gb

@@ -35,6 +35,9 @@ class S3Store : public Store {
   Result<CreateOutcome> CreateIfAbsent(const std::string& key,
                                        std::string_view content) override;
   Result<CreateProtocol> ProbeCreateProtocol() override;
+  // Unfinished multipart uploads under `prefix`; keys relative to the store's prefix.
+  Result<std::vector<PendingWrite>> ListPendingWrites(const std::string& prefix) override;
+  Status AbortPendingWrite(const PendingWrite& write) override;
 
   // Creates the bucket (an existing bucket of ours is fine, and is left as it is).
   // kObjectLock: with Object Lock, hence versioning, both for good (suspending versioning is
@@ -46,10 +49,6 @@ class S3Store : public Store {
   // repository with object_lock set needs, checked before a first backup fails on it.
   Result<bool> BucketHasObjectLock();
   Status EnableVersioning();
-  // Unfinished multipart uploads under `prefix` (relative to the store's prefix); their keys
-  // are returned relative too.
-  Result<std::vector<S3PendingUpload>> ListUnfinishedUploads(const std::string& prefix);
-  Status AbortUpload(const std::string& key, const std::string& upload_id);
 
   S3Client& client() { return client_; }
 

@@ -38,6 +38,15 @@ const char* CreateProtocolName(CreateProtocol protocol);
 
 enum class CreateOutcome { kCreated, kAlreadyExists };
 
+// A write begun and neither finished nor cleaned up: on S3, a multipart upload that a killed
+// process left (its parts cost storage but are no object). A local store has none: a killed
+// Put leaves a ".tmp-" file in the object's directory, removed with it.
+struct PendingWrite {
+  std::string key;
+  std::string upload_id;
+  std::string initiated;  // ISO 8601, as the store says
+};
+
 // Where an absent object shows: Head returns it, Get/Delete do not fail on it by themselves.
 struct HeadResult {
   bool exists = false;
@@ -89,6 +98,16 @@ class Store {
   // Finds out (by trying it on a probe object it then removes) whether CreateIfAbsent is
   // enforced by this store or this bucket.
   virtual Result<CreateProtocol> ProbeCreateProtocol() = 0;
+
+  // Pending writes under `prefix`, and their removal (audit reports them, prune removes them).
+  virtual Result<std::vector<PendingWrite>> ListPendingWrites(const std::string& prefix) {
+    (void)prefix;
+    return std::vector<PendingWrite>{};
+  }
+  virtual Status AbortPendingWrite(const PendingWrite& write) {
+    (void)write;
+    return Status::Ok();
+  }
 };
 
 // Keys are limited to [A-Za-z0-9._/-] segments, no empty, "." or ".." segment, no leading

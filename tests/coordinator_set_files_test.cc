@@ -296,7 +296,7 @@ TEST_F(TempDirTest, TheLockRecordsAParsedHolderAndASecondOneIsRefused) {
 TEST_F(TempDirTest, TheRepositoryAndItsMissingParentsAre0700WhateverTheUmask) {
   std::string root = dir_ + "/one/two/repo";
   mode_t old_umask = ::umask(0);
-  Status made = Repository(root).EnsureExists(Env::Default());
+  Status made = Repository::Local(root)->EnsureExists(Env::Default());
   ::umask(old_umask);
   ASSERT_TRUE(made.ok()) << made.ToString();
   for (const std::string& dir : {dir_ + "/one", dir_ + "/one/two", root}) {
@@ -304,8 +304,8 @@ TEST_F(TempDirTest, TheRepositoryAndItsMissingParentsAre0700WhateverTheUmask) {
     ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
     EXPECT_EQ(info.st_mode & 07777, 0700u) << dir;
   }
-  EXPECT_TRUE(Repository(root).EnsureExists(Env::Default()).ok()) << "existing is fine";
-  Status trailing = Repository(dir_ + "/three/repo/").EnsureExists(Env::Default());
+  EXPECT_TRUE(Repository::Local(root)->EnsureExists(Env::Default()).ok()) << "existing is fine";
+  Status trailing = Repository::Local(dir_ + "/three/repo/")->EnsureExists(Env::Default());
   EXPECT_TRUE(trailing.ok()) << trailing.ToString();
   EXPECT_TRUE(fs::is_directory(dir_ + "/three/repo"));
 }

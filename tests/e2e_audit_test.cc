@@ -155,13 +155,16 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
 
   std::unique_ptr<Subprocess> backup = Start({"backup"});
   ASSERT_NE(backup, nullptr);
-  std::string work = repo_ + "/.work";
+  std::string set_dir;  // the new set's directory, its data-dir half being written
   bool capturing = testing::WaitUntil(
       [&] {
         std::error_code error;
-        for (const auto& dir : fs::directory_iterator(work, error))
+        for (const auto& dir : fs::directory_iterator(repo_, error))
           for (const auto& file : fs::directory_iterator(dir.path(), error))
-            if (file.path().string().find(".datadir.tar.zst") != std::string::npos) return true;
+            if (IsHalfBeingWritten(file.path())) {
+              set_dir = dir.path().string();
+              return true;
+            }
         return false;
       },
       std::chrono::seconds(60));
@@ -170,17 +173,16 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   backup->Wait();
 
   JsonRun result = AuditWithProblems();
-  EXPECT_TRUE(HasProblem(result.doc, "", "leftover of an interrupted backup: " + work + "/",
-                         "govern-backup prune"));
+  EXPECT_TRUE(HasProblem(result.doc, fs::path(set_dir).filename().string(),
+                         "set directory " + set_dir + " has no manifest", "govern-backup prune"));
   EXPECT_TRUE(HasProblem(result.doc, "node", "DSS is stopped and a backup was interrupted",
                          "bin/dss start"));
 
   // prune clears the leftover (DSS is the admin's to start).
   CommandResult pruned = Run({"prune"});
   EXPECT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
-  EXPECT_NE(pruned.out.find("leftover of an interrupted backup"), std::string::npos) << pruned.out;
-  std::error_code error;
-  EXPECT_TRUE(fs::is_empty(work, error));
+  EXPECT_NE(pruned.out.find("incomplete: no manifest"), std::string::npos) << pruned.out;
+  EXPECT_FALSE(fs::exists(set_dir));
   AuditClean();
 }
 

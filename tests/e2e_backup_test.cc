@@ -20,6 +20,7 @@
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "sandbox/throwaway_cluster.h"
+#include "tests/support/faulty_store.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -53,13 +54,6 @@ bool WaitFor(const std::function<bool()>& condition, std::chrono::seconds limit)
 }
 
 // The real Env, except that the atomic write of the manifest fails, as a full disk would.
-class FailingManifestWriteEnv : public Env {
- public:
-  Status WriteFileAtomically(const std::string& path, const std::string&, mode_t) override {
-    return Status::Failed("injected failure writing " + path);
-  }
-};
-
 class BackupTest : public GovernNodeTest {
  protected:
   Manifest LoadManifest(const std::string& id) {
@@ -82,12 +76,13 @@ class BackupTest : public GovernNodeTest {
     EXPECT_TRUE(node_.IsRunning());
     EXPECT_FALSE(HasCompleteSet());
   }
-  // Mid-capture: DSS is down and the data-dir half is being written in <repo>/.work/<ID>/.
+  // Mid-capture: DSS is down and the data-dir half is being written into <repo>/<ID>/ (a
+  // temporary file until the half is complete).
   bool ArchiveBeingWritten() {
     std::error_code error;
-    for (const auto& work : fs::directory_iterator(repo_ + "/.work", error))
-      for (const auto& file : fs::directory_iterator(work.path(), error))
-        if (file.path().string().find(".datadir.tar.zst") != std::string::npos) return true;
+    for (const auto& set : fs::directory_iterator(repo_, error))
+      for (const auto& file : fs::directory_iterator(set.path(), error))
+        if (IsHalfBeingWritten(file.path())) return true;
     return false;
   }
   // Makes the capture slow enough to interrupt: maximal compression of incompressible data.
@@ -330,7 +325,7 @@ TEST_F(BackupTest, UnderUmask000EveryDirectoryItCreatesIs0700) {
   std::vector<std::string> made = {root_ + "/fresh", root_ + "/fresh/two-levels", repo};
   for (const auto& entry : fs::recursive_directory_iterator(repo))
     if (entry.is_directory()) made.push_back(entry.path().string());
-  EXPECT_GE(made.size(), 5u);  // .work and the set too
+  EXPECT_GE(made.size(), 4u);  // the set too
   for (const std::string& dir : made) {
     struct stat info {};
     ASSERT_EQ(::stat(dir.c_str(), &info), 0) << dir;
@@ -338,17 +333,19 @@ TEST_F(BackupTest, UnderUmask000EveryDirectoryItCreatesIs0700) {
   }
 }
 
-TEST_F(BackupTest, AFailedManifestWriteLeavesNoSetNoWorkAndDssRunning) {
-  FailingManifestWriteEnv env;
+TEST_F(BackupTest, AFailedManifestWriteLeavesNothingOfTheSetAndDssRunning) {
   GlobalOptions global;
   global.config_path = config_path_;
-  global.env = &env;
+  global.wrap_store = testing::FaultyStore::Wrapper([](testing::FaultyStore& store) {
+    store.fail_put = [](const std::string& key) { return key.find("manifest") != std::string::npos; };
+  });
   Status status = RunBackup(global, BackupOptions{});
   ASSERT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("injected failure writing " + repo_ + "/.work/"), std::string::npos)
+  EXPECT_NE(status.message().find("injected failure writing "), std::string::npos)
       << status.ToString();
   EXPECT_TRUE(SetIds().empty());
-  EXPECT_TRUE(!fs::exists(repo_ + "/.work") || fs::is_empty(repo_ + "/.work"));
+  for (const auto& entry : fs::directory_iterator(repo_))  // the halves went with the set
+    EXPECT_EQ(entry.path().filename(), ".lock") << entry.path();
   EXPECT_TRUE(node_.IsRunning());
 }
 

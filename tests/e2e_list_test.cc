@@ -50,14 +50,14 @@ TEST_F(ListTest, ACompleteSetIsListedAndShownAsJson) {
 
 TEST_F(ListTest, AHalfNamedOutsideTheSetIsDamagedForEveryCommand) {
   std::string id = BackupOk();
-  Repository repo(repo_);
-  Result<Manifest> manifest = Manifest::Load(repo.ManifestPath(id));
+  const std::string manifest_path = repo_ + "/" + id + "/" + kManifestName;
+  Result<Manifest> manifest = Manifest::Load(manifest_path);
   ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
   // The half moved outside the set, and a (validly checksummed) manifest pointing at it.
   std::string outside = root_ + "/outside.datadir.tar.zst";
-  fs::rename(repo.SetDir(id) + "/" + manifest->datadir.file, outside);
+  fs::rename(repo_ + "/" + id + "/" + manifest->datadir.file, outside);
   manifest->datadir.file = "../../outside.datadir.tar.zst";
-  ASSERT_TRUE(WriteFileAtomically(repo.ManifestPath(id), manifest->ToText()).ok());
+  ASSERT_TRUE(WriteFileAtomically(manifest_path, manifest->ToText()).ok());
 
   EXPECT_EQ(Listed(id)["status"], "damaged manifest");
 

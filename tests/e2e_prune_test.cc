@@ -16,6 +16,8 @@
 #include "coordinator/manifest.h"
 #include "io/env.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/faulty_store.h"
+#include "tests/support/faulty_store.h"
 #include "tests/support/govern_fixture.h"
 
 namespace gb {
@@ -25,16 +27,23 @@ namespace {
 namespace fs = std::filesystem;
 
 // The real Env, except that the Nth RemoveAll fails: a prune interrupted at that step.
+// Fails the Nth removal, whether it goes through the store (objects) or the Env (a set's
+// directory, a leftover).
 class FailingRemoveEnv : public Env {
  public:
   explicit FailingRemoveEnv(int fail_at) : fail_at_(fail_at) {}
   Status RemoveAll(const std::string& path) override {
-    if (++calls_ == fail_at_) return Status::Failed("injected failure removing " + path);
+    if (FailsNow()) return Status::Failed("injected failure removing " + path);
     return Env::RemoveAll(path);
   }
-  int calls() const { return calls_; }
+  StoreWrapper StoreFaults() {
+    return FaultyStore::Wrapper([this](FaultyStore& store) {
+      store.fail_delete = [this](const std::string&) { return FailsNow(); };
+    });
+  }
 
  private:
+  bool FailsNow() { return ++calls_ == fail_at_; }
   int fail_at_;
   int calls_ = 0;
 };
@@ -172,6 +181,7 @@ TEST_F(PruneTest, AnInterruptedPruneNeverLeavesAHalfSetThatLooksComplete) {
     fs::copy(pristine, repo_, fs::copy_options::recursive);
     FailingRemoveEnv env(fail_at);
     global.env = &env;
+    global.wrap_store = env.StoreFaults();
     Status status = RunPrune(global, PruneOptions{});
     ExpectEverySetThatLooksCompleteIsWhole();
     if (status.ok()) break;
@@ -179,6 +189,7 @@ TEST_F(PruneTest, AnInterruptedPruneNeverLeavesAHalfSetThatLooksComplete) {
     EXPECT_NE(status.message().find("injected failure"), std::string::npos) << status.ToString();
     // Whatever step failed, the next prune finishes the job.
     global.env = Env::Default();
+    global.wrap_store = nullptr;
     Status again = RunPrune(global, PruneOptions{});
     EXPECT_TRUE(again.ok()) << again.ToString();
     EXPECT_EQ(SetIds(), (std::vector<std::string>{newest})) << "after failing at step " << fail_at;

@@ -328,13 +328,13 @@ TEST(ObjectStreamS3Test, AnUncommittedWriterLeavesNoObjectNorUnfinishedUpload) {
     ASSERT_TRUE(WriteInPieces(**writer, data, 1 << 20).ok());
     bool listed = WaitUntil(
         [&] {
-          Result<std::vector<S3PendingUpload>> pending = store->ListUnfinishedUploads("");
+          Result<std::vector<PendingWrite>> pending = store->ListPendingWrites("");
           return pending.ok() && !pending->empty();
         },
         milliseconds(20000));
     ASSERT_TRUE(listed) << "no multipart upload was started";
   }
-  Result<std::vector<S3PendingUpload>> pending = store->ListUnfinishedUploads("");
+  Result<std::vector<PendingWrite>> pending = store->ListPendingWrites("");
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   EXPECT_TRUE(pending->empty()) << pending->size() << " unfinished upload(s) left";
   Result<std::vector<ObjectInfo>> objects = store->List("");

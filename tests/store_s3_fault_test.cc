@@ -111,11 +111,11 @@ TEST_F(S3FaultTest, PastTheBudgetAnUploadFailsCleanlyAndItsLeftoverIsListed) {
   EXPECT_NE(error.message().find("attempts"), std::string::npos) << error.ToString();
   EXPECT_NE(error.hint().find("could not be aborted"), std::string::npos) << error.ToString();
 
-  Result<std::vector<S3PendingUpload>> pending = direct_->ListUnfinishedUploads("data/");
+  Result<std::vector<PendingWrite>> pending = direct_->ListPendingWrites("data/");
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ((*pending)[0].key, "data/set/outage");
-  ASSERT_TRUE(direct_->AbortUpload((*pending)[0].key, (*pending)[0].upload_id).ok());
+  ASSERT_TRUE(direct_->AbortPendingWrite((*pending)[0]).ok());
   Result<std::vector<ObjectInfo>> objects = direct_->List("");
   ASSERT_TRUE(objects.ok());
   EXPECT_TRUE(objects->empty());

@@ -93,19 +93,19 @@ TEST(S3StoreTest, AnUnfinishedUploadIsListedUntilAborted) {
   Result<std::vector<ObjectInfo>> objects = store->List("");
   ASSERT_TRUE(objects.ok()) << objects.status().ToString();
   EXPECT_TRUE(objects->empty());
-  Result<std::vector<S3PendingUpload>> pending = store->ListUnfinishedUploads("data/");
+  Result<std::vector<PendingWrite>> pending = store->ListPendingWrites("data/");
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   ASSERT_EQ(pending->size(), 1u);
   EXPECT_EQ((*pending)[0].key, "data/set-2/govern.dump.zst");
   EXPECT_EQ((*pending)[0].upload_id, upload->upload_id());
   EXPECT_FALSE((*pending)[0].initiated.empty());
 
-  ASSERT_TRUE(store->AbortUpload((*pending)[0].key, (*pending)[0].upload_id).ok());
-  pending = store->ListUnfinishedUploads("");
+  ASSERT_TRUE(store->AbortPendingWrite((*pending)[0]).ok());
+  pending = store->ListPendingWrites("");
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   EXPECT_TRUE(pending->empty());
   // Aborting twice is harmless.
-  EXPECT_TRUE(store->AbortUpload("data/set-2/govern.dump.zst", upload->upload_id()).ok());
+  EXPECT_TRUE(store->AbortPendingWrite({"data/set-2/govern.dump.zst", upload->upload_id(), ""}).ok());
 }
 
 TEST(S3StoreTest, AFailedMultipartUploadIsAborted) {
@@ -113,7 +113,7 @@ TEST(S3StoreTest, AFailedMultipartUploadIsAborted) {
   GeneratedSource failing(12 << 20, /*fail_at_end=*/true);  // fails after 2 parts were sent
   Result<ObjectInfo> put = store->Put("data/set-3/datadir.tar.zst", failing);
   ASSERT_FALSE(put.ok());
-  Result<std::vector<S3PendingUpload>> pending = store->ListUnfinishedUploads("");
+  Result<std::vector<PendingWrite>> pending = store->ListPendingWrites("");
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   EXPECT_TRUE(pending->empty());
   Result<std::vector<ObjectInfo>> objects = store->List("");

@@ -98,8 +98,8 @@ void GovernNodeTest::WriteConfig(const std::string& extra_toml) {
       << "[database]\n"
       << "password_file = \"" << SharedCluster().password_file() << "\"\n"
       << "pg_bin_dir = \"" << SharedCluster().bin_dir() << "\"\n\n"
-      << "[repository]\n"
-      << "path = \"" << repo_ << "\"\n\n"
+      << (repository_toml_.empty() ? "[repository]\npath = \"" + repo_ + "\"\n\n"
+                                   : repository_toml_)
       << extra_toml << "\n";
 }
 

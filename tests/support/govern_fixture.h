@@ -4,6 +4,7 @@
 // govern-backup binary and to compare data dirs and databases.
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,13 @@ struct CommandResult {
   std::string out;
   std::string err;
 };
+
+// A data-dir half still being written into a local repository: LocalStore's temporary file
+// (".tmp-<ID>.datadir.tar.zst-<random>"), which becomes the half only when it is complete.
+inline bool IsHalfBeingWritten(const std::filesystem::path& file) {
+  const std::string name = file.filename().string();
+  return name.rfind(".tmp-", 0) == 0 && name.find(".datadir.tar.zst") != std::string::npos;
+}
 
 class GovernNodeTest : public PgClusterTest {
  protected:
@@ -55,6 +63,7 @@ class GovernNodeTest : public PgClusterTest {
   std::string root_;         // temporary directory of this test
   std::string repo_;         // <root>/repo
   std::string config_path_;  // <root>/config.toml
+  std::string repository_toml_;  // the [repository] table(s) of WriteConfig; "" = path = repo_
   std::string dbname_;       // unique per test
   ConnectionParams db_;      // the Govern role on dbname_
   SampleNode node_;
