@@ -6,6 +6,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/preflight.h"
+#include "coordinator/repository_checks.h"
 
 namespace gb {
 
@@ -13,10 +14,21 @@ Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   Preflight preflight = RunPreflight(config, *repository);
+  // The other repositories too: a copy to one that cannot take it fails only later.
+  for (const auto& [name, settings] : config.repositories) {
+    if (name == repository->name()) continue;
+    Result<std::unique_ptr<Repository>> other = OpenRepository(settings, global.wrap_store);
+    if (!other.ok()) {
+      preflight.findings.push_back(Finding::Problem("repository " + name, other.status()));
+      continue;
+    }
+    for (Finding& finding : CheckRepositoryAccess(config, **other))
+      preflight.findings.push_back(std::move(finding));
+  }
 
   if (global.json) PrintJson(ReportJson("check", preflight.findings), std::cout);
   else PrintFindings(preflight.findings, std::cout);
-  if (preflight.ok()) return Status::Ok();
+  if (AllOk(preflight.findings)) return Status::Ok();
   return Status::Failed("a backup is not possible now: " +
                         std::to_string(CountProblems(preflight.findings)) + " check(s) failed (" +
                         ProblemSubjects(preflight.findings) + ")");

@@ -1,6 +1,8 @@
 // `govern-backup list` and `govern-backup show ID`.
 #include <cstdio>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -9,6 +11,7 @@
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
 #include "coordinator/open_repository.h"
+#include "io/text.h"
 
 namespace gb {
 namespace {
@@ -36,10 +39,39 @@ std::string QuickStatus(const SetEntry& set) {
   return "complete";
 }
 
-nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& sets) {
+// Per set id, the other repositories that hold it complete ("name"), or "name?" when that
+// repository could not be listed (a warning says why): where each set exists.
+using Copies = std::map<std::string, std::vector<std::string>>;
+Copies FindCopies(const Config& config, const Repository& listed, const std::vector<SetEntry>& sets,
+                  const StoreWrapper& wrap) {
+  std::vector<const RepositoryConfig*> others;
+  if (listed.name() != RepositoryConfig::kMainName) others.push_back(&config.repository);
+  for (const auto& [name, settings] : config.repositories)
+    if (name != listed.name()) others.push_back(&settings);
+  Copies copies;
+  for (const RepositoryConfig* other : others) {
+    Result<std::unique_ptr<Repository>> opened = OpenRepository(*other, wrap);
+    Result<std::vector<std::string>> ids =
+        opened.ok() ? (*opened)->CompleteSetIds() : Result<std::vector<std::string>>(opened.status());
+    if (!ids.ok()) {
+      spdlog::warn("cannot tell which sets repository {} holds: {}", other->name,
+                   ids.status().message());
+      for (const SetEntry& set : sets) copies[set.id].push_back(other->name + "?");
+      continue;
+    }
+    std::set<std::string> there(ids->begin(), ids->end());
+    for (const SetEntry& set : sets)
+      if (there.count(set.id)) copies[set.id].push_back(other->name);
+  }
+  return copies;
+}
+
+nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& sets,
+                        Copies& copies) {
   nlohmann::json listed = nlohmann::json::array();
   for (const auto& set : sets) {
-    nlohmann::json item = {{"id", set.id}, {"status", QuickStatus(set)}};
+    nlohmann::json item = {{"id", set.id}, {"status", QuickStatus(set)},
+                           {"also_in", copies[set.id]}};
     if (set.has_manifest && set.manifest.ok()) {
       const Manifest& m = *set.manifest;
       item["created_at"] = FormatRfc3339(m.created_at);
@@ -70,8 +102,9 @@ Status RunList(const GlobalOptions& global) {
                  "not listed: `govern-backup audit` reports them",
                  all_sets.size() - sets.size());
 
+  Copies copies = FindCopies(config, *repo, sets, global.wrap_store);
   if (global.json) {
-    PrintJson(ListJson(*repo, sets));
+    PrintJson(ListJson(*repo, sets, copies));
     return Status::Ok();
   }
 
@@ -79,19 +112,20 @@ Status RunList(const GlobalOptions& global) {
     std::cout << "no backup sets in " << repo->root() << "\n";
     return Status::Ok();
   }
-  std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", "ID", "CREATED", "CONSISTENCY",
-              "DSS", "DATA DIR", "DATABASE", "STATUS", "NOTE");
+  std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", "ID", "CREATED",
+              "CONSISTENCY", "DSS", "DATA DIR", "DATABASE", "STATUS", "ALSO IN", "NOTE");
   for (const auto& set : sets) {
-    if (set.has_manifest && set.manifest.ok()) {
+    const std::string also_in = copies[set.id].empty() ? "-" : Join(copies[set.id], ",");
+    if (set.manifest.ok()) {
       const Manifest& m = *set.manifest;
-      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %s\n", set.id.c_str(),
+      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", set.id.c_str(),
                   FormatRfc3339(m.created_at).c_str(), ToString(m.consistency),
                   m.node.dss_version.c_str(), FormatBytes(m.datadir.bytes).c_str(),
                   m.database ? FormatBytes(m.database->bytes).c_str() : "-",
-                  QuickStatus(set).c_str(), m.note.c_str());
+                  QuickStatus(set).c_str(), also_in.c_str(), m.note.c_str());
     } else {
-      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s\n", set.id.c_str(), "-", "-", "-",
-                  "-", "-", QuickStatus(set).c_str());
+      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s\n", set.id.c_str(), "-",
+                  "-", "-", "-", "-", QuickStatus(set).c_str(), also_in.c_str());
     }
   }
   std::fflush(stdout);

@@ -1,6 +1,7 @@
 #include "coordinator/preflight.h"
 
 #include "coordinator/repository.h"
+#include "coordinator/repository_checks.h"
 #include "coordinator/time_format.h"
 
 namespace gb {
@@ -88,33 +89,13 @@ void CheckDatabase(Preflight& preflight, const Config& config) {
       tools->pg_dump + " " + tools->pg_dump_version + ", pg_restore " + tools->pg_restore_version);
 }
 
-// A remote repository: one probe answers whether the endpoint, the credentials and the bucket
-// are right, whether we may write, and which lock protocol the bucket supports.
-void CheckRemoteRepository(Preflight& preflight, const Repository& repository) {
-  Result<CreateProtocol> protocol = repository.store().ProbeCreateProtocol();
-  if (!protocol.ok()) {
-    Add(preflight, "repository",
-        protocol.status().WithContext("cannot write a probe object to " + repository.root()));
-    return;
-  }
-  Add(preflight, "repository", Status::Ok(),
-      repository.root() + " is reachable and writable (credentials accepted)");
-  Add(preflight, "locks", Status::Ok(),
-      *protocol == CreateProtocol::kConditionalCreate
-          ? std::string("the bucket honours conditional writes (If-None-Match): one lock object")
-          : std::string("the bucket ignores conditional writes (versioning on): the list-based "
-                        "lock protocol is used"));
-}
-
 void CheckRepository(Preflight& preflight, const Config& config, const Repository& repository,
                      bool estimate_size) {
-  if (!repository.is_local()) return CheckRemoteRepository(preflight, repository);
-  Result<std::string> writable = repository.CheckWritable();
-  if (!writable.ok()) {
-    Add(preflight, "repository", writable.status());
-    return;
-  }
-  Add(preflight, "repository", Status::Ok(), *writable);
+  const size_t first = preflight.findings.size();
+  for (Finding& finding : CheckRepositoryAccess(config, repository))
+    preflight.findings.push_back(std::move(finding));
+  for (size_t i = first; i < preflight.findings.size(); ++i)
+    if (!preflight.findings[i].ok()) return;
   if (!estimate_size || !preflight.context) return;
 
   Result<DataDirEstimate> estimate =
@@ -124,6 +105,7 @@ void CheckRepository(Preflight& preflight, const Config& config, const Repositor
     return;
   }
   preflight.estimate = *estimate;
+  if (!repository.is_local()) return;  // a bucket's free space is the store's business
   // Compression usually halves the data; demanding the uncompressed size keeps a margin.
   uint64_t needed = estimate->bytes + (preflight.server ? preflight.server->database_bytes : 0);
   Result<uint64_t> free_bytes = FreeBytes(repository.root());

@@ -69,6 +69,23 @@ PlanItem PlanLeftover(const WorkEntry& entry) {
   return item;
 }
 
+// On an Object Lock bucket a removed set leaves the listing, while its locked versions stay
+// stored (and billed) until their retention ends: the admin is told until when.
+Status NoteObjectLock(const Repository& repo, TimePoint now, PlanItem& item) {
+  std::optional<TimePoint> until;
+  std::vector<std::string> keys = {repo.ManifestKey(item.id)};
+  for (const ObjectInfo& object : item.set.objects) keys.push_back(object.key);
+  for (const std::string& key : keys) {
+    GB_ASSIGN_OR_RETURN(HeadResult head, repo.store().Head(key));
+    if (head.exists && head.locked_until && *head.locked_until > now)
+      until = until ? std::max(*until, *head.locked_until) : *head.locked_until;
+  }
+  if (until)
+    item.reasons.push_back("Object Lock: its objects leave the listing but stay stored until " +
+                           FormatRfc3339(*until));
+  return Status::Ok();
+}
+
 // An unfinished upload: we hold the lock, so no backup of ours still sends its parts.
 PlanItem PlanPendingWrite(const Repository& repo, const PendingWrite& write) {
   PlanItem item;
@@ -93,6 +110,8 @@ Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionP
 
   std::vector<PlanItem> plan;
   for (const auto& set : sets) plan.push_back(PlanSet(set, decisions));
+  for (PlanItem& item : plan)
+    if (item.remove && !repo.is_local()) GB_RETURN_IF_ERROR(NoteObjectLock(repo, env->Now(), item));
   if (repo.is_local()) {
     GB_ASSIGN_OR_RETURN(std::vector<WorkEntry> leftovers, ListWorkEntries(repo, env->Now()));
     for (const auto& entry : leftovers) plan.push_back(PlanLeftover(entry));

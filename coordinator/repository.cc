@@ -175,21 +175,28 @@ Result<std::vector<SetEntry>> Repository::ListSets() const {
   return listed;
 }
 
-Result<std::vector<Manifest>> Repository::CompleteSets() const {
+Result<std::vector<std::string>> Repository::CompleteSetIds() const {
   std::vector<std::string> ids;
   if (is_local()) {
-    GB_ASSIGN_OR_RETURN(ids, LocalSetIds());
-    std::sort(ids.begin(), ids.end());
+    GB_ASSIGN_OR_RETURN(std::vector<std::string> dirs, LocalSetIds());
+    for (const std::string& id : dirs) {
+      GB_ASSIGN_OR_RETURN(HeadResult head, store_->Head(ManifestKey(id)));
+      if (head.exists) ids.push_back(id);
+    }
   } else {
     GB_ASSIGN_OR_RETURN(std::vector<ObjectInfo> manifests, store_->List(kS3ManifestPrefix));
     for (const ObjectInfo& object : manifests)
       if (LooksLikeSetId(SetIdOfManifestKey(object.key)))
         ids.push_back(SetIdOfManifestKey(object.key));
   }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Result<std::vector<Manifest>> Repository::CompleteSets() const {
+  GB_ASSIGN_OR_RETURN(std::vector<std::string> ids, CompleteSetIds());
   std::vector<Manifest> complete;
   for (const std::string& id : ids) {
-    GB_ASSIGN_OR_RETURN(HeadResult head, store_->Head(ManifestKey(id)));
-    if (!head.exists) continue;
     Result<Manifest> manifest = ReadManifest(id);
     if (manifest.ok()) complete.push_back(std::move(manifest).value());
   }

@@ -93,6 +93,8 @@ class Repository {
   // Every set, complete or not (data objects without a manifest are what an interrupted
   // backup left), sorted by id, manifests loaded.
   Result<std::vector<SetEntry>> ListSets() const;
+  // The ids of the sets that have a manifest, oldest first, without reading the manifests.
+  Result<std::vector<std::string>> CompleteSetIds() const;
   // Complete sets (valid manifest), oldest first; reads manifests only.
   Result<std::vector<Manifest>> CompleteSets() const;
   // The set `id` with its manifest; a missing set or a set without manifest is an error.
