@@ -25,24 +25,6 @@
 namespace gb {
 namespace {
 
-// Forwards bytes to the target's upload while hashing them.
-class HashingSink : public ByteSink {
- public:
-  explicit HashingSink(ByteSink& target) : target_(target) {}
-  Status Write(const void* data, size_t size) override {
-    hash_.Update(data, size);
-    bytes_ += size;
-    return target_.Write(data, size);
-  }
-  std::string HexDigest() { return hash_.HexDigest(); }
-  uint64_t bytes() const { return bytes_; }
-
- private:
-  ByteSink& target_;
-  Sha256 hash_;
-  uint64_t bytes_ = 0;
-};
-
 // One object of a set, from source to target, checked against what the manifest records.
 Status CopyObject(const Repository& from, const Repository& to, const std::string& id,
                   const std::string& file, uint64_t bytes, const std::string& sha256) {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "io/byte_stream.h"
 #include "io/status.h"
 
 namespace gb {
@@ -25,6 +26,26 @@ class Sha256 {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A ByteSink that hashes and counts what passes through it, on its way to `target` (or
+// nowhere): a copy checked against a recorded SHA-256 without a second read.
+class HashingSink : public ByteSink {
+ public:
+  HashingSink() = default;
+  explicit HashingSink(ByteSink& target) : target_(&target) {}
+  Status Write(const void* data, size_t size) override {
+    hash_.Update(data, size);
+    bytes_ += size;
+    return target_ != nullptr ? target_->Write(data, size) : Status::Ok();
+  }
+  std::string HexDigest() { return hash_.HexDigest(); }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  ByteSink* target_ = nullptr;
+  Sha256 hash_;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace gb
