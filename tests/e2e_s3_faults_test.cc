@@ -173,14 +173,15 @@ TEST_F(S3FaultsTest, KilledDuringTheManifestPutLeavesHalvesThatPruneRemoves) {
   ExpectLeftoversReportedAndPruned(/*dss_left_stopped=*/false, /*upload_left=*/false);
 }
 
-// Each fault once, on a request that matters: a part, the upload's completion, the commit.
-// (A stall is left out: its timeout, S3Config::stall_timeout, is 60 s and not configurable.)
+// Each fault once, on a request that matters: a part, the upload's completion, the commit,
+// and a download of the data-dir half by verify, cut short. (A stall is left out: its
+// timeout, S3Config::stall_timeout, is 60 s and not configurable.)
 TEST_F(S3FaultsTest, TransientFaultsAreRetriedAndTheSetVerifies) {
   S3_NODE_TEST_OR_SKIP();
   MakeDataDirLarge();
   std::atomic<int> faults{0};
   std::atomic<bool> part1{false}, part2{false}, complete{false}, manifest_slow{false},
-      manifest_reset{false};
+      manifest_reset{false}, download{false};
   auto once = [&](std::atomic<bool>& done, Fault fault) {
     if (done.exchange(true)) return Fault::kNone;
     ++faults;
@@ -193,6 +194,8 @@ TEST_F(S3FaultsTest, TransientFaultsAreRetriedAndTheSetVerifies) {
       return once(complete, Fault::kReset);
     if (IsManifestPut(line))
       return manifest_slow ? once(manifest_reset, Fault::kReset) : once(manifest_slow, Fault::kSlowDown);
+    if (line.rfind("GET ", 0) == 0 && line.find(".datadir.tar.zst") != std::string::npos)
+      return once(download, Fault::kCutResponse);
     return Fault::kNone;
   });
   std::string id = BackupOk();
@@ -200,6 +203,7 @@ TEST_F(S3FaultsTest, TransientFaultsAreRetriedAndTheSetVerifies) {
   EXPECT_EQ(RemoteSetIds(), std::vector<std::string>{id});
   JsonRun verify = RunJson(config_path_, {"verify", "--deep", id});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  EXPECT_EQ(faults.load(), 6);
   EXPECT_TRUE(Pending().empty());
   EXPECT_TRUE(node_.IsRunning());
 }
