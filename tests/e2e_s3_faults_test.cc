@@ -193,7 +193,8 @@ TEST_F(S3FaultsTest, TransientFaultsAreRetriedAndTheSetVerifies) {
     if (line.rfind("POST ", 0) == 0 && line.find("uploadId=") != std::string::npos)
       return once(complete, Fault::kReset);
     if (IsManifestPut(line))
-      return manifest_slow ? once(manifest_reset, Fault::kReset) : once(manifest_slow, Fault::kSlowDown);
+      return manifest_slow ? once(manifest_reset, Fault::kReset)
+                           : once(manifest_slow, Fault::kSlowDown);
     if (line.rfind("GET ", 0) == 0 && line.find(".datadir.tar.zst") != std::string::npos)
       return once(download, Fault::kCutResponse);
     return Fault::kNone;

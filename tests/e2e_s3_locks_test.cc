@@ -42,7 +42,8 @@ std::string ThisHost() {
 class S3LocksTest : public S3NodeTest {
  protected:
   // A refused command prints no JSON: its exit code and stderr are what the admin gets.
-  static CommandResult RunWithConfig(const std::string& config, const std::vector<std::string>& args) {
+  static CommandResult RunWithConfig(const std::string& config,
+                                     const std::vector<std::string>& args) {
     SubprocessOptions options;
     options.argv = {GOVERN_BACKUP_BINARY, "--config", config};
     options.argv.insert(options.argv.end(), args.begin(), args.end());

@@ -47,8 +47,9 @@ std::string S3NodeTest::S3RepositoryToml(const std::string& table, const std::st
 }
 
 void S3NodeTest::WriteS3Config(const std::string& extra_toml, const std::string& main_extra) {
-  repository_toml_ = S3RepositoryToml("repository", bucket_name_, prefix_, main_extra, main_endpoint_) +
-                     "[repositories.local]\npath = \"" + repo_ + "\"\n\n";
+  repository_toml_ =
+      S3RepositoryToml("repository", bucket_name_, prefix_, main_extra, main_endpoint_) +
+      "[repositories.local]\npath = \"" + repo_ + "\"\n\n";
   WriteConfig(extra_toml);
 }
 
