@@ -43,12 +43,13 @@ std::string S3NodeTest::S3RepositoryToml(const std::string& table, const std::st
          "access_key_file = \"" + access_key_file_ + "\"\n" +
          "secret_key_file = \"" + secret_key_file_ + "\"\n" +
          "part_size = \"5MiB\"\n" +
-         "retry_max_time = \"20s\"\n" + extra + "\n";
+         "retry_max_time = \"" + retry_max_time_ + "\"\n" + extra + "\n";
 }
 
 void S3NodeTest::WriteS3Config(const std::string& extra_toml, const std::string& main_extra) {
-  repository_toml_ = S3RepositoryToml("repository", bucket_name_, prefix_, main_extra) +
-                     "[repositories.local]\npath = \"" + repo_ + "\"\n\n";
+  repository_toml_ =
+      S3RepositoryToml("repository", bucket_name_, prefix_, main_extra, main_endpoint_) +
+      "[repositories.local]\npath = \"" + repo_ + "\"\n\n";
   WriteConfig(extra_toml);
 }
 

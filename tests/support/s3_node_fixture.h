@@ -37,6 +37,10 @@ class S3NodeTest : public GovernNodeTest {
   std::string endpoint_;
   std::string access_key_file_;
   std::string secret_key_file_;
+  // What WriteS3Config puts in the main table: "" = the RGW's endpoint (a FaultProxy's puts
+  // faults between the tool and the bucket); the retry budget of every S3RepositoryToml.
+  std::string main_endpoint_;
+  std::string retry_max_time_ = "20s";
 };
 
 // Skips the test when RGW cannot run here (no Ceph packages and $CI unset).
