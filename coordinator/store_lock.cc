@@ -1,5 +1,9 @@
 #include "coordinator/store_lock.h"
 
+#include <signal.h>
+
+#include <cerrno>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +85,15 @@ std::string DescribeEntry(const StoreLockEntry& entry, TimePoint now) {
          entry.key + ")";
 }
 
+// A lock taken on this host by a process that is gone (killed, or its machine rebooted): the
+// admin can remove it at once instead of waiting for it to go stale. Only a hint: two machines
+// may share a host name, so the lock is never broken on this evidence alone.
+bool HolderDiedHere(const LockHolder& holder) {
+  if (holder.pid <= 0 || holder.host.empty() || holder.host != Env::Default()->HostName())
+    return false;
+  return ::kill(holder.pid, 0) != 0 && errno == ESRCH;
+}
+
 Status LockedBy(const Store& store, const StoreLockEntry& entry, size_t others, TimePoint now,
                 seconds stale_after) {
   std::string message = "the repository " + store.Describe() + " is locked by " +
@@ -95,6 +108,10 @@ Status LockedBy(const Store& store, const StoreLockEntry& entry, size_t others, 
            FormatAge(duration_cast<seconds>(now - entry.refreshed)) + " (stale after " +
            FormatAge(stale_after) + "): if that operation no longer runs on " + host +
            ", remove the lock with `govern-backup unlock --stale`";
+  } else if (HolderDiedHere(entry.holder)) {
+    hint = "pid " + std::to_string(entry.holder.pid) + " no longer runs on this host (" + host +
+           "): unless another machine has the same host name, `govern-backup unlock --force` "
+           "removes its lock now (it goes stale after " + FormatAge(stale_after) + ")";
   } else {
     hint = "wait for it to finish, or check on " + host +
            " that it still runs; a lock whose holder died goes stale after " +

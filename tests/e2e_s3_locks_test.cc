@@ -18,6 +18,7 @@
 #include "coordinator/exit_codes.h"
 #include "coordinator/repository_lock.h"
 #include "io/byte_stream.h"
+#include "io/env.h"
 #include "io/text.h"
 #include "tests/support/ceph_cluster.h"
 #include "tests/support/cli_json.h"
@@ -55,10 +56,10 @@ class S3LocksTest : public S3NodeTest {
             exit->stderr_text};
   }
   // A lock object as a backup on another host leaves it, last refreshed `age` ago.
-  void PlantLock(minutes age, const std::string& host) {
+  void PlantLock(minutes age, const std::string& host, pid_t pid = 4242) {
     LockHolder holder;
     holder.operation = LockOperation::kBackup;
-    holder.pid = 4242;
+    holder.pid = pid;
     holder.host = host;
     holder.since = std::chrono::system_clock::now() - age - minutes(10);
     holder.refreshed = std::chrono::system_clock::now() - age;
@@ -139,6 +140,26 @@ TEST_F(S3LocksTest, AFreshLockIsKeptByUnlockStaleAndRemovedByForce) {
   ASSERT_EQ(force.exit_code, 0) << force.out << force.err;
   EXPECT_EQ(force.doc["removed"].size(), 1u) << force.out;
   EXPECT_TRUE(Keys("locks/").empty());
+}
+
+// A fresh lock of a process of this host that no longer runs (killed with SIGKILL, say): the
+// refusal says so and that `unlock --force` may remove it now, not in 30 minutes.
+TEST_F(S3LocksTest, ALockOfADeadProcessOfThisHostSaysUnlockForce) {
+  S3_NODE_TEST_OR_SKIP();
+  std::unique_ptr<Subprocess> gone = Start({"--version"});
+  ASSERT_NE(gone, nullptr);
+  const pid_t dead = gone->pid();
+  gone->Wait();
+  PlantLock(minutes(1), Env::Default()->HostName(), dead);
+  CommandResult refused = Run({"backup"});
+  EXPECT_EQ(refused.exit_code, kExitLocked) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("no longer runs on this host"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("unlock --force"), std::string::npos) << refused.err;
+
+  PlantLock(minutes(1), "busy-host.example", dead);  // another host: its pids are not ours
+  CommandResult elsewhere = Run({"backup"});
+  EXPECT_EQ(elsewhere.exit_code, kExitLocked) << elsewhere.err;
+  EXPECT_EQ(elsewhere.err.find("no longer runs on this host"), std::string::npos) << elsewhere.err;
 }
 
 class S3VersionedTest : public S3LocksTest {
