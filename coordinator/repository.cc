@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <regex>
 
 #include "datadir/tree_stats.h"
@@ -136,6 +138,20 @@ Result<Manifest> Repository::ReadManifest(const std::string& id) const {
   return Manifest::Parse(text.bytes(), Locate(ManifestKey(id)));
 }
 
+std::vector<Result<Manifest>> Repository::ReadManifests(const std::vector<std::string>& ids) const {
+  std::vector<Result<Manifest>> manifests(ids.size(), Status::Failed("not read"));
+  std::atomic<size_t> next{0};
+  auto read_some = [&] {
+    for (size_t i = next++; i < ids.size(); i = next++) manifests[i] = ReadManifest(ids[i]);
+  };
+  std::vector<std::thread> readers;
+  for (size_t t = 1; t < std::min<size_t>(kManifestReaders, ids.size()); ++t)
+    readers.emplace_back(read_some);
+  read_some();
+  for (std::thread& reader : readers) reader.join();
+  return manifests;
+}
+
 Result<std::vector<SetEntry>> Repository::ListSets() const {
   std::map<std::string, SetEntry> sets;
   auto entry_for = [&sets](const std::string& id) -> SetEntry& {
@@ -167,11 +183,14 @@ Result<std::vector<SetEntry>> Repository::ListSets() const {
       if (LooksLikeSetId(id)) entry_for(id).objects.push_back(std::move(object));
     }
   }
+  std::vector<std::string> with_manifest;
+  for (const auto& [id, set] : sets)
+    if (set.has_manifest) with_manifest.push_back(id);
+  std::vector<Result<Manifest>> manifests = ReadManifests(with_manifest);
+  for (size_t i = 0; i < with_manifest.size(); ++i)
+    sets[with_manifest[i]].manifest = std::move(manifests[i]);
   std::vector<SetEntry> listed;
-  for (auto& [id, set] : sets) {
-    if (set.has_manifest) set.manifest = ReadManifest(id);
-    listed.push_back(std::move(set));
-  }
+  for (auto& [id, set] : sets) listed.push_back(std::move(set));
   return listed;
 }
 
@@ -196,8 +215,7 @@ Result<std::vector<std::string>> Repository::CompleteSetIds() const {
 Result<std::vector<Manifest>> Repository::CompleteSets() const {
   GB_ASSIGN_OR_RETURN(std::vector<std::string> ids, CompleteSetIds());
   std::vector<Manifest> complete;
-  for (const std::string& id : ids) {
-    Result<Manifest> manifest = ReadManifest(id);
+  for (Result<Manifest>& manifest : ReadManifests(ids)) {
     if (manifest.ok()) complete.push_back(std::move(manifest).value());
   }
   return complete;

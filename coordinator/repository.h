@@ -109,6 +109,10 @@ class Repository {
  private:
   Result<std::vector<std::string>> LocalSetIds() const;
   Result<Manifest> ReadManifest(const std::string& id) const;
+  // The manifests of `ids`, in order, kManifestReaders at a time: on S3 each is a round trip,
+  // and a repository of a thousand sets must list in seconds, not minutes.
+  std::vector<Result<Manifest>> ReadManifests(const std::vector<std::string>& ids) const;
+  static constexpr size_t kManifestReaders = 8;
 
   std::string name_;
   Kind kind_;

@@ -242,9 +242,9 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   if (manifest.id != id) {
     report.findings.push_back(Finding::Problem(
         SetSubject(id, kManifestPart),
-        "the manifest of set directory " + id + " describes set " + manifest.id +
-            ": the directory was renamed or the manifest copied",
-        "give the directory back its name, or restore from another set"));
+        "the manifest of set " + id + " (" + repository.Locate(repository.ManifestKey(id)) +
+            ") describes set " + manifest.id + ": the set was renamed or the manifest copied",
+        "give the set back its name (" + manifest.id + "), or restore from another set"));
     return report;
   }
 

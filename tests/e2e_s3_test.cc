@@ -331,9 +331,7 @@ TEST_F(S3Test, TheReadmeByHandRestoreFromABucketGivesTheSameContent) {
   const std::string dbname = dbname_ + "_by_hand";
   const std::string set = "s3://" + bucket_name_ + "/" + prefix_ + "sets/" + id + "/" + id;
   // createdb needs a role that may create databases (the superuser here); pg_restore runs as
-  // the Govern role, which owns the database: run as the superuser, --no-owner would leave
-  // every table owned by the superuser and unreadable to Govern (see the report's README
-  // correction: `--role=govern`).
+  // the Govern role, with the README's --role=govern (which a superuser's run needs).
   const ConnectionParams super = SharedCluster().SuperuserParams();
   std::string as_superuser = "env";
   for (const auto& [name, value] : super.ChildEnvironment())
@@ -350,7 +348,8 @@ TEST_F(S3Test, TheReadmeByHandRestoreFromABucketGivesTheSameContent) {
       "  tar --xattrs --xattrs-include='*' --acls -xpf - -C " + data_dir +
       " --exclude=.govern-backup\n" +
       as_superuser + " createdb -O " + db_.user + " " + dbname + "\n"
-      "$s3 cp $set.database.dump.zst - | zstd -dc | pg_restore --no-owner -d " + dbname + "\n";
+      "$s3 cp $set.database.dump.zst - | zstd -dc | pg_restore --no-owner --role=" + db_.user +
+      " -d " + dbname + "\n";
   SubprocessOptions options;
   options.argv = {"/bin/bash", "-c", script};
   options.extra_env = db_.ChildEnvironment();
