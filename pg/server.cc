@@ -134,7 +134,11 @@ Result<std::vector<std::string>> OtherSessions(const ConnectionParams& params,
             "SELECT pid, coalesce(usename, ''), coalesce(application_name, ''), "
             "coalesce(client_addr::text, 'local') "
             "FROM pg_catalog.pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid() ORDER BY pid",
+            // Clients only: an autovacuum worker (it analyzes every table after a
+            // restore) is ended by RENAME and DROP DATABASE themselves, and is nobody's
+            // session to wait for.
+            "WHERE datname = $1 AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend' ORDER BY pid",
             dbname);
         for (const auto& row : rows) {
           std::string session = "pid " + row[0].as<std::string>() + " user " +

@@ -44,9 +44,7 @@ class CopyTest : public GovernNodeTest {
 };
 
 TEST_F(CopyTest, CopyTakesWhatTheTargetLacksAndARerunCopiesNothing) {
-  std::vector<std::string> ids = {BackupOk(), BackupOk()};
-  std::sort(ids.begin(), ids.end());  // two sets of the same second sort by their suffix
-  const std::string first = ids[0], second = ids[1];
+  const std::string first = BackupOkInItsOwnSecond(), second = BackupOk();
   JsonRun copied = RunJson(config_path_, {"copy", "--to", "second"});
   ASSERT_EQ(copied.exit_code, 0) << copied.out << copied.err;
   EXPECT_EQ(copied.doc["copied"], nlohmann::json({first, second}));
@@ -119,7 +117,7 @@ TEST_F(CopyTest, BackupCopyToCopiesTheNewSet) {
 TEST_F(CopyTest, EachRepositoryPrunesByItsOwnRetention) {
   WriteWithSecond("[repositories.second.retention]\nkeep_last = 1\nkeep_daily = 0\n"
                   "keep_weekly = 0\nkeep_monthly = 0\nkeep_within = \"0s\"\n");
-  BackupOk();
+  BackupOkInItsOwnSecond();
   std::string newest = BackupOk();
   ASSERT_EQ(RunJson(config_path_, {"copy", "--to", "second"}).exit_code, 0);
   JsonRun pruned_second = RunJson(config_path_, {"--repo", "second", "prune"});

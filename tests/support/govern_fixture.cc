@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -14,6 +15,7 @@
 #include "io/sha256.h"
 #include "sandbox/sample_govern_schema.h"
 #include "sandbox/throwaway_cluster.h"
+#include "tests/support/wait.h"
 
 namespace gb {
 namespace testing {
@@ -137,6 +139,13 @@ std::string GovernNodeTest::BackupOk(const std::vector<std::string>& extra) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   std::string id = result.out;
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+  return id;
+}
+
+std::string GovernNodeTest::BackupOkInItsOwnSecond(const std::vector<std::string>& extra) {
+  std::string id = BackupOk(extra);
+  const std::time_t done = std::time(nullptr);
+  EXPECT_TRUE(WaitUntil([&] { return std::time(nullptr) > done; }, std::chrono::seconds(5)));
   return id;
 }
 

@@ -44,6 +44,9 @@ class GovernNodeTest : public PgClusterTest {
   std::unique_ptr<Subprocess> Start(const std::vector<std::string>& args);
   // Runs `backup` (plus extra args), expects exit 0, returns the new set id.
   std::string BackupOk(const std::vector<std::string>& extra = {});
+  // BackupOk, then waits for the clock's next second: ids and retention order sets by the
+  // second, so the next set surely sorts after this one.
+  std::string BackupOkInItsOwnSecond(const std::vector<std::string>& extra = {});
   // Runs the node's bin/dss (as its owner when we are root), e.g. RunDss("stop").
   Result<ExitInfo> RunDss(const std::string& verb);
   // Rewrites the config file with extra TOML appended to the default one.
