@@ -37,12 +37,14 @@ std::vector<std::string> SkippedByRestore() {
   return skip;
 }
 
-// What extract must reproduce of one entry: type and mode, size, mtime, content. The tar
-// keeps whole seconds of mtime (plain ustar headers), as a restore does.
+// What extract must reproduce of one entry: type and mode, owner (extract runs as root
+// here), size, mtime, content. The tar keeps whole seconds of mtime (plain ustar headers),
+// as a restore does.
 std::string Describe(const std::string& path) {
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return "missing";
-  std::string text = std::to_string(st.st_mode) + " " + std::to_string(st.st_size) + " " +
+  std::string text = std::to_string(st.st_mode) + " " + std::to_string(st.st_uid) + ":" +
+                     std::to_string(st.st_gid) + " " + std::to_string(st.st_size) + " " +
                      std::to_string(st.st_mtim.tv_sec);
   if (S_ISREG(st.st_mode)) text += " " + *Sha256::OfFile(path);
   if (S_ISLNK(st.st_mode)) text += " -> " + fs::read_symlink(path).string();
