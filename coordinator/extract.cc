@@ -5,13 +5,15 @@
 // their tar bytes go through the archive reader's extraction (the same unsafe-path checks as
 // restore). Each extracted file's SHA-256 is then checked against the index.
 //
-// A hard link is extracted only if the file it links to is selected too.
+// A hard link comes with the file it links to (tar stores the content once, with the first
+// name): that file is extracted too, even if it was not named.
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -142,6 +144,28 @@ Status CheckExtracted(const std::vector<FileIndexEntry>& members, const std::str
   return Status::Ok();
 }
 
+// Step: the files that selected hard links point to, when not selected themselves (a second
+// pass over the index: they come earlier in it), merged in archive order.
+Status AddLinkTargets(const Repository& repository, const Manifest& manifest,
+                      std::vector<FileIndexEntry>& members) {
+  std::set<std::string> selected;
+  for (const FileIndexEntry& member : members) selected.insert(member.path);
+  std::vector<std::string> targets;
+  for (const FileIndexEntry& member : members)
+    if (member.type == "hardlink" && !selected.count(member.link_target))
+      targets.push_back(member.link_target);
+  if (targets.empty()) return Status::Ok();
+  const std::set<std::string> wanted(targets.begin(), targets.end());
+  auto add = [&](const FileIndexEntry& entry) {
+    if (wanted.count(entry.path) && selected.insert(entry.path).second) members.push_back(entry);
+    return Status::Ok();
+  };
+  GB_RETURN_IF_ERROR(ForEachSelectedEntry(repository, manifest, targets, add));
+  std::sort(members.begin(), members.end(),
+            [](const FileIndexEntry& a, const FileIndexEntry& b) { return a.offset < b.offset; });
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& options) {
@@ -162,6 +186,7 @@ Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& opti
     if (member.set_id != manifest.id)
       return Status::Failed("index entry " + member.path + " of set " + manifest.id +
                             " points into set " + member.set_id + ": not supported yet");
+  GB_RETURN_IF_ERROR(AddLinkTargets(*repo, manifest, members));
   GB_RETURN_IF_ERROR(PrepareDestination(options.to, config));
 
   // Step: the frames that hold them, through ranged reads, into the archive reader.

@@ -30,6 +30,7 @@ namespace fs = std::filesystem;
 
 constexpr char kFile[] = "config/general-settings.json";
 constexpr char kFolder[] = "config/governance";
+constexpr char kLinkedFolder[] = "plugins/installed/sample-plugin/python-lib";  // a hard link
 
 std::vector<std::string> SkippedByRestore() {
   std::vector<std::string> skip = BackupConfig::DefaultExcludes();
@@ -117,6 +118,26 @@ void ExpectLsAndExtract(const std::string& config, const Runner& run, const std:
   EXPECT_EQ(Entries(to, kFile), Entries(data_dir, kFile));
   EXPECT_EQ(Entries(to, kFolder), Entries(data_dir, kFolder));
   EXPECT_FALSE(fs::exists(to + "/.govern-backup"));
+
+  // A hard link alone comes with the file it links to: tar holds their content once.
+  JsonRun plugin = RunJson(config, {"ls", id, kLinkedFolder});
+  ASSERT_EQ(plugin.exit_code, 0) << plugin.err;
+  std::string link, target;
+  for (const auto& each : plugin.doc)
+    if (each["type"] == "hardlink") {
+      link = each["path"];
+      target = each["link"];
+    }
+  ASSERT_FALSE(link.empty()) << plugin.out;
+  const std::string linked_to = scratch + "/hardlink";
+  JsonRun linked = RunJson(config, {"extract", id, link, "--to", linked_to});
+  ASSERT_EQ(linked.exit_code, 0) << linked.out << linked.err;
+  EXPECT_EQ(linked.doc["entries"], 2);
+  EXPECT_EQ(Entries(linked_to, link), Entries(data_dir, link));
+  EXPECT_EQ(Entries(linked_to, target), Entries(data_dir, target));
+  struct stat link_stat;
+  ASSERT_EQ(lstat((linked_to + "/" + link).c_str(), &link_stat), 0);
+  EXPECT_EQ(link_stat.st_nlink, 2u);
 
   // Not into a directory that is not empty; a path not in the set is named.
   CommandResult again = run({"extract", id, kFile, "--to", to});
