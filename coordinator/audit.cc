@@ -164,6 +164,7 @@ class Audit {
     if (set.manifest.ok()) {
       expected.insert(set.manifest->datadir.file);
       if (set.manifest->database) expected.insert(set.manifest->database->file);
+      if (set.manifest->index) expected.insert(set.manifest->index->file);
     }
     const std::string prefix = repo_.SetPrefix(set.id);
     for (const ObjectInfo& object : set.objects)

@@ -63,6 +63,7 @@ void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point
                    Manifest& manifest) {
   manifest.datadir = std::move(captured.datadir);
   manifest.database = std::move(captured.database);
+  manifest.index = std::move(captured.index);
   manifest.window = captured.window;
   manifest.window.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -14,6 +14,7 @@
 #include "coordinator/repository.h"
 #include "datadir/archive_writer.h"
 #include "datadir/dss_control.h"
+#include "datadir/file_index.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
 #include "pg/snapshot.h"
@@ -21,11 +22,11 @@
 namespace gb {
 namespace {
 
-ZstdWriterOptions WriterOptions(const Config& config, const PairIdentity& identity) {
-  ZstdWriterOptions options;
+HalfOptions WriterOptions(const Config& config, const PairIdentity& identity) {
+  HalfOptions options;
   options.level = config.backup.compression_level;
   options.threads = config.backup.threads;
-  options.header_frame = identity.ToText();
+  options.identity = identity.ToText();
   return options;
 }
 
@@ -206,13 +207,54 @@ class DatabaseCapture {
   std::map<std::string, uint64_t> table_rows_;
 };
 
-Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std::string& source) {
+// The set's per-file index, streamed into its own object while the data dir is archived.
+class IndexCapture {
+ public:
+  Status Start(const CaptureRequest& request, const PairIdentity& identity) {
+    set_id_ = request.id;
+    file_ = request.id + kFileIndexSuffix;
+    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
+                                                   WriterOptions(request.context->config,
+                                                                 identity)));
+    writer_ = std::make_unique<FileIndexWriter>(upload_->sink());
+    return Status::Ok();
+  }
+  Status Add(FileIndexEntry member) {
+    member.set_id = set_id_;
+    return writer_->Add(member);
+  }
+  void Abort(const Status& why) { upload_->Abort(why); }
+  Result<ManifestIndex> Finish() {
+    GB_RETURN_IF_ERROR(upload_->Finish().status());
+    return ManifestIndex{file_, upload_->sha256_hex(), upload_->stored_bytes(),
+                         writer_->entries()};
+  }
+
+ private:
+  std::string set_id_;
+  std::string file_;
+  std::unique_ptr<HalfUpload> upload_;
+  std::unique_ptr<FileIndexWriter> writer_;
+};
+
+// The data-dir half, seekable, and its index.
+Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std::string& source,
+                                       std::optional<ManifestIndex>& index_out) {
   const Config& config = request.context->config;
   ManifestDatadir datadir;
   datadir.file = Repository::DatadirFileName(request.id);
+  datadir.seekable = true;
   PairIdentity identity{request.id, request.pair_token, kRoleDatadir};
+  HalfOptions half_options = WriterOptions(config, identity);
+  half_options.seekable = true;
   GB_ASSIGN_OR_RETURN(auto upload, HalfUpload::Start(*request.repository, request.id, datadir.file,
-                                                     WriterOptions(config, identity)));
+                                                     half_options));
+  IndexCapture index;
+  Status index_started = index.Start(request, identity);
+  if (!index_started.ok()) {
+    upload->Abort(index_started);
+    return index_started;
+  }
   InterruptibleSink sink(upload->sink());
   ArchiveWriteOptions options;
   options.source_dir = source;
@@ -223,14 +265,25 @@ Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std:
   options.progress = [progress](uint64_t done) {
     if (progress) progress->Set(0, done);
   };
+  HalfUpload* half = upload.get();
+  options.on_member = [half, &index](const FileIndexEntry& member) {
+    GB_RETURN_IF_ERROR(index.Add(member));
+    return half->MaybeCutFrame();
+  };
   spdlog::info("archiving {}", source);
   Result<ArchiveWriteStats> archived = WriteDataDirArchive(options, sink);
   if (!archived.ok()) {
     upload->Abort(archived.status());
+    index.Abort(archived.status());
     return archived.status();
   }
   const ArchiveWriteStats& stats = *archived;
-  GB_RETURN_IF_ERROR(upload->Finish().status());
+  Status stored = upload->Finish().status();
+  if (!stored.ok()) {
+    index.Abort(stored);
+    return stored;
+  }
+  GB_ASSIGN_OR_RETURN(index_out, index.Finish());
   datadir.sha256 = upload->sha256_hex();
   datadir.bytes = upload->stored_bytes();
   datadir.files = stats.entries;
@@ -280,7 +333,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   if (!dss_waits_for_datadir) database.AllowDrain();
 
   // Step: the data-dir half, in one pass.
-  GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source));
+  GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source, result.index));
 
   // Step: DSS back as soon as the data dir is captured; pg_dump finishes meanwhile.
   if (consistency == Consistency::kOffline) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));

@@ -36,6 +36,7 @@ struct CaptureRequest {
 struct CaptureResult {
   ManifestDatadir datadir;
   std::optional<ManifestDatabase> database;
+  std::optional<ManifestIndex> index;
   ManifestWindow window;
 };
 

@@ -65,6 +65,8 @@ struct CommandLine {
   KeygenOptions keygen;
   CopyOptions copy;
   UnlockOptions unlock;
+  LsOptions ls;
+  ExtractCommandOptions extract;
 };
 
 // A subcommand and what runs when it was the one given.
@@ -113,6 +115,21 @@ void ReadOnlyCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   audit->add_flag("--quick", line.audit.quick,
                   "check sizes and embedded identities only; do not read the halves through");
   commands.push_back({audit, [&] { return RunAudit(line.global, line.audit); }});
+  auto* ls = app.add_subcommand("ls", "the files of a set, from its index (format 2 sets)");
+  ls->add_option("ID", line.ls.id, "set id")->required();
+  ls->add_option("PATH", line.ls.path, "a file or a folder, relative to the data dir");
+  AddJsonFlag(ls, line);
+  commands.push_back({ls, [&] { return RunLs(line.global, line.ls); }});
+  auto* extract = app.add_subcommand(
+      "extract", "files and folders of a set into an empty directory, reading only their part "
+                 "of the set");
+  extract->add_option("ID", line.extract.id, "set id")->required();
+  extract->add_option("PATH", line.extract.paths, "files and folders, relative to the data dir")
+      ->required();
+  extract->add_option("--to", line.extract.to, "an empty or new directory, not in the data dir")
+      ->required();
+  AddJsonFlag(extract, line);
+  commands.push_back({extract, [&] { return RunExtract(line.global, line.extract); }});
 }
 
 void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& commands) {

@@ -70,6 +70,17 @@ struct KeygenOptions {
   bool signing = false;  // an Ed25519 signing key instead of an age identity
 };
 
+struct LsOptions {
+  std::string id;
+  std::string path;  // "" = every file of the set
+};
+
+struct ExtractCommandOptions {
+  std::string id;
+  std::vector<std::string> paths;  // files and folders, relative to the data dir
+  std::string to;                  // --to DIR: empty or absent, never inside the data dir
+};
+
 Status RunCheck(const GlobalOptions& global);
 Status RunBackup(const GlobalOptions& global, const BackupOptions& options);
 Status RunList(const GlobalOptions& global);
@@ -82,6 +93,8 @@ Status RunDemo(const GlobalOptions& global, const DemoOptions& options);
 Status RunKeygen(const GlobalOptions& global, const KeygenOptions& options);
 Status RunCopy(const GlobalOptions& global, const CopyOptions& options);
 Status RunUnlock(const GlobalOptions& global, const UnlockOptions& options);
+Status RunLs(const GlobalOptions& global, const LsOptions& options);
+Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& options);
 
 // Parses the command line, runs the command, returns the process exit code.
 int RunCommandLine(int argc, char** argv);

@@ -72,6 +72,9 @@ Status CopySet(const Repository& from, const Repository& to, const Manifest& man
   if (manifest.database)
     GB_RETURN_IF_ERROR(CopyObject(from, to, manifest.id, manifest.database->file,
                                   manifest.database->bytes, manifest.database->sha256));
+  if (manifest.index)
+    GB_RETURN_IF_ERROR(CopyObject(from, to, manifest.id, manifest.index->file,
+                                  manifest.index->bytes, manifest.index->sha256));
   GB_RETURN_IF_ERROR(CopyManifest(from, to, manifest.id));
   unfinished.Committed();
   return Status::Ok();

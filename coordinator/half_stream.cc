@@ -5,25 +5,62 @@ namespace gb {
 Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& repository,
                                                       const std::string& id,
                                                       const std::string& file,
-                                                      const ZstdWriterOptions& options) {
+                                                      const HalfOptions& options) {
   std::unique_ptr<HalfUpload> upload(new HalfUpload());
   const std::string key = repository.ObjectKey(id, file);
   upload->where_ = repository.Locate(key);
   GB_ASSIGN_OR_RETURN(upload->object_, ObjectWriter::Start(repository.store(), key));
-  GB_ASSIGN_OR_RETURN(upload->zstd_, ZstdWriter::Create(*upload->object_, upload->where_, options));
+  if (options.seekable) {
+    SeekableZstdOptions seekable;
+    seekable.level = options.level;
+    seekable.threads = options.threads;
+    seekable.frame_input_size = options.frame_input_size;
+    seekable.identity_frame = options.identity;
+    upload->frame_input_size_ = options.frame_input_size;
+    GB_ASSIGN_OR_RETURN(upload->seekable_,
+                        SeekableZstdWriter::Create(*upload->object_, upload->where_, seekable));
+    upload->writer_ = upload->seekable_.get();
+  } else {
+    ZstdWriterOptions plain;
+    plain.level = options.level;
+    plain.threads = options.threads;
+    plain.header_frame = options.identity;
+    GB_ASSIGN_OR_RETURN(upload->zstd_, ZstdWriter::Create(*upload->object_, upload->where_, plain));
+    upload->writer_ = upload->zstd_.get();
+  }
   return upload;
 }
 
+Status HalfUpload::MaybeCutFrame() {
+  if (!seekable_) return Status::Ok();
+  // The writer cuts by itself every frame_input_size bytes after the last cut.
+  const uint64_t filled = (seekable_->input_bytes() - frame_start_) % frame_input_size_;
+  if (filled < frame_input_size_ / 2) return Status::Ok();
+  GB_RETURN_IF_ERROR(seekable_->CutFrame());
+  frame_start_ = seekable_->input_bytes();
+  return Status::Ok();
+}
+
+uint64_t HalfUpload::input_bytes() const {
+  return seekable_ ? seekable_->input_bytes() : zstd_->input_bytes();
+}
+uint64_t HalfUpload::stored_bytes() const {
+  return seekable_ ? seekable_->file_bytes() : zstd_->output_bytes();
+}
+std::string HalfUpload::sha256_hex() const {
+  return seekable_ ? seekable_->sha256_hex() : zstd_->sha256_hex();
+}
+
 Result<ObjectInfo> HalfUpload::Finish() {
-  Status finished = zstd_->Finish();
+  Status finished = seekable_ ? seekable_->Finish() : zstd_->Finish();
   if (!finished.ok()) {
     object_->Abort(finished);
     return finished;
   }
   GB_ASSIGN_OR_RETURN(ObjectInfo stored, object_->Commit());
-  if (stored.size != zstd_->output_bytes())
+  if (stored.size != stored_bytes())
     return Status::Failed(where_ + " holds " + std::to_string(stored.size) + " bytes, not the " +
-                              std::to_string(zstd_->output_bytes()) + " written",
+                              std::to_string(stored_bytes()) + " written",
                           "the store lost part of the half: run the backup again");
   return stored;
 }

@@ -1,6 +1,8 @@
 // HalfStream: a half of a set on its way into or out of the repository's store, as one zstd
 // stream (its first frame the pair identity): the one writer and the one reader of halves that
-// backup, verify, audit and restore share, whatever the store.
+// backup, verify, audit and restore share, whatever the store. A half may be written seekable
+// (independent frames and a trailing seek table, io/seekable_zstd_writer.h): it stays one valid
+// zstd stream, so every reader of plain halves reads it unchanged.
 //
 // Thread-safety: a HalfUpload is fed by one thread at a time; OpenHalf's reader likewise.
 #pragma once
@@ -9,11 +11,20 @@
 #include <string>
 
 #include "coordinator/repository.h"
+#include "io/seekable_zstd_writer.h"
 #include "io/status.h"
 #include "io/zstd_file.h"
 #include "store/object_stream.h"
 
 namespace gb {
+
+struct HalfOptions {
+  int level = 3;
+  int threads = 0;        // compressing threads; 0 = all online cores
+  std::string identity;   // payload of the leading skippable frame (the pair identity)
+  bool seekable = false;  // independent frames + seek table, for ranged reads (ls, extract)
+  size_t frame_input_size = 16 << 20;  // seekable only: uncompressed bytes per frame at most
+};
 
 class HalfUpload {
  public:
@@ -21,24 +32,32 @@ class HalfUpload {
   static Result<std::unique_ptr<HalfUpload>> Start(const Repository& repository,
                                                    const std::string& id,
                                                    const std::string& file,
-                                                   const ZstdWriterOptions& options);
+                                                   const HalfOptions& options);
   // Where the uncompressed half goes.
-  ByteSink& sink() { return *zstd_; }
+  ByteSink& sink() { return *writer_; }
+  // At a boundary the reader may want to start at (a tar member's end): ends the current
+  // frame there if it is at least half full, so that frames stay near frame_input_size.
+  // Nothing for a plain half.
+  Status MaybeCutFrame();
   // Ends the zstd stream and stores the object; checks that what the store holds is what was
   // written (size; on S3 also the multipart ETag, checked by the upload itself).
   Result<ObjectInfo> Finish();
   // Gives up: the store keeps nothing of it.
   void Abort(const Status& why);
 
-  uint64_t input_bytes() const { return zstd_->input_bytes(); }
-  uint64_t stored_bytes() const { return zstd_->output_bytes(); }
-  std::string sha256_hex() const { return zstd_->sha256_hex(); }
+  uint64_t input_bytes() const;
+  uint64_t stored_bytes() const;
+  std::string sha256_hex() const;
 
  private:
   HalfUpload() = default;
   std::string where_;
-  std::unique_ptr<ObjectWriter> object_;  // declared first: outlives the zstd writer into it
-  std::unique_ptr<ZstdWriter> zstd_;
+  size_t frame_input_size_ = 0;
+  uint64_t frame_start_ = 0;  // input offset where the current seekable frame began
+  std::unique_ptr<ObjectWriter> object_;  // declared first: outlives the writers into it
+  std::unique_ptr<ZstdWriter> zstd_;                // plain half, or
+  std::unique_ptr<SeekableZstdWriter> seekable_;    // seekable half
+  ByteSink* writer_ = nullptr;                      // whichever of the two
 };
 
 // The payload of half `file` of set `id`, streamed from the store (ranged reads with

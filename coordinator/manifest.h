@@ -24,7 +24,10 @@
 
 namespace gb {
 
-inline constexpr int kManifestFormat = 1;
+// Format 2 (0.2.0): a seekable data-dir half may be recorded ([datadir] seekable) and the set
+// may carry a per-file index ([index]). Format 1 (0.1.0 sets) has neither; both are read.
+inline constexpr int kManifestFormat = 2;
+inline constexpr int kOldestManifestFormat = 1;
 
 // How the two halves were made consistent with each other.
 enum class Consistency {
@@ -60,6 +63,15 @@ struct ManifestDatadir {
   std::vector<std::string> excluded;
   std::vector<std::string> changed_while_read;   // online sets only
   std::vector<std::string> vanished_while_read;  // online sets only
+  bool seekable = false;  // independent frames + seek table (format 2); else one zstd stream
+};
+
+// The set's per-file index object (datadir/file_index.h), format 2 only.
+struct ManifestIndex {
+  std::string file;
+  std::string sha256;
+  uint64_t bytes = 0;
+  uint64_t entries = 0;  // == datadir.files: the pair member is not listed
 };
 
 struct ManifestDatabase {
@@ -94,6 +106,7 @@ struct Manifest {
   ManifestNode node;
   ManifestDatadir datadir;
   std::optional<ManifestDatabase> database;
+  std::optional<ManifestIndex> index;
   ManifestWindow window;
 
   // The TOML text, [checksum] last.

@@ -8,6 +8,7 @@
 
 #include "coordinator/half_stream.h"
 #include "coordinator/pair_identity.h"
+#include "datadir/file_index.h"
 #include "pg/version.h"
 
 namespace gb {
@@ -139,7 +140,10 @@ class HalfChecker {
       return;
     }
     ZstdReader& reader = **opened;
-    Status read = spec_.role == kRoleDatadir ? ReadArchive(reader) : ReadDump(reader);
+    const bool index = spec_.label == kIndexPart;
+    Status read = index                        ? ReadIndex(reader)
+                  : spec_.role == kRoleDatadir ? ReadArchive(reader)
+                                               : ReadDump(reader);
     if (!read.ok()) {
       Find(Name() + " does not read through: " + read.message(), kDamagedHint);
       return;
@@ -147,8 +151,32 @@ class HalfChecker {
     if (reader.sha256_hex() != spec_.sha256)
       Find("SHA-256 of " + spec_.file + " differs from the manifest: the half is damaged",
            kDamagedHint);
+    if (index) return;
     if (spec_.role == kRoleDatadir) CompareArchive();
     else CompareToc();
+  }
+
+  // Every entry parses and belongs to this set; as many as the manifest says, which are the
+  // data dir's archived members.
+  Status ReadIndex(ZstdReader& reader) {
+    FileIndexReader index(reader, Name());
+    FileIndexEntry entry;
+    bool foreign_found = false;  // one finding says it: the rest would be the same
+    for (;;) {
+      GB_ASSIGN_OR_RETURN(bool more, index.Next(entry));
+      if (!more) break;
+      if (entry.set_id == manifest_.id || foreign_found) continue;
+      foreign_found = true;
+      Find(Name() + " lists " + entry.path + " in set " + entry.set_id + ", not " + manifest_.id,
+             kSwappedHint);
+    }
+    const uint64_t expected = manifest_.index->entries;
+    if (index.entries() != expected || expected != manifest_.datadir.files)
+      Find(Name() + " lists " + std::to_string(index.entries()) + " entries, the manifest says " +
+               std::to_string(expected) + " (and the data dir " +
+               std::to_string(manifest_.datadir.files) + " files)",
+           kDamagedHint);
+    return Drain(reader);
   }
 
   Status ReadArchive(ZstdReader& reader) {
@@ -254,6 +282,9 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   if (manifest.database)
     halves.push_back({kRoleDatabase, kDatabasePart, manifest.database->file, "",
                       manifest.database->bytes, manifest.database->sha256});
+  if (manifest.index)
+    halves.push_back({kRoleDatadir, kIndexPart, manifest.index->file, "", manifest.index->bytes,
+                      manifest.index->sha256});
   for (auto& half : halves) {
     if (!IsPlainFileName(half.file)) {
       report.findings.push_back(Finding::Problem(

@@ -2,7 +2,10 @@
 // pre-flight: complete manifest that matches its own checksum; both halves present with the
 // sizes and SHA-256 of the manifest; the pair identity inside EACH half (zstd skippable
 // frame, and the archive's .govern-backup/pair.toml) matching the manifest and each other;
-// the archive reads through; the dump's table of contents reads and agrees with the manifest.
+// the archive reads through; the dump's table of contents reads and agrees with the manifest;
+// a format-2 set's per-file index is checked like a half (present, size, SHA-256, the data-dir
+// identity in its first frame) and, read through, lists one entry per archived member of the
+// data dir (manifest datadir.files: the pair member is not listed), each of this set.
 #pragma once
 
 #include <map>
@@ -26,6 +29,7 @@ std::string SetSubject(const std::string& id, const std::string& part);
 constexpr char kManifestPart[] = "manifest";
 constexpr char kDatadirPart[] = "data-dir half";
 constexpr char kDatabasePart[] = "database half";
+constexpr char kIndexPart[] = "index";
 
 struct SetCheckOptions {
   // Decompress and read both halves through (archive members, dump TOC) while hashing.

@@ -28,10 +28,11 @@ class SinkAdapter {
   // blocks would make a cut-off archive look complete.
   void Abandon() { abandoned_ = true; }
   const Status& status() const { return status_; }
+  // Hands what is batched to the sink now (at a member's end); false on failure (status()).
+  bool Flush();
 
  private:
   bool Append(const void* data, size_t size);
-  bool Flush();
 
   ByteSink& sink_;
   std::vector<char> pending_;

@@ -24,6 +24,7 @@
 #include "datadir/owner_names.h"
 #include "datadir/read_ahead.h"
 #include "datadir/tree_stats.h"
+#include "io/sha256.h"
 
 namespace gb {
 namespace {
@@ -127,6 +128,9 @@ class ArchiveWriterSession {
     // an extended header on every member, and GNU tar does not keep them either.
     if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
         archive_write_add_filter_none(archive_.get()) != ARCHIVE_OK ||
+        // Unblocked: every member's bytes reach the sink when the member ends, so that a
+        // frame of the seekable half can end there (on_member).
+        archive_write_set_bytes_per_block(archive_.get(), 0) != ARCHIVE_OK ||
         // Extended attributes as SCHILY.xattr only, which GNU tar (--xattrs) reads too;
         // libarchive would add its own LIBARCHIVE.xattr copy, which GNU tar warns about.
         archive_write_set_format_option(archive_.get(), "pax", "xattrheader", "SCHILY") !=
@@ -170,7 +174,52 @@ class ArchiveWriterSession {
     archive_entry_set_perm(entry, 0600);
     archive_entry_set_size(entry, static_cast<la_int64_t>(options_.pair_member.size()));
     GB_RETURN_IF_ERROR(WriteHeader(kPairMemberName));
-    return WriteData(options_.pair_member.data(), options_.pair_member.size(), kPairMemberName);
+    GB_RETURN_IF_ERROR(
+        WriteData(options_.pair_member.data(), options_.pair_member.size(), kPairMemberName));
+    return FinishMember(kPairMemberName);
+  }
+
+  // Where the tar stream is: bytes the format handed to libarchive's output so far.
+  uint64_t StreamOffset() {
+    return static_cast<uint64_t>(archive_filter_bytes(archive_.get(), 0));
+  }
+
+  // Writes the member's padding now rather than with the next header, so that the member
+  // ends at StreamOffset().
+  Status FinishMember(const std::string& member) {
+    if (archive_write_finish_entry(archive_.get()) != ARCHIVE_OK)
+      return ArchiveError("ending archive member " + member);
+    return Status::Ok();
+  }
+
+  // Tells on_member where `node`'s member lies, once all its bytes are in the sink.
+  Status ReportMember(const WalkEntry& node, const std::string& relative, uint64_t begin) {
+    struct archive_entry* entry = entry_.get();
+    const struct stat& st = node.st;
+    FileIndexEntry member;
+    member.path = relative;
+    const char* hardlink = archive_entry_hardlink(entry);
+    if (hardlink != nullptr) member.type = "hardlink";
+    else if (S_ISREG(st.st_mode)) member.type = "file";
+    else if (S_ISDIR(st.st_mode)) member.type = "dir";
+    else if (S_ISLNK(st.st_mode)) member.type = "symlink";
+    else if (S_ISFIFO(st.st_mode)) member.type = "fifo";
+    else if (S_ISCHR(st.st_mode)) member.type = "char";
+    else member.type = "block";
+    member.mode = static_cast<uint32_t>(st.st_mode & 07777);
+    member.uid = st.st_uid;
+    member.gid = st.st_gid;
+    member.user = owners_.User(st.st_uid);
+    member.group = owners_.Group(st.st_gid);
+    member.size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
+    member.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    if (hardlink != nullptr) member.link_target = hardlink;
+    else if (const char* target = archive_entry_symlink(entry)) member.link_target = target;
+    if (member.type == "file") member.sha256 = content_hash_->HexDigest();
+    member.offset = begin;
+    member.length = StreamOffset() - begin;
+    if (!adapter_.Flush()) return ArchiveError("writing archive member " + relative);
+    return options_.on_member(member);
   }
 
   Status WriteTree() {
@@ -247,13 +296,17 @@ class ArchiveWriterSession {
       }
     }
 
+    const uint64_t begin = StreamOffset();
+    content_hash_ = std::make_unique<Sha256>();
     GB_RETURN_IF_ERROR(WriteHeader(relative));
     ++stats_.entries;
     if (opened.get() >= 0 && st.st_size > 0) {
       GB_RETURN_IF_ERROR(WriteFileData(opened.get(), st, path, relative));
       stats_.source_bytes += static_cast<uint64_t>(st.st_size);
     }
-    return Status::Ok();
+    GB_RETURN_IF_ERROR(FinishMember(relative));
+    if (!options_.on_member) return Status::Ok();
+    return ReportMember(node, relative, begin);
   }
 
   // The header of `node`: its stat as listed, and, read through `fd` (files and
@@ -383,6 +436,7 @@ class ArchiveWriterSession {
       return ArchiveError("writing archive member " + member);
     }
     bytes_done_ += size;
+    if (content_hash_) content_hash_->Update(data, size);
     if (read_ahead_) read_ahead_->Consumed(bytes_done_);
     if (options_.progress && bytes_done_ >= next_progress_) {
       options_.progress(bytes_done_);
@@ -409,6 +463,7 @@ class ArchiveWriterSession {
   std::unique_ptr<struct archive_entry, EntryDeleter> entry_;
   std::unique_ptr<struct archive_entry_linkresolver, ResolverDeleter> resolver_;
   OwnerNames owners_;
+  std::unique_ptr<Sha256> content_hash_;  // of the member being written (one read of the file)
   ArchiveWriteStats stats_;
   uint64_t bytes_done_ = 0;
   uint64_t next_progress_ = kProgressEvery;

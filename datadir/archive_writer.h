@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "datadir/file_index.h"
 #include "io/byte_stream.h"
 #include "io/status.h"
 
@@ -26,6 +27,10 @@ struct ArchiveWriteOptions {
   std::string pair_member;                 // content of .govern-backup/pair.toml
   bool online = false;                     // DSS is running: record changes instead of failing
   std::function<void(uint64_t bytes_done)> progress;  // called now and then; may be empty
+  // Called once per archived member (not the pair member), in archive order, after every
+  // byte of the member (padding included) reached the sink: the place to cut a frame.
+  // set_id is left empty. An error stops the archive. May be empty.
+  std::function<Status(const FileIndexEntry& member)> on_member;
 };
 
 struct ArchiveWriteStats {

@@ -140,6 +140,9 @@ TEST(Manifest, A010ManifestStillVerifiesAndReads) {
   EXPECT_EQ(parsed->window.dss_started_at, At(1795508131));
   EXPECT_DOUBLE_EQ(parsed->window.downtime_seconds, 30.25);
   EXPECT_TRUE(parsed->window.dss_was_running);
+  EXPECT_EQ(parsed->format, 1);
+  EXPECT_FALSE(parsed->datadir.seekable);
+  EXPECT_FALSE(parsed->index.has_value());
 
   std::string edited = kManifest010;
   edited.replace(edited.find("files = 812"), 11, "files = 813");
@@ -173,6 +176,50 @@ TEST(Manifest, ANewManifestRoundTripsWithAHostilePath) {
   EXPECT_EQ(json["database"]["table_rows"]["weird \"table\""], 3);
   EXPECT_EQ(json["datadir"]["bytes"], 1234);
   EXPECT_TRUE(json["checksum"]["sha256"].is_string());
+}
+
+TEST(Manifest, Format2RecordsTheSeekableHalfAndTheIndex) {
+  Manifest manifest = SampleManifest();
+  EXPECT_EQ(manifest.format, 2);
+  manifest.datadir.seekable = true;
+  manifest.index = ManifestIndex{manifest.id + ".index.jsonl.zst", "cccc", 321, 56};
+  const std::string text = manifest.ToText();
+  Result<Manifest> parsed = Manifest::Parse(text, "new");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->ToText(), text);
+  EXPECT_TRUE(parsed->datadir.seekable);
+  ASSERT_TRUE(parsed->index.has_value());
+  EXPECT_EQ(parsed->index->file, manifest.index->file);
+  EXPECT_EQ(parsed->index->sha256, "cccc");
+  EXPECT_EQ(parsed->index->bytes, 321u);
+  EXPECT_EQ(parsed->index->entries, 56u);
+  nlohmann::json json = nlohmann::json::parse(manifest.ToJson().dump());
+  EXPECT_EQ(json["format"], 2);
+  EXPECT_EQ(json["index"]["entries"], 56);
+  EXPECT_EQ(json["datadir"]["seekable"], true);
+
+  // The index's name is a plain name of the set, like the halves'.
+  manifest.index->file = "../../etc/passwd";
+  Result<Manifest> outside = Manifest::Parse(manifest.ToText(), "m.toml");
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.status().message().find("key index.file"), std::string::npos);
+
+  // A format this version does not know is refused, naming what it reads.
+  std::string future = Resealed(std::string(kManifest010).replace(
+      std::string(kManifest010).find("format = 1"), 10, "format = 3"));
+  Result<Manifest> refused = Manifest::Parse(future, "future");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("formats 1 to 2"), std::string::npos)
+      << refused.status().message();
+}
+
+TEST(Manifest, AFormat1ManifestIsWrittenWithoutFormat2Keys) {
+  Result<Manifest> parsed = Manifest::Parse(kManifest010, "fixture");
+  ASSERT_TRUE(parsed.ok());
+  const std::string text = parsed->ToText();
+  EXPECT_EQ(text.find("seekable"), std::string::npos) << text;
+  EXPECT_EQ(text.find("[index]"), std::string::npos) << text;
+  EXPECT_NE(text.find("format = 1"), std::string::npos) << text;
 }
 
 TEST(Manifest, AnIdOrHalfNameOutsideTheSetIsRefusedNamingTheKey) {

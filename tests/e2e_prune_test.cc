@@ -196,8 +196,9 @@ TEST_F(PruneTest, AnInterruptedPruneNeverLeavesAHalfSetThatLooksComplete) {
     std::error_code error;
     EXPECT_TRUE(fs::is_empty(repo_ + "/.work", error));
   }
-  // Two sets (manifest, two halves, directory each) and a leftover: 9 steps that can fail.
-  EXPECT_EQ(failures, 9);
+  // Two sets (manifest, two halves, index, directory each) and a leftover: 11 steps that can
+  // fail.
+  EXPECT_EQ(failures, 11);
   EXPECT_EQ(SetIds(), (std::vector<std::string>{newest}));
 }
 

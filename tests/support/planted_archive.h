@@ -86,6 +86,10 @@ inline void PlantArchive(const std::string& set_dir, const std::vector<PlantedMe
   manifest.datadir.bytes = (*writer)->file_bytes();
   manifest.datadir.files = 2 + members.size();  // the pair member's folder is not counted
   manifest.datadir.source_bytes = content_bytes;
+  // A planted half is one plain zstd stream and has no index: the set reads as 0.1.0's did.
+  manifest.datadir.seekable = false;
+  if (manifest.index) std::remove((set_dir + "/" + manifest.index->file).c_str());
+  manifest.index.reset();
   ASSERT_TRUE(WriteFileAtomically(set_dir + "/manifest.toml", manifest.ToText()).ok());
 }
 

@@ -1,0 +1,79 @@
+#include "coordinator/set_index.h"
+
+#include "coordinator/half_stream.h"
+
+namespace gb {
+
+Result<std::string> NormalizeSetPath(const std::string& path) {
+  std::string out;
+  size_t at = 0;
+  while (at <= path.size()) {
+    size_t slash = path.find('/', at);
+    if (slash == std::string::npos) slash = path.size();
+    const std::string part = path.substr(at, slash - at);
+    at = slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part == "..")
+      return Status::Usage("path " + path + " goes up (..): a set holds only the data dir",
+                           "name a path relative to the data dir, e.g. config/general-settings.json");
+    if (!out.empty()) out += '/';
+    out += part;
+  }
+  return out;
+}
+
+bool IsUnder(const std::string& entry_path, const std::string& selected) {
+  if (selected.empty()) return true;
+  if (entry_path.size() < selected.size() || entry_path.compare(0, selected.size(), selected) != 0)
+    return false;
+  return entry_path.size() == selected.size() || entry_path[selected.size()] == '/';
+}
+
+Status NoIndexError(const Repository& repository, const Manifest& manifest) {
+  return Status::Failed(
+      "set " + manifest.id + " has no per-file index (format " + std::to_string(manifest.format) +
+          ", made by govern-backup " + (manifest.tool_version.empty() ? "0.1.0" : manifest.tool_version) +
+          ")",
+      "restore it elsewhere (`govern-backup restore " + manifest.id +
+          " --data-dir DIR`), or list or extract its data-dir half by hand: zstd -dc " +
+          repository.Locate(repository.ObjectKey(manifest.id, manifest.datadir.file)) +
+          " | tar -t (or tar -x PATH)");
+}
+
+Status ForEachSelectedEntry(const Repository& repository, const Manifest& manifest,
+                            const std::vector<std::string>& paths,
+                            const std::function<Status(const FileIndexEntry&)>& visit) {
+  if (!manifest.index) return NoIndexError(repository, manifest);
+  std::vector<std::string> selected;
+  for (const std::string& path : paths) {
+    GB_ASSIGN_OR_RETURN(std::string normal, NormalizeSetPath(path));
+    selected.push_back(std::move(normal));
+  }
+  if (selected.empty()) selected.push_back("");
+  std::vector<bool> found(selected.size(), false);
+
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<ZstdReader> stream,
+                      OpenHalf(repository, manifest.id, manifest.index->file));
+  FileIndexReader reader(*stream, repository.Locate(repository.ObjectKey(
+                                      manifest.id, manifest.index->file)));
+  FileIndexEntry entry;
+  for (;;) {
+    GB_ASSIGN_OR_RETURN(bool more, reader.Next(entry));
+    if (!more) break;
+    bool wanted = false;
+    for (size_t i = 0; i < selected.size(); ++i) {
+      if (!IsUnder(entry.path, selected[i])) continue;
+      found[i] = true;
+      wanted = true;
+    }
+    if (wanted) GB_RETURN_IF_ERROR(visit(entry));
+  }
+  for (size_t i = 0; i < selected.size(); ++i) {
+    if (found[i] || selected[i].empty()) continue;
+    return Status::Failed("path " + selected[i] + " is not in set " + manifest.id,
+                          "`govern-backup ls " + manifest.id + "` lists what the set holds");
+  }
+  return Status::Ok();
+}
+
+}  // namespace gb

@@ -1,0 +1,101 @@
+#include "datadir/file_index.h"
+
+#include <nlohmann/json.hpp>
+
+namespace gb {
+namespace {
+
+constexpr size_t kReadChunk = 256 << 10;
+constexpr size_t kLongestLine = 64 << 20;  // a path is at most a few KiB: anything longer is damage
+
+}  // namespace
+
+nlohmann::json FileIndexEntry::ToJson() const {
+  nlohmann::json json{{"path", path},     {"type", type},   {"mode", mode},
+                      {"uid", uid},       {"gid", gid},     {"user", user},
+                      {"group", group},   {"size", size},   {"mtime_ns", mtime_ns},
+                      {"set", set_id},    {"offset", offset}, {"length", length}};
+  if (!link_target.empty()) json["link"] = link_target;
+  if (!sha256.empty()) json["sha256"] = sha256;
+  return json;
+}
+
+Result<FileIndexEntry> FileIndexEntry::FromJson(const nlohmann::json& json,
+                                                const std::string& where) {
+  FileIndexEntry entry;
+  try {
+    entry.path = json.at("path").get<std::string>();
+    entry.type = json.at("type").get<std::string>();
+    entry.mode = json.at("mode").get<uint32_t>();
+    entry.uid = json.at("uid").get<uint64_t>();
+    entry.gid = json.at("gid").get<uint64_t>();
+    entry.user = json.value("user", std::string());
+    entry.group = json.value("group", std::string());
+    entry.size = json.at("size").get<uint64_t>();
+    entry.mtime_ns = json.at("mtime_ns").get<int64_t>();
+    entry.link_target = json.value("link", std::string());
+    entry.sha256 = json.value("sha256", std::string());
+    entry.set_id = json.at("set").get<std::string>();
+    entry.offset = json.at("offset").get<uint64_t>();
+    entry.length = json.at("length").get<uint64_t>();
+  } catch (const nlohmann::json::exception& error) {
+    return Status::Failed(where + ": not an index entry (" + error.what() + ")",
+                          "the index is damaged: `govern-backup verify` checks it");
+  }
+  if (entry.path.empty())
+    return Status::Failed(where + ": an index entry without a path",
+                          "the index is damaged: `govern-backup verify` checks it");
+  return entry;
+}
+
+Status FileIndexWriter::Add(const FileIndexEntry& entry) {
+  std::string line = entry.ToJson().dump();
+  line.push_back('\n');
+  GB_RETURN_IF_ERROR(sink_.Write(line.data(), line.size()));
+  ++entries_;
+  return Status::Ok();
+}
+
+Result<bool> FileIndexReader::NextLine(std::string& line) {
+  for (;;) {
+    const size_t newline = buffer_.find('\n', start_);
+    if (newline != std::string::npos) {
+      line.assign(buffer_, start_, newline - start_);
+      start_ = newline + 1;
+      return true;
+    }
+    if (eof_) {
+      if (start_ < buffer_.size())
+        return Status::Failed(name_ + " ends in the middle of an entry",
+                              "the index is truncated: `govern-backup verify` checks it");
+      return false;
+    }
+    buffer_.erase(0, start_);
+    start_ = 0;
+    if (buffer_.size() > kLongestLine)
+      return Status::Failed(name_ + " has a line longer than " + std::to_string(kLongestLine) +
+                                " bytes",
+                            "the index is damaged: `govern-backup verify` checks it");
+    const size_t old_size = buffer_.size();
+    buffer_.resize(old_size + kReadChunk);
+    GB_ASSIGN_OR_RETURN(size_t got, source_.Read(buffer_.data() + old_size, kReadChunk));
+    buffer_.resize(old_size + got);
+    if (got == 0) eof_ = true;
+  }
+}
+
+Result<bool> FileIndexReader::Next(FileIndexEntry& entry) {
+  std::string line;
+  GB_ASSIGN_OR_RETURN(bool more, NextLine(line));
+  if (!more) return false;
+  const std::string where = name_ + " entry " + std::to_string(entries_ + 1);
+  nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
+  if (json.is_discarded())
+    return Status::Failed(where + " is not JSON",
+                          "the index is damaged: `govern-backup verify` checks it");
+  GB_ASSIGN_OR_RETURN(entry, FileIndexEntry::FromJson(json, where));
+  ++entries_;
+  return true;
+}
+
+}  // namespace gb

@@ -1,0 +1,77 @@
+// FileIndex: the per-file index of a set (<ID>.index.jsonl.zst): one JSON line per archived
+// member of the data-dir half, in archive order, saying what a restore would make of it
+// (type, mode, owner, size, mtime, link target, content SHA-256) and where its bytes live
+// (the set and the member's offset and length in the uncompressed tar stream). `ls` reads it
+// instead of the half; `extract` reads only the frames that cover the members it wants.
+// Written and read as a stream, one entry at a time: never held whole in memory.
+//
+// Thread-safety: a writer or reader is used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "io/byte_stream.h"
+#include "io/status.h"
+
+namespace gb {
+
+// The index object of set `id`: <ID>.index.jsonl.zst.
+inline constexpr char kFileIndexSuffix[] = ".index.jsonl.zst";
+
+struct FileIndexEntry {
+  std::string path;         // relative to the data dir, as archived
+  std::string type;         // file | dir | symlink | hardlink | fifo | char | block
+  uint32_t mode = 0;        // permission bits (07777)
+  uint64_t uid = 0;
+  uint64_t gid = 0;
+  std::string user;         // owner names as archived ("" if unknown)
+  std::string group;
+  uint64_t size = 0;        // content bytes a restore writes (regular files and hard links)
+  int64_t mtime_ns = 0;     // since the epoch
+  std::string link_target;  // symlink target, or the path a hard link points to
+  std::string sha256;       // of the content (regular files); "" otherwise
+  std::string set_id;       // the set whose data-dir half holds the member
+  uint64_t offset = 0;      // of the member's first header byte in the uncompressed tar
+  uint64_t length = 0;      // header(s), content and padding: up to the next member
+
+  nlohmann::json ToJson() const;
+  static Result<FileIndexEntry> FromJson(const nlohmann::json& json, const std::string& where);
+};
+
+// Writes entries as JSON lines into `sink` (e.g. a HalfUpload's), which must outlive it.
+class FileIndexWriter {
+ public:
+  explicit FileIndexWriter(ByteSink& sink) : sink_(sink) {}
+  Status Add(const FileIndexEntry& entry);
+  uint64_t entries() const { return entries_; }
+
+ private:
+  ByteSink& sink_;
+  uint64_t entries_ = 0;
+};
+
+// Reads entries back from the uncompressed JSON lines of `source` (e.g. OpenHalf's reader);
+// `name` names the index in errors.
+class FileIndexReader {
+ public:
+  FileIndexReader(ByteSource& source, std::string name)
+      : source_(source), name_(std::move(name)) {}
+  // The next entry into `entry`; false at the end. A damaged line is an error naming it.
+  Result<bool> Next(FileIndexEntry& entry);
+  uint64_t entries() const { return entries_; }
+
+ private:
+  Result<bool> NextLine(std::string& line);
+
+  ByteSource& source_;
+  std::string name_;
+  std::string buffer_;
+  size_t start_ = 0;
+  bool eof_ = false;
+  uint64_t entries_ = 0;
+};
+
+}  // namespace gb
