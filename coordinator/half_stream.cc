@@ -1,5 +1,8 @@
 #include "coordinator/half_stream.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace gb {
 
 Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& repository,
@@ -13,7 +16,9 @@ Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& reposito
   if (options.seekable) {
     SeekableZstdOptions seekable;
     seekable.level = options.level;
-    seekable.threads = options.threads;
+    const int cores = static_cast<int>(std::thread::hardware_concurrency());
+    seekable.threads = std::min(options.threads > 0 ? options.threads : std::max(cores, 1),
+                                kMaxSeekableThreads);
     seekable.frame_input_size = options.frame_input_size;
     seekable.identity_frame = options.identity;
     upload->frame_input_size_ = options.frame_input_size;

@@ -165,7 +165,7 @@ TEST_F(S3FaultsTest, KilledDuringTheManifestPutLeavesHalvesThatPruneRemoves) {
   ASSERT_NE(backup, nullptr);
   ASSERT_TRUE(WaitUntil([&] { return stalled.load(); }, seconds(120)));
   std::vector<std::string> halves = Keys("sets/");
-  EXPECT_EQ(halves.size(), 2u) << "both halves before the manifest";
+  EXPECT_EQ(halves.size(), 3u) << "both halves and the index before the manifest";
   EXPECT_TRUE(Pending().empty());
   backup->Signal(SIGKILL);
   backup->Wait();
@@ -263,7 +263,7 @@ TEST_F(S3FaultsTest, AKilledCopyResumesWithoutResendingCopiedSets) {
   std::map<std::string, std::string> first_etags;
   for (const ObjectInfo& object : Objects("sets/" + ids[0] + "/"))
     first_etags[object.key] = object.etag;
-  EXPECT_EQ(first_etags.size(), 2u);
+  EXPECT_EQ(first_etags.size(), 3u);  // both halves and the index
 
   // The killed copy's lock stays fresh for 30 minutes; the admin knows it is dead.
   JsonRun unlock = RunJson(config_path_, {"unlock", "--force"});

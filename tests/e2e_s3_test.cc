@@ -40,6 +40,9 @@ class S3Test : public S3NodeTest {
   std::string DatadirKey(const std::string& id) {
     return "sets/" + id + "/" + id + ".datadir.tar.zst";
   }
+  std::string IndexKey(const std::string& id) {
+    return "sets/" + id + "/" + id + ".index.jsonl.zst";
+  }
   std::string DatabaseKey(const std::string& id) {
     return "sets/" + id + "/" + id + ".database.dump.zst";
   }
@@ -201,7 +204,8 @@ TEST_F(S3Test, PruneRemovesWholePairsPerTheRetentionOfEachRepository) {
                          {ids[0], "remove"}, {ids[1], "remove"}, {ids[2], "keep"}}));
   // Nothing of a removed set is left; the kept one is whole; no lock object stays.
   EXPECT_EQ(Keys(), (std::vector<std::string>{"manifests/" + ids[2] + ".toml",
-                                              DatabaseKey(ids[2]), DatadirKey(ids[2])}));
+                                              DatabaseKey(ids[2]), DatadirKey(ids[2]),
+                                              IndexKey(ids[2])}));
   EXPECT_EQ(SetIds(), (std::vector<std::string>{ids[1], ids[2]}));
 }
 
