@@ -14,6 +14,7 @@ Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   Preflight preflight = RunPreflight(config, *repository);
+  const bool backup_possible = preflight.ok();
   // The other repositories too: a copy to one that cannot take it fails only later.
   for (const auto& [name, settings] : config.repositories) {
     if (name == repository->name()) continue;
@@ -29,9 +30,11 @@ Status RunCheck(const GlobalOptions& global) {
   if (global.json) PrintJson(ReportJson("check", preflight.findings), std::cout);
   else PrintFindings(preflight.findings, std::cout);
   if (AllOk(preflight.findings)) return Status::Ok();
-  return Status::Failed("a backup is not possible now: " +
-                        std::to_string(CountProblems(preflight.findings)) + " check(s) failed (" +
-                        ProblemSubjects(preflight.findings) + ")");
+  const std::string failed = std::to_string(CountProblems(preflight.findings)) +
+                             " check(s) failed (" + ProblemSubjects(preflight.findings) + ")";
+  if (backup_possible)  // only other repositories failed: the backup itself would run
+    return Status::Failed("a backup is possible, but copies would fail: " + failed);
+  return Status::Failed("a backup is not possible now: " + failed);
 }
 
 }  // namespace gb

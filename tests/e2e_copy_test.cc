@@ -138,6 +138,8 @@ TEST_F(CopyTest, CheckLooksAtEveryRepository) {
   JsonRun failing = RunJson(config_path_, {"check"});
   EXPECT_EQ(failing.exit_code, 1) << failing.out;
   EXPECT_TRUE(HasProblem(failing.doc, "repository second", "cannot be created"));
+  EXPECT_NE(failing.err.find("a backup is possible, but copies would fail"), std::string::npos)
+      << failing.err;
 }
 
 }  // namespace
