@@ -10,9 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -280,6 +283,72 @@ TEST(ObjectStreamTest, APutThatFailsEarlyFailsTheNextWriteInsteadOfBlocking) {
   EXPECT_NE(failure.message().find("data/bad key"), std::string::npos) << failure.message();
   EXPECT_FALSE(writer.Commit().ok());
   EXPECT_EQ(FilesUnder(dir.path()), std::vector<std::string>{});
+}
+
+// A LocalStore whose Put does not start reading its source until the gate opens: a store
+// slower than the producer, to see what the producer does when the channel is full.
+class GatedStore : public Store {
+ public:
+  explicit GatedStore(std::string root) : inner_(std::move(root)) {}
+  void Open() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    open_ = true;
+    opened_.notify_all();
+  }
+
+  std::string Describe() const override { return inner_.Describe(); }
+  Result<ObjectInfo> Put(const std::string& key, ByteSource& source) override {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      opened_.wait(lock, [this] { return open_; });
+    }
+    return inner_.Put(key, source);
+  }
+  Status Get(const std::string& key, uint64_t offset, uint64_t length, ByteSink& sink) override {
+    return inner_.Get(key, offset, length, sink);
+  }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    return inner_.List(prefix);
+  }
+  Result<HeadResult> Head(const std::string& key) override { return inner_.Head(key); }
+  Status Delete(const std::string& key) override { return inner_.Delete(key); }
+  Result<CreateOutcome> CreateIfAbsent(const std::string& key, std::string_view content) override {
+    return inner_.CreateIfAbsent(key, content);
+  }
+  Result<CreateProtocol> ProbeCreateProtocol() override { return inner_.ProbeCreateProtocol(); }
+
+ private:
+  LocalStore inner_;
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  bool open_ = false;
+};
+
+TEST(ObjectStreamTest, WriteWaitsWhileTheChannelIsFull) {
+  ScratchDir dir;
+  GatedStore store(dir.path());
+  Result<std::unique_ptr<ObjectWriter>> writer = ObjectWriter::Start(store, "data/slow");
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::string piece = PseudoRandomBytes(256 << 10, 13);
+  constexpr uint64_t kTotal = 64ull << 20;
+  std::atomic<uint64_t> accepted{0};
+  Status failure;
+  std::thread producer([&] {
+    while (accepted < kTotal && failure.ok()) {
+      failure = (*writer)->Write(piece.data(), piece.size());
+      if (failure.ok()) accepted += piece.size();
+    }
+  });
+  // The channel takes a few MiB, then holds the producer back: memory stays bounded.
+  EXPECT_TRUE(WaitUntil([&] { return accepted >= (2u << 20); }, milliseconds(20000)));
+  EXPECT_FALSE(WaitUntil([&] { return accepted > (8u << 20); }, milliseconds(500)))
+      << accepted << " bytes accepted while the store read nothing";
+  store.Open();
+  producer.join();
+  ASSERT_TRUE(failure.ok()) << failure.ToString();
+  Result<ObjectInfo> info = (*writer)->Commit();
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, kTotal);
 }
 
 TEST(ObjectStreamTest, EmptyStreamIsAnEmptyObject) {
