@@ -10,9 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -280,6 +283,103 @@ TEST(ObjectStreamTest, APutThatFailsEarlyFailsTheNextWriteInsteadOfBlocking) {
   EXPECT_NE(failure.message().find("data/bad key"), std::string::npos) << failure.message();
   EXPECT_FALSE(writer.Commit().ok());
   EXPECT_EQ(FilesUnder(dir.path()), std::vector<std::string>{});
+}
+
+// A LocalStore that counts its ranged Gets and whose Put does not start reading its source
+// until the gate opens (a store slower than the producer): to see how far ahead of their
+// consumer or producer the streams run.
+class WatchedStore : public Store {
+ public:
+  explicit WatchedStore(std::string root) : inner_(std::move(root)) {}
+  void OpenPutGate() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    put_gate_open_ = true;
+    opened_.notify_all();
+  }
+  int gets() const { return gets_; }
+
+  std::string Describe() const override { return inner_.Describe(); }
+  Result<ObjectInfo> Put(const std::string& key, ByteSource& source) override {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      opened_.wait(lock, [this] { return put_gate_open_; });
+    }
+    return inner_.Put(key, source);
+  }
+  Status Get(const std::string& key, uint64_t offset, uint64_t length, ByteSink& sink) override {
+    ++gets_;
+    return inner_.Get(key, offset, length, sink);
+  }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    return inner_.List(prefix);
+  }
+  Result<HeadResult> Head(const std::string& key) override { return inner_.Head(key); }
+  Status Delete(const std::string& key) override { return inner_.Delete(key); }
+  Result<CreateOutcome> CreateIfAbsent(const std::string& key, std::string_view content) override {
+    return inner_.CreateIfAbsent(key, content);
+  }
+  Result<CreateProtocol> ProbeCreateProtocol() override { return inner_.ProbeCreateProtocol(); }
+
+ private:
+  LocalStore inner_;
+  std::atomic<int> gets_{0};
+  std::mutex mutex_;
+  std::condition_variable opened_;
+  bool put_gate_open_ = false;
+};
+
+TEST(ObjectStreamTest, ObjectReaderFetchesOneChunkAhead) {
+  ScratchDir dir;
+  WatchedStore store(dir.path());
+  store.OpenPutGate();
+  const std::string data = PseudoRandomBytes(10 << 20, 14);
+  StringSource source(data);
+  ASSERT_TRUE(store.Put("data/ten", source).ok());
+  Result<std::unique_ptr<ObjectReader>> reader = ObjectReader::Open(store, "data/ten", 1 << 20);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  // Before any Read: the first chunk and the next one, and no more (about 2 chunks of memory).
+  EXPECT_TRUE(WaitUntil([&] { return store.gets() == 2; }, milliseconds(20000)));
+  EXPECT_FALSE(WaitUntil([&] { return store.gets() > 2; }, milliseconds(300)))
+      << store.gets() << " Gets before the consumer read anything";
+  // Into the second chunk: the first is free again, so the third is fetched.
+  std::string buffer((1 << 20) + 1, '\0');
+  size_t filled = 0;
+  while (filled < buffer.size()) {
+    Result<size_t> n = (*reader)->Read(&buffer[filled], buffer.size() - filled);
+    ASSERT_TRUE(n.ok() && *n > 0) << n.status().ToString();
+    filled += *n;
+  }
+  EXPECT_TRUE(buffer == data.substr(0, buffer.size()));
+  EXPECT_TRUE(WaitUntil([&] { return store.gets() == 3; }, milliseconds(20000)));
+  EXPECT_FALSE(WaitUntil([&] { return store.gets() > 3; }, milliseconds(300)))
+      << store.gets() << " Gets while the consumer holds the second chunk";
+}
+
+TEST(ObjectStreamTest, WriteWaitsWhileTheChannelIsFull) {
+  ScratchDir dir;
+  WatchedStore store(dir.path());
+  Result<std::unique_ptr<ObjectWriter>> writer = ObjectWriter::Start(store, "data/slow");
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  const std::string piece = PseudoRandomBytes(256 << 10, 13);
+  constexpr uint64_t kTotal = 64ull << 20;
+  std::atomic<uint64_t> accepted{0};
+  Status failure;
+  std::thread producer([&] {
+    while (accepted < kTotal && failure.ok()) {
+      failure = (*writer)->Write(piece.data(), piece.size());
+      if (failure.ok()) accepted += piece.size();
+    }
+  });
+  // The channel takes a few MiB, then holds the producer back: memory stays bounded.
+  EXPECT_TRUE(WaitUntil([&] { return accepted >= (2u << 20); }, milliseconds(20000)));
+  EXPECT_FALSE(WaitUntil([&] { return accepted > (8u << 20); }, milliseconds(500)))
+      << accepted << " bytes accepted while the store read nothing";
+  store.OpenPutGate();
+  producer.join();
+  ASSERT_TRUE(failure.ok()) << failure.ToString();
+  Result<ObjectInfo> info = (*writer)->Commit();
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->size, kTotal);
 }
 
 TEST(ObjectStreamTest, EmptyStreamIsAnEmptyObject) {
