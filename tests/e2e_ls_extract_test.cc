@@ -19,6 +19,7 @@
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "tests/support/cli_json.h"
+#include "tests/support/restore_skips.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/s3_node_fixture.h"
 
@@ -31,12 +32,6 @@ namespace fs = std::filesystem;
 constexpr char kFile[] = "config/general-settings.json";
 constexpr char kFolder[] = "config/governance";
 constexpr char kLinkedFolder[] = "plugins/installed/sample-plugin/python-lib";  // a hard link
-
-std::vector<std::string> SkippedByRestore() {
-  std::vector<std::string> skip = BackupConfig::DefaultExcludes();
-  skip.push_back(".govern-backup");
-  return skip;
-}
 
 // What extract must reproduce of one entry: type and mode, owner (extract runs as root
 // here), size, mtime, content. The tar keeps whole seconds of mtime (plain ustar headers),

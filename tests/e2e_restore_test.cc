@@ -26,6 +26,7 @@
 #include "pg/server.h"
 #include "config/config.h"
 #include "tests/support/cli_json.h"
+#include "tests/support/restore_skips.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/planted_archive.h"
 
@@ -35,12 +36,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// What a restore does not bring back: the excluded folders, and the restored-from marker.
-std::vector<std::string> SkippedByRestore() {
-  std::vector<std::string> skip = BackupConfig::DefaultExcludes();
-  skip.push_back(".govern-backup");
-  return skip;
-}
 const std::vector<std::string> kSkip = SkippedByRestore();
 
 std::string ReadText(const std::string& path) {

@@ -22,6 +22,7 @@
 #include "io/text.h"
 #include "tests/support/ceph_cluster.h"
 #include "tests/support/cli_json.h"
+#include "tests/support/restore_skips.h"
 #include "tests/support/fault_proxy.h"
 #include "tests/support/s3_node_fixture.h"
 #include "tests/support/wait.h"
@@ -202,8 +203,7 @@ TEST_F(S3VersionedTest, ListBasedLocksLetExactlyOneOfTwoBackupsRun) {
   EXPECT_TRUE(Keys("locks/").empty());
   const std::string id = RemoteSetIds()[0];
 
-  std::vector<std::string> skip = BackupConfig::DefaultExcludes();
-  skip.push_back(".govern-backup");
+  const std::vector<std::string> skip = SkippedByRestore();
   auto tree = TreeDigest(node_.data_dir, skip);
   auto rows = DatabaseDigest(db_);
   const std::string elsewhere = root_ + "/restored-data";

@@ -20,6 +20,7 @@
 #include "io/subprocess.h"
 #include "io/text.h"
 #include "tests/support/cli_json.h"
+#include "tests/support/restore_skips.h"
 #include "tests/support/s3_node_fixture.h"
 #include "tests/support/wait.h"
 
@@ -28,12 +29,6 @@ namespace testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::vector<std::string> SkippedByRestore() {
-  std::vector<std::string> skip = BackupConfig::DefaultExcludes();
-  skip.push_back(".govern-backup");
-  return skip;
-}
 
 class S3Test : public S3NodeTest {
  protected:
