@@ -45,6 +45,7 @@ toml::table DatadirTable(const ManifestDatadir& datadir, Consistency consistency
   }
   // Format-1 manifests are rewritten (tests, copies) byte for byte: no key they lacked.
   if (format >= 2) table.insert("seekable", datadir.seekable);
+  if (datadir.vanished > 0) table.insert("vanished", Integer(datadir.vanished));
   return table;
 }
 
@@ -58,7 +59,9 @@ toml::table IndexTable(const ManifestIndex& index) {
 toml::table DatabaseTable(const ManifestDatabase& database) {
   toml::table rows;
   for (const auto& [table, count] : database.table_rows) rows.insert(table, Integer(count));
-  return toml::table{{"file", database.file},
+  toml::table hashes;
+  for (const auto& [table, hash] : database.table_hashes) hashes.insert(table, hash);
+  toml::table result{{"file", database.file},
                      {"sha256", database.sha256},
                      {"bytes", Integer(database.bytes)},
                      {"dump_bytes", Integer(database.dump_bytes)},
@@ -68,6 +71,8 @@ toml::table DatabaseTable(const ManifestDatabase& database) {
                      {"system_identifier", database.system_identifier},
                      {"pg_dump_version", database.pg_dump_version},
                      {"table_rows", std::move(rows)}};
+  if (!database.table_hashes.empty()) result.insert("table_hashes", std::move(hashes));
+  return result;
 }
 
 toml::table WindowTable(const ManifestWindow& window) {
@@ -94,6 +99,8 @@ toml::table BodyTable(const Manifest& manifest) {
                    {"window", WindowTable(manifest.window)}};
   if (manifest.database) body.insert("database", DatabaseTable(*manifest.database));
   if (manifest.index) body.insert("index", IndexTable(*manifest.index));
+  if (manifest.format >= 2) body.insert("type", ToString(manifest.type));
+  if (!manifest.parent.empty()) body.insert("parent", manifest.parent);
   return body;
 }
 
@@ -179,6 +186,7 @@ void ReadDatadir(Reader& read, ManifestDatadir& datadir) {
   datadir.changed_while_read = read.Strings("datadir.changed_while_read");
   datadir.vanished_while_read = read.Strings("datadir.vanished_while_read");
   datadir.seekable = read.Bool("datadir.seekable");
+  datadir.vanished = read.Unsigned("datadir.vanished", false);
 }
 
 ManifestDatabase ReadDatabase(Reader& read, const toml::table& root) {
@@ -196,6 +204,10 @@ ManifestDatabase ReadDatabase(Reader& read, const toml::table& root) {
     for (auto& [key, value] : *rows)
       if (auto count = value.value_exact<int64_t>(); count && *count >= 0)
         database.table_rows[std::string(key.str())] = static_cast<uint64_t>(*count);
+  if (auto hashes = root.at_path("database.table_hashes").as_table())
+    for (auto& [key, value] : *hashes)
+      if (auto hash = value.value_exact<std::string>())
+        database.table_hashes[std::string(key.str())] = *hash;
   return database;
 }
 
@@ -229,6 +241,16 @@ const char* ToString(Consistency consistency) {
 
 std::optional<Consistency> ParseConsistency(std::string_view text) {
   for (Consistency each : {Consistency::kOffline, Consistency::kSnapshot, Consistency::kOnline})
+    if (text == ToString(each)) return each;
+  return std::nullopt;
+}
+
+const char* ToString(SetType type) {
+  return type == SetType::kIncremental ? "incremental" : "full";
+}
+
+std::optional<SetType> ParseSetType(std::string_view text) {
+  for (SetType each : {SetType::kFull, SetType::kIncremental})
     if (text == ToString(each)) return each;
   return std::nullopt;
 }
@@ -287,6 +309,18 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
   manifest.pair_token = read.String("pair_token");
   if (auto created = read.Time("created_at", true)) manifest.created_at = *created;
   manifest.consistency = read.ConsistencyOf("consistency");
+  const std::string type = read.String("type", false);
+  if (!type.empty()) {
+    std::optional<SetType> parsed = ParseSetType(type);
+    if (!parsed)
+      return Status::Failed(where + ": type \"" + type + "\" is neither full nor incremental",
+                            "the manifest is damaged");
+    manifest.type = *parsed;
+  }
+  manifest.parent = read.String("parent", false);
+  if (manifest.type == SetType::kIncremental && !IsPlainFileName(manifest.parent))
+    return Status::Failed(where + ": an incremental set without a valid parent",
+                          "the manifest is damaged");
   manifest.tool_version = read.String("tool_version", false);
   manifest.note = read.String("note", false);
   ReadNode(read, manifest.node);

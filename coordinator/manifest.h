@@ -24,8 +24,9 @@
 
 namespace gb {
 
-// Format 2 (0.2.0): a seekable data-dir half may be recorded ([datadir] seekable) and the set
-// may carry a per-file index ([index]). Format 1 (0.1.0 sets) has neither; both are read.
+// Format 2 (0.2.0): a seekable data-dir half may be recorded ([datadir] seekable), the set
+// may carry a per-file index ([index]), and a set may be incremental (type, parent). Format 1
+// (0.1.0 sets) has none of these (every format-1 set is full); both are read.
 inline constexpr int kManifestFormat = 2;
 inline constexpr int kOldestManifestFormat = 1;
 
@@ -38,6 +39,13 @@ enum class Consistency {
 const char* ToString(Consistency consistency);  // "offline" | "snapshot" | "online"
 std::optional<Consistency> ParseConsistency(std::string_view text);
 std::ostream& operator<<(std::ostream& out, Consistency consistency);
+
+// Whether a set's data-dir half holds every file (full) or only what changed since its
+// parent (incremental; its index still lists every file, pointing into the sets that hold
+// them).
+enum class SetType { kFull, kIncremental };
+const char* ToString(SetType type);  // "full" | "incremental"
+std::optional<SetType> ParseSetType(std::string_view text);
 
 // Whether `name` may be a set id or a half's file name: a plain file name (not empty, no
 // '/', no NUL, not "." or ".."). Anything else could make a command read or remove a file
@@ -63,6 +71,9 @@ struct ManifestDatadir {
   std::vector<std::string> excluded;
   std::vector<std::string> changed_while_read;   // online sets only
   std::vector<std::string> vanished_while_read;  // online sets only
+  // Incremental sets: entries of the parent's index that this set no longer has (listed,
+  // NUL-separated, in the half's kVanishedMemberName member too).
+  uint64_t vanished = 0;
   bool seekable = false;  // independent frames + seek table (format 2); else one zstd stream
 };
 
@@ -85,6 +96,9 @@ struct ManifestDatabase {
   std::string system_identifier;
   std::string pg_dump_version;
   std::map<std::string, uint64_t> table_rows;  // "schema.table" -> rows at the snapshot
+  // "schema.table" -> a hash of the table's content at the snapshot, independent of row
+  // order (format 2; absent in older sets): what `diff` compares.
+  std::map<std::string, std::string> table_hashes;
 };
 
 struct ManifestWindow {
@@ -101,6 +115,8 @@ struct Manifest {
   std::string pair_token;
   TimePoint created_at;
   Consistency consistency = Consistency::kOffline;
+  SetType type = SetType::kFull;
+  std::string parent;  // the set this one builds on; "" for a full set
   std::string tool_version;
   std::string note;
   ManifestNode node;

@@ -20,6 +20,10 @@ namespace gb {
 
 // The member, first in every archive, that carries the pair identity of the set.
 inline constexpr char kPairMemberName[] = ".govern-backup/pair.toml";
+// The member, last in an incremental set's archive (and in a set taken in two passes), that
+// lists, NUL-separated, the paths a by-hand restore deletes after extracting this archive
+// over its parent's: what vanished since the parent, or since the first pass read it.
+inline constexpr char kVanishedMemberName[] = ".govern-backup/vanished";
 
 struct ArchiveWriteOptions {
   std::string source_dir;                  // what to archive (the data dir, or its snapshot)

@@ -1,5 +1,7 @@
 #include "datadir/file_index.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace gb {
@@ -17,6 +19,9 @@ nlohmann::json FileIndexEntry::ToJson() const {
                       {"set", set_id},    {"offset", offset}, {"length", length}};
   if (!link_target.empty()) json["link"] = link_target;
   if (!sha256.empty()) json["sha256"] = sha256;
+  if (ctime_ns != 0) json["ctime_ns"] = ctime_ns;
+  if (inode != 0) json["inode"] = inode;
+  if (racy) json["racy"] = true;
   return json;
 }
 
@@ -38,6 +43,9 @@ Result<FileIndexEntry> FileIndexEntry::FromJson(const nlohmann::json& json,
     entry.set_id = json.at("set").get<std::string>();
     entry.offset = json.at("offset").get<uint64_t>();
     entry.length = json.at("length").get<uint64_t>();
+    entry.ctime_ns = json.value("ctime_ns", int64_t{0});
+    entry.inode = json.value("inode", uint64_t{0});
+    entry.racy = json.value("racy", false);
   } catch (const nlohmann::json::exception& error) {
     return Status::Failed(where + ": not an index entry (" + error.what() + ")",
                           "the index is damaged: `govern-backup verify` checks it");
@@ -46,6 +54,19 @@ Result<FileIndexEntry> FileIndexEntry::FromJson(const nlohmann::json& json,
     return Status::Failed(where + ": an index entry without a path",
                           "the index is damaged: `govern-backup verify` checks it");
   return entry;
+}
+
+int ComparePaths(std::string_view a, std::string_view b) {
+  const size_t common = std::min(a.size(), b.size());
+  for (size_t i = 0; i < common; ++i) {
+    if (a[i] == b[i]) continue;
+    // '/' ends a component: it sorts before every other byte.
+    const unsigned char x = a[i] == '/' ? 0 : static_cast<unsigned char>(a[i]);
+    const unsigned char y = b[i] == '/' ? 0 : static_cast<unsigned char>(b[i]);
+    return x < y ? -1 : 1;
+  }
+  if (a.size() == b.size()) return 0;
+  return a.size() < b.size() ? -1 : 1;
 }
 
 Status FileIndexWriter::Add(const FileIndexEntry& entry) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -31,6 +32,13 @@ struct FileIndexEntry {
   std::string group;
   uint64_t size = 0;        // content bytes a restore writes (regular files and hard links)
   int64_t mtime_ns = 0;     // since the epoch
+  // What the next incremental set compares (with size and mtime) to tell whether the file
+  // changed; not restored. 0 in indexes written before incremental sets.
+  int64_t ctime_ns = 0;
+  uint64_t inode = 0;
+  // The file changed too close to the moment it was read for its times to be trusted (a
+  // write in the same clock tick would leave them unchanged): the next set reads it again.
+  bool racy = false;
   std::string link_target;  // symlink target, or the path a hard link points to
   std::string sha256;       // of the content (regular files); "" otherwise
   std::string set_id;       // the set whose data-dir half holds the member
@@ -40,6 +48,11 @@ struct FileIndexEntry {
   nlohmann::json ToJson() const;
   static Result<FileIndexEntry> FromJson(const nlohmann::json& json, const std::string& where);
 };
+
+// The order of every index: the walk's order (name-sorted pre-order), i.e. paths compared
+// component by component ("a" < "a/b" < "a-c"), not as whole strings. Negative, 0 or
+// positive, as strcmp.
+int ComparePaths(std::string_view a, std::string_view b);
 
 // Writes entries as JSON lines into `sink` (e.g. a HalfUpload's), which must outlive it.
 class FileIndexWriter {
