@@ -249,6 +249,38 @@ TEST_F(IncrementalTest, FullFlagAndFullEveryStartANewChain) {
   CheckSet(off, SetType::kFull, "");
 }
 
+// A parent whose index cannot be read is no failure: the set is taken full, with a warning.
+TEST_F(IncrementalTest, AnUnreadableParentIndexGivesAFullSet) {
+  const std::string first = Take();
+  const Manifest parent = LoadManifest(first);
+  const std::string index = repo_ + "/" + first + "/" + parent.index->file;
+  Put("a.txt", "a\n");
+
+  // Damaged inside: the first pass fails on it and starts again as a full set.
+  Output("printf 'not an index entry\\n' | zstd -q -c > " + index + ".bad && mv " + index +
+         ".bad " + index);
+  LetTheTreeAge();
+  CommandResult damaged = Run({"backup"});
+  ASSERT_EQ(damaged.exit_code, 0) << damaged.err;
+  EXPECT_NE(damaged.err.find("taking a full set instead"), std::string::npos) << damaged.err;
+  std::string id = damaged.out.substr(0, damaged.out.find('\n'));
+  trees_[id] = TreeDigest(node_.data_dir, kDefaultExcludes);
+  CheckSet(id, SetType::kFull, "");
+  EXPECT_TRUE(node_.IsRunning());
+
+  // Missing: the same, found when it is opened.
+  Put("b.txt", "b\n");
+  const Manifest second = LoadManifest(id);
+  fs::remove(repo_ + "/" + id + "/" + second.index->file);
+  LetTheTreeAge();
+  CommandResult missing = Run({"backup"});
+  ASSERT_EQ(missing.exit_code, 0) << missing.err;
+  EXPECT_NE(missing.err.find("taking a full set instead"), std::string::npos) << missing.err;
+  id = missing.out.substr(0, missing.out.find('\n'));
+  trees_[id] = TreeDigest(node_.data_dir, kDefaultExcludes);
+  CheckSet(id, SetType::kFull, "");
+}
+
 }  // namespace
 }  // namespace testing
 }  // namespace gb
