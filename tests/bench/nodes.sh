@@ -86,6 +86,16 @@ settle_db() {
   done
 }
 
+# Removes what govern-backup's restores kept aside on the current node (the replaced data dirs
+# and databases): a run restores the bench node five times, that would be 5x its size on disk.
+drop_restore_asides() {
+  local aside
+  rm -rf "$DATA_DIR".pre-restore-*
+  for aside in $("$PG_BIN/psql" -XAt -d postgres -c "SELECT datname FROM pg_database WHERE datname LIKE '${PGDATABASE}\_pre\_restore\_%'"); do
+    "$PG_BIN/dropdb" --maintenance-db=postgres "$aside"
+  done
+}
+
 # Reads the whole data dir once: every leg then starts with a warm page cache, as the issue's
 # targets ask (and as a nightly job on a busy node mostly finds it).
 warm_up() { find "$DATA_DIR" -type f -print0 | xargs -0 cat > /dev/null; }

@@ -7,7 +7,7 @@
 # restic: its repository is always encrypted (AES-256, one password file); default
 # compression (repository format 2, zstd "auto"). borg: no encryption (govern-backup's sets are
 # not encrypted by default either), zstd level 3 like govern-backup. Both skip govern-backup's
-# default excludes. Needs: $dir, the current node (nodes.sh), $excludes.
+# default excludes. Needs: $dir, the current node (nodes.sh: the bench node), $excludes.
 
 # Each tool's repository and cache live under $dir; exported for the legs' commands.
 peers_init() {
@@ -17,30 +17,23 @@ peers_init() {
   export BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes BORG_RELOCATED_REPO_ACCESS_IS_OK=yes
   (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > "$RESTIC_PASSWORD_FILE")
   mkdir -p "$dir/peer-dump"
+  local e
+  for e in "${excludes[@]}"; do echo "$DATA_DIR/$e"; done > "$dir/peer-excludes"
   restic init --quiet >/dev/null
   borg init --encryption=none
 }
 
 # peer_command restic|borg NIGHT: the command of one backup with that tool (night 0: the
-# first, full one). DSS is started again whatever happened.
+# first, full one). DSS is started again whatever happened. The leg's shell expands the
+# variables (the table shows the command as written).
+# shellcheck disable=SC2016
 peer_command() {
-  local tool=$1 night=$2 archive e
-  archive=()
-  case "$tool" in
-    restic)
-      archive=(restic backup --quiet --host govern-bench)
-      for e in "${excludes[@]}"; do archive+=(--exclude "$DATA_DIR/$e"); done
-      ;;
-    borg)
-      archive=(borg create --compression "zstd,3")
-      for e in "${excludes[@]}"; do archive+=(--exclude "$DATA_DIR/$e"); done
-      archive+=("::night-$night")
-      ;;
+  local archive
+  case "$1" in
+    restic) archive='restic backup --quiet --host govern-bench --exclude-file "$dir/peer-excludes"' ;;
+    borg) archive='borg create --compression zstd,3 --exclude-from "$dir/peer-excludes" ::night-'$2 ;;
   esac
-  archive+=("$DATA_DIR" "$dir/peer-dump")
-  # shellcheck disable=SC2016  # $PG_BIN and $status: the leg's shell expands them
-  printf 'dss stop >/dev/null; "$PG_BIN/pg_dump" -Fc -Z0 -f %q && %s; status=$?; dss start >/dev/null; exit $status' \
-    "$dir/peer-dump/govern.dump" "$(printf '%q ' "${archive[@]}")"
+  echo 'dss stop >/dev/null; "$PG_BIN/pg_dump" -Fc -Z0 -f "$dir/peer-dump/govern.dump" && '"$archive"' "$DATA_DIR" "$dir/peer-dump"; status=$?; dss start >/dev/null; exit $status'
 }
 
 peer_repository() { case "$1" in restic) echo "$RESTIC_REPOSITORY" ;; borg) echo "$BORG_REPO" ;; esac; }
