@@ -4,6 +4,7 @@
 # Needs: $dir (the benchmark's directory), $EVENTS (the current node's bin/dss record).
 
 declare -A WALL RSS DOWN CMD  # seconds, KiB, seconds of DSS stopped, the command
+declare -A ADDED              # bytes a leg added to its repository (measure_added)
 FAILED=()                     # labels of the legs that failed
 FIGURES=()                    # name, value, unit, target, labels: separated by \x1f (unit separator), in order
 
@@ -33,6 +34,16 @@ measure() {
   local wall rss
   read -r wall rss < <(tail -1 "$dir/time.$label")
   WALL[$label]=$wall RSS[$label]=$rss DOWN[$label]=$(downtime "$before")
+}
+
+# measure_added LABEL REPOSITORY COMMAND: measure, and how many bytes the leg added to the
+# repository (a folder); failures as measure.
+measure_added() {
+  local before status=0
+  before=$(bytes_of "$2")
+  measure "$1" "$3" || status=1
+  ADDED[$1]=$(( $(bytes_of "$2") - before ))
+  return $status
 }
 
 is_number() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?$ ]]; }

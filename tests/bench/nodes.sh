@@ -47,17 +47,16 @@ use_node() {
   export owner cfg repo node
 }
 
-# Stops every node's DSS and PostgreSQL (also a cluster whose setup failed half-way).
-stop_nodes() {
-  local folder pid_file
-  for folder in "${NODES[@]}"; do
-    if [ -s "$folder/node.env" ]; then (use_node "$folder"; dss stop >/dev/null 2>&1) || true; fi
-    for pid_file in "$folder"/postgresql/*/data/postmaster.pid; do
-      [ -e "$pid_file" ] && pg_ctl_stop "$(dirname "$pid_file")"
-    done
+# stop_node FOLDER: stops its DSS and PostgreSQL (also a cluster whose setup failed half-way).
+stop_node() {
+  local pid_file
+  if [ -s "$1/node.env" ]; then (use_node "$1"; dss stop >/dev/null 2>&1) || true; fi
+  for pid_file in "$1"/postgresql/*/data/postmaster.pid; do
+    [ -e "$pid_file" ] && pg_ctl_stop "$(dirname "$pid_file")"
   done
   return 0
 }
+stop_nodes() { local folder; for folder in "${NODES[@]}"; do stop_node "$folder"; done; }
 
 # A night of work on the current node: COUNT config files rewritten (the first line gets one
 # more space: a new inode, a new size and mtime, as DSS's atomic rewrites do) and about 2% of
