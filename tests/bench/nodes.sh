@@ -50,7 +50,8 @@ use_node() {
 # stop_node FOLDER: stops its DSS and PostgreSQL (also a cluster whose setup failed half-way).
 stop_node() {
   local pid_file
-  if [ -s "$1/node.env" ]; then (use_node "$1"; dss stop >/dev/null 2>&1) || true; fi
+  # A node whose data dir was removed after its legs has nothing left to stop but PostgreSQL.
+  if [ -s "$1/node.env" ] && [ -d "$1/node/data_dir" ]; then (use_node "$1"; dss stop >/dev/null 2>&1) || true; fi
   for pid_file in "$1"/postgresql/*/data/postmaster.pid; do
     [ -e "$pid_file" ] && pg_ctl_stop "$(dirname "$pid_file")"
   done
