@@ -41,7 +41,7 @@ use_node() {
   node=$1
   # shellcheck disable=SC1091  # written by govern-bench-setup
   source "$node/node.env"
-  owner=$(stat -c %U "$DATA_DIR")
+  owner=$(stat -c %U "$DATA_DIR" 2>/dev/null) || owner=""  # "": its data dir was removed
   cfg=$node/config.toml repo=$node/repository
   export DATA_DIR EVENTS PG_BIN PGHOST PGPORT PGUSER PGDATABASE PGPASSFILE PG_DIR EXCLUDES
   export owner cfg repo node
@@ -51,7 +51,7 @@ use_node() {
 stop_node() {
   local pid_file
   # A node whose data dir was removed after its legs has nothing left to stop but PostgreSQL.
-  if [ -s "$1/node.env" ] && [ -d "$1/node/data_dir" ]; then (use_node "$1"; dss stop >/dev/null 2>&1) || true; fi
+  if [ -s "$1/node.env" ]; then (use_node "$1"; [ ! -d "$DATA_DIR" ] || dss stop >/dev/null 2>&1) || true; fi
   for pid_file in "$1"/postgresql/*/data/postmaster.pid; do
     [ -e "$pid_file" ] && pg_ctl_stop "$(dirname "$pid_file")"
   done
