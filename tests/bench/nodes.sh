@@ -3,19 +3,23 @@
 # govern-bench-setup into a folder of its own (its PostgreSQL cluster, data dir, config.toml,
 # repository), made current with use_node, changed as a night of work would, and stopped at
 # the end. One benchmark per shell: the current node lives in the exported variables below.
-# Needs: $dir, $setup_bin (govern-bench-setup), $gb (govern-backup).
+# Needs: $dir, $setup_bin (govern-bench-setup); optional: $node_config.
 
 NODES=()  # folders of the nodes generated, for stop_nodes
 
 # As DSS's own control script wants: never as root.
 dss() { if [ "$(id -u)" -eq 0 ]; then runuser -u "$owner" -- "$DATA_DIR/bin/dss" "$@"; else "$DATA_DIR/bin/dss" "$@"; fi; }
-pg_ctl_stop() {  # the cluster of a data folder: pg_ctl refuses root, the cluster is postgres's
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1
-  else "$PG_BIN/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1; fi
+# pg_ctl stop of a cluster's data folder, with the pg_ctl beside its running postgres (a setup
+# that failed half-way printed no PG_BIN); pg_ctl refuses root, the cluster is postgres's.
+pg_ctl_stop() {
+  local pid bin
+  pid=$(head -1 "$1/postmaster.pid" 2>/dev/null) && bin=$(dirname "$(readlink -f "/proc/$pid/exe")") || return 0
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$bin/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1
+  else "$bin/pg_ctl" -D "$1" -m fast stop >/dev/null 2>&1; fi
 }
 
 # setup_node FOLDER ARGS...: generates a node (ARGS: govern-bench-setup's --files, --data-mb,
-# --db-mb, --tiny-files) and makes it current.
+# --db-mb, --tiny-files), appends $node_config (TOML) to its config.toml and makes it current.
 setup_node() {
   local folder=$1; shift
   mkdir -p "$folder"; chmod 755 "$folder"
@@ -23,6 +27,7 @@ setup_node() {
   echo "building a node in $folder ($*)" >&2
   "$setup_bin" "$folder" "$@" > "$folder/node.env" 2> "$folder/setup.err" \
     || { echo "govern-bench-setup failed:" >&2; tail -5 "$folder/setup.err" >&2; return 1; }
+  printf '%s' "${node_config:-}" >> "$folder/config.toml"
   use_node "$folder"
   # The peers and the by-hand pipelines skip what govern-backup skips by default.
   # shellcheck disable=SC2153  # EXCLUDES comes from node.env
