@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154,SC2034  # globals of scripts/bench: dir, gb, setup_bin, excludes, ...
+# shellcheck shell=bash disable=SC2154,SC2034  # $dir, $gb are scripts/bench's; it reads the arrays
 # Measuring one leg of scripts/bench (sourced by it) and the table of figures it prints at the
 # end. One benchmark per shell: the results live in the global arrays below, by leg label.
 # Needs: $dir (the benchmark's directory), $EVENTS (the current node's bin/dss record).
@@ -8,8 +8,8 @@ declare -A ADDED              # bytes a leg added to its repository (measure_add
 FAILED=()                     # labels of the legs that failed
 FIGURES=()                    # name, value, unit, target, labels: separated by \x1f (unit separator), in order
 
-# Seconds DSS was stopped, from the sample bin/dss's record of its stops and starts after line
-# `from` (the last stop-to-start gap: a leg stops DSS once).
+# downtime N: seconds DSS was stopped, from the sample bin/dss's record of its stops and starts
+# after line N (the last stop-to-start gap: a leg stops DSS once).
 downtime() {
   awk -v n="$1" 'NR>n && $2=="stop"{s=$1} NR>n && $2=="start" && s{d=$1-s} END{printf "%.2f", d+0}' "$EVENTS"
 }
@@ -70,7 +70,7 @@ ratio() {
 }
 mb() { if is_number "$1"; then awk -v k="$1" 'BEGIN{printf "%.1f", k * 1024 / 1e6}'; else echo -; fi; }  # KiB -> MB
 mib() { if is_number "$1"; then awk -v b="$1" 'BEGIN{printf "%.1f", b / 1048576}'; else echo -; fi; }   # bytes -> MiB
-bytes_of() { du -sb "$1" | cut -f1; }
+bytes_of() { { du -sb "$1" 2>/dev/null || echo 0; } | cut -f1; }  # 0: not there (yet)
 
 # fig NAME VALUE UNIT TARGET LABELS: one row of the final table. TARGET is "<= X", ">= X", "< X"
 # or "" (reported for information); LABELS are the legs whose commands produced the value.

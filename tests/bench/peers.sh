@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154  # globals of scripts/bench: dir, gb, setup_bin, excludes, ...
+# shellcheck shell=bash disable=SC2154  # $dir is scripts/bench's, $excludes and the node nodes.sh's
 # restic and borg (Debian's packages) as peers of govern-backup in scripts/bench (sourced by
 # it): the DSS doc's procedure with each of them as the archiver. DSS is stopped around the
 # database dump and the tool, as the doc asks; the dump is uncompressed (pg_dump -Fc -Z0) so
