@@ -2,7 +2,8 @@
 // a monitoring check. Every set is checked as verify checks it (read through, unless
 // --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
 // interrupted backups and restores), retention, the age of the newest set, and whether the
-// live node still matches the newest set. One finding per problem with what to do, and an ok
+// live node still matches the newest set; a set that builds on a missing or damaged set is a
+// broken chain. One finding per problem with what to do, and an ok
 // finding for what is worth knowing (the newest set, what a restore kept aside); exit 3 when
 // there is any problem. Audit takes no lock and changes nothing.
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/node_context.h"
@@ -29,6 +31,7 @@
 #include "datadir/dss_control.h"
 #include "datadir/node.h"
 #include "coordinator/store_lock.h"
+#include "io/text.h"
 #include "io/zstd_file.h"
 #include "store/object_stream.h"
 #include "pg/server.h"
@@ -125,11 +128,32 @@ class Audit {
       }
       SetCheckReport report = CheckSet(repo_, set.id, check);
       for (Finding& finding : report.findings) {
+        // A chain that does not load is the set's own finding; CheckChains names the sets
+        // that build on a damaged one.
+        if (finding.subject != SetSubject(set.id, kChainPart)) damaged_.insert(set.id);
         if (finding.status.hint().empty())
           finding.status = finding.status.WithHint("`govern-backup verify " + set.id + "` for details");
         findings_.push_back(std::move(finding));
       }
       CheckSetDirectory(set);
+    }
+    CheckChains();
+  }
+
+  // Step: the sets that build on a damaged set (a missing or incomplete one is named in the
+  // chain finding of each set that needs it).
+  void CheckChains() {
+    std::vector<Manifest> complete;
+    for (const auto& set : sets_)
+      if (set.has_manifest && set.manifest.ok()) complete.push_back(*set.manifest);
+    for (const auto& [id, dependents] : DependentsOf(complete)) {
+      if (!damaged_.count(id)) continue;
+      Add(SetSubject(id, kChainPart),
+          "set " + id + " is damaged, and " + std::to_string(dependents.size()) +
+              " set(s) build on it (" + Join(dependents) + "): none of them can be restored",
+          "put back an intact copy of set " + id + " (`govern-backup copy` from another "
+          "repository); until then the newest sound set is the one to restore, and the next "
+          "backup should be full: `govern-backup backup --full`");
     }
   }
 
@@ -288,10 +312,7 @@ class Audit {
       Add("retention", valid.message(), valid.hint());
       return;
     }
-    std::vector<RetentionCandidate> candidates;
-    for (const auto& set : sets_)
-      if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
-    for (const auto& decision : ApplyRetention(candidates, policy))
+    for (const auto& decision : ApplyRetention(CandidatesOf(sets_), policy))
       if (!decision.keep)
         Add(decision.id,
             "set " + decision.id + " (" + FormatRfc3339(decision.created_at) +
@@ -503,6 +524,7 @@ class Audit {
   Clock::time_point now_;
   std::optional<LockHolder> running_;
   std::vector<SetEntry> sets_;
+  std::set<std::string> damaged_;  // complete sets whose checks found problems
   int64_t sets_checked_ = 0;
   bool backup_leftover_ = false;
   bool repo_exists_ = false;

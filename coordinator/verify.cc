@@ -1,6 +1,8 @@
 // `govern-backup verify [ID ...] [--all] [--deep]`: the structural checks of restore's
-// pre-flight (set_checks.h) on one or more sets; --deep also test-restores each set into
-// scratch space and compares what comes out with what the backup recorded.
+// pre-flight (set_checks.h) on one or more sets and on every set they build on (chain.h),
+// each once, parents first: a set whose chain holds a failed set fails too, naming it. --deep
+// also test-restores each set asked for into scratch space and compares what comes out with
+// what the backup recorded.
 //
 // Verify takes no lock and never changes a set: backups may run beside it. Its scratch space
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
@@ -11,7 +13,10 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <set>
 
+#include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/node_context.h"
@@ -54,19 +59,23 @@ class Scratch {
   std::optional<ConnectionParams> database_;
 };
 
-// One set: its structural report, the tools that read its dump, and what --deep found.
+// One set: its structural report, the tools that read its dump, the sets of its chain that
+// failed, and what --deep found.
 struct SetResult {
   SetCheckReport report;
+  bool requested = false;  // named (or selected); else checked because a requested set needs it
   std::optional<DumpTools> tools;
+  std::vector<Finding> chain_problems;
   bool deep = false;
   std::vector<Finding> deep_problems;
 
   std::vector<Finding> Problems() const {
     std::vector<Finding> all = report.findings;
+    all.insert(all.end(), chain_problems.begin(), chain_problems.end());
     all.insert(all.end(), deep_problems.begin(), deep_problems.end());
     return all;
   }
-  bool ok() const { return report.ok() && deep_problems.empty(); }
+  bool ok() const { return report.ok() && chain_problems.empty() && deep_problems.empty(); }
 };
 
 // Step: which sets. Ids given, --all, or else the newest complete set.
@@ -93,6 +102,22 @@ Result<std::vector<std::string>> SelectSets(const Repository& repo, const Verify
     return Status::Problems("no complete backup set in " + repo.root() + " to verify",
                             "take one: `govern-backup backup`");
   return ids;
+}
+
+// Step: a set is only as sound as every set it builds on (checked before it): one finding per
+// failed ancestor, naming it.
+void CheckAncestors(const std::map<std::string, const SetResult*>& checked, SetResult& result) {
+  const std::vector<Manifest>& chain = result.report.chain;
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    auto found = checked.find(chain[i].id);
+    if (found == checked.end() || found->second->ok()) continue;
+    result.chain_problems.push_back(Finding::Problem(
+        SetSubject(result.report.id, kChainPart),
+        "set " + result.report.id + " builds on set " + chain[i].id +
+            ", which failed verification: it cannot be restored",
+        "put back an intact copy of set " + chain[i].id + " (`govern-backup copy` from another "
+        "repository), or restore another set"));
+  }
 }
 
 // Step: the structural checks, read through; the tools that read the dump are found per
@@ -271,11 +296,11 @@ void DeepDatabase(const Config& config, const Repository& repo, const Manifest& 
   CompareRowCounts(target, manifest, problems);
 }
 
-// Step: --deep, only on a set whose structure is sound.
+// Step: --deep, only on a set whose structure (and chain) is sound.
 void DeepCheck(const GlobalOptions& global, const Config& config, const Repository& repo,
                SetResult& result) {
   result.deep = true;
-  if (!result.report.ok() || !result.report.manifest) return;
+  if (!result.ok() || !result.report.manifest) return;
   const Manifest& manifest = *result.report.manifest;
   Scratch scratch(global.env);
   DeepDatadir(global.env, repo, manifest, scratch, result.deep_problems);
@@ -286,8 +311,16 @@ void DeepCheck(const GlobalOptions& global, const Config& config, const Reposito
 // What a sound set holds, for its ok finding.
 std::string SoundSetDetail(const SetResult& result) {
   const Manifest& m = *result.report.manifest;
-  std::string detail = "data dir " + std::to_string(m.datadir.files) + " files, " +
-                       FormatBytes(m.datadir.bytes);
+  std::string detail;
+  if (m.type == SetType::kIncremental) {
+    detail = "incremental on " + m.parent + " (chain of " +
+             std::to_string(result.report.chain.size()) + " sets); ";
+    if (result.report.index)
+      detail += "data dir " + std::to_string(result.report.index->entries) + " entries, ";
+    detail += std::to_string(m.datadir.files) + " in this set, " + FormatBytes(m.datadir.bytes);
+  } else {
+    detail = "data dir " + std::to_string(m.datadir.files) + " files, " + FormatBytes(m.datadir.bytes);
+  }
   if (m.database) {
     size_t tables = result.report.toc ? result.report.toc->tables.size() : m.database->table_rows.size();
     detail += "; database " + std::to_string(tables) + " tables, " + FormatBytes(m.database->bytes);
@@ -295,6 +328,7 @@ std::string SoundSetDetail(const SetResult& result) {
     detail += "; no database";
   }
   if (result.deep) detail += "; test-restored";
+  if (!result.requested) detail += " (checked: a set it was asked for builds on it)";
   return detail;
 }
 
@@ -305,9 +339,12 @@ std::vector<Finding> SetFindings(const SetResult& result) {
 }
 
 nlohmann::json SetJson(const SetResult& result) {
-  nlohmann::json set = {{"id", result.report.id}, {"ok", result.ok()}, {"deep", result.deep}};
+  nlohmann::json set = {{"id", result.report.id}, {"ok", result.ok()}, {"deep", result.deep},
+                         {"requested", result.requested}};
   if (result.report.manifest) {
     const Manifest& m = *result.report.manifest;
+    set["type"] = ToString(m.type);
+    set["parent"] = m.parent;
     set["created_at"] = FormatRfc3339(m.created_at);
     set["datadir_files"] = m.datadir.files;
     set["datadir_bytes"] = m.datadir.bytes;
@@ -342,20 +379,27 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
       PrintVerifyJson({}, {Finding::Problem("repository", selected.status())});
     return selected.status();
   }
-  const std::vector<std::string>& ids = *selected;
+  // Every set a selected set builds on is checked too, once, before the sets that need it.
+  const std::set<std::string> requested(selected->begin(), selected->end());
+  const std::vector<std::string> ids = WithAncestors(repo, *selected);
 
   DumpToolsCache tools_cache(config.database.pg_bin_dir);
   std::vector<SetResult> results;
+  results.reserve(ids.size());  // CheckAncestors keeps pointers to earlier results
+  std::map<std::string, const SetResult*> checked;
   size_t failed = 0;
   for (const auto& id : ids) {
     SetResult result = CheckStructure(repo, tools_cache, id);
-    if (options.deep) DeepCheck(global, config, repo, result);
+    result.requested = requested.count(id) > 0;
+    CheckAncestors(checked, result);
+    if (options.deep && result.requested) DeepCheck(global, config, repo, result);
     if (!global.json) {  // each set as soon as it is done: verify --all can take long
       PrintFindings(SetFindings(result), std::cout);
       std::cout.flush();
     }
     failed += result.ok() ? 0 : 1;
     results.push_back(std::move(result));
+    checked[id] = &results.back();
   }
   if (global.json) PrintVerifyJson(results);
   if (failed > 0)
