@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <vector>
@@ -17,7 +19,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "coordinator/half_stream.h"
 #include "coordinator/manifest.h"
+#include "coordinator/pair_identity.h"
+#include "coordinator/repository.h"
+#include "datadir/file_index.h"
 #include "io/files.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
@@ -64,6 +70,47 @@ class ChainTest : public GovernNodeTest {
     Result<Manifest> manifest = Manifest::Load(ManifestPath(id));
     EXPECT_TRUE(manifest.ok());
     return repo_ + "/" + id + "/" + manifest->datadir.file;
+  }
+
+  // Rewrites set `id`'s index as backup writes it (identity frame first) after `edit`, and
+  // its manifest's [index] to match.
+  void RewriteIndex(const std::string& id,
+                    const std::function<void(std::vector<FileIndexEntry>&)>& edit) {
+    std::unique_ptr<Repository> repo = Repository::Local(repo_);
+    Result<Manifest> manifest = repo->LoadSet(id);
+    ASSERT_TRUE(manifest.ok() && manifest->index) << manifest.status().ToString();
+    std::vector<FileIndexEntry> entries;
+    {
+      Result<std::unique_ptr<ZstdReader>> reader = OpenHalf(*repo, id, manifest->index->file);
+      ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+      FileIndexReader index(**reader, id);
+      FileIndexEntry entry;
+      for (Result<bool> more = index.Next(entry); more.ok() && *more; more = index.Next(entry))
+        entries.push_back(entry);
+    }
+    edit(entries);
+    HalfOptions options;
+    options.identity = PairIdentity{id, manifest->pair_token, kRoleDatadir}.ToText();
+    Result<std::unique_ptr<HalfUpload>> upload =
+        HalfUpload::Start(*repo, id, manifest->index->file, options);
+    ASSERT_TRUE(upload.ok()) << upload.status().ToString();
+    FileIndexWriter writer((*upload)->sink());
+    for (const FileIndexEntry& entry : entries) ASSERT_TRUE(writer.Add(entry).ok());
+    ASSERT_TRUE((*upload)->Finish().ok());
+    manifest->index->sha256 = (*upload)->sha256_hex();
+    manifest->index->bytes = (*upload)->stored_bytes();
+    manifest->index->entries = entries.size();
+    ASSERT_TRUE(WriteFile(ManifestPath(id), manifest->ToText(), 0600).ok());
+  }
+
+  // The verify --json problems about set `id`'s index.
+  std::vector<std::string> IndexProblems(const std::string& id) {
+    JsonRun verified = RunJson(config_path_, {"verify", id});
+    std::vector<std::string> problems;
+    for (const auto& finding : FindingsAbout(verified.doc, "set " + id + " index"))
+      if (!finding["ok"].get<bool>()) problems.push_back(finding["message"]);
+    EXPECT_EQ(verified.exit_code, problems.empty() ? 0 : 3) << verified.out;
+    return problems;
   }
 
   std::vector<std::string> SecondIds() {
@@ -148,6 +195,46 @@ TEST_F(ChainTest, ListShowVerifyPruneAndCopyFollowTheChain) {
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(again.doc["copied"], nlohmann::json({b_, c_}));
   EXPECT_EQ(again.doc["already_there"], nlohmann::json({a_}));
+}
+
+// An incremental set's index points into the sets of its chain; anywhere else, or out of the
+// walk's order, or listing a path twice, it is damaged.
+TEST_F(ChainTest, AnIndexMayPointIntoItsChainOnlyInTheWalksOrder) {
+  MakeChain();
+  // The first entries of c_ are in a_ and b_: as a captured set's unchanged files are. (The
+  // offsets stay c_'s: verify does not read the members through the index.)
+  RewriteIndex(c_, [&](std::vector<FileIndexEntry>& entries) {
+    entries.at(0).set_id = a_;
+    entries.at(1).set_id = b_;
+  });
+  EXPECT_TRUE(IndexProblems(c_).empty());
+
+  RewriteIndex(c_, [&](std::vector<FileIndexEntry>& entries) { entries.at(2).set_id = lone_; });
+  std::vector<std::string> problems = IndexProblems(c_);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("in set " + lone_ + ", which is not a set of its chain"),
+            std::string::npos) << problems[0];
+  // A full set's index is all its own.
+  RewriteIndex(a_, [&](std::vector<FileIndexEntry>& entries) { entries.at(0).set_id = lone_; });
+  problems = IndexProblems(a_);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("in set " + lone_ + ", which is not " + a_), std::string::npos)
+      << problems[0];
+
+  RewriteIndex(b_, [&](std::vector<FileIndexEntry>& entries) {
+    std::swap(entries.at(3), entries.at(4));
+  });
+  problems = IndexProblems(b_);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("not in the walk's order, or twice"), std::string::npos) << problems[0];
+  RewriteIndex(lone_, [&](std::vector<FileIndexEntry>& entries) {
+    entries.insert(entries.begin() + 5, entries.at(5));
+  });
+  // Listed twice: one entry more than the half holds members, too.
+  problems = IndexProblems(lone_);
+  ASSERT_EQ(problems.size(), 2u) << ::testing::PrintToString(problems);
+  EXPECT_NE(problems[0].find("not in the walk's order, or twice"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("whose data-dir half holds"), std::string::npos) << problems[1];
 }
 
 TEST_F(ChainTest, ADamagedParentFailsVerifyAuditAndRestoreOfItsChildren) {
