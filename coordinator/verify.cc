@@ -160,66 +160,90 @@ Result<std::string> MakeScratchDir(Env* env, const Repository& repo, const std::
   return dir;
 }
 
-// The extracted tree must be exactly what the manifest records, by the rule restore applies
-// to its staged copy (restore_staging.cc): every entry below the root except the
-// .govern-backup folder (the pair member is not extracted), and file bytes counting each
-// inode once. verify used to tolerate one entry too few, so a set that restore would refuse
-// could pass verify.
-void CompareExtractedTree(const std::string& dir, const ArchiveScan& scan,
-                          const Manifest& manifest, std::vector<Finding>& problems) {
-  const std::string subject = SetSubject(manifest.id, kDatadirPart);
-  const std::string& file = manifest.datadir.file;
+// A test extraction: what it read, and what the set records it must give.
+struct TestExtraction {
+  std::string source;         // what was extracted, for messages
+  uint64_t read_entries = 0;  // entries read from the archive
+  uint64_t expected_entries = 0;
+  uint64_t expected_bytes = 0;  // of file content, each inode once
+};
+
+// The extracted tree must be exactly what the set records, by the rule restore applies to its
+// staged copy (restore_staging.cc): every entry below the root except the .govern-backup
+// folder (the pair member is not extracted), and file bytes counting each inode once. verify
+// used to tolerate one entry too few, so a set that restore would refuse could pass verify.
+void CompareExtractedTree(const std::string& dir, const TestExtraction& extraction,
+                          const std::string& subject, std::vector<Finding>& problems) {
   Result<TreeStats> extracted = MeasureDataDir(dir);  // restore's count, the same rule
   if (!extracted.ok()) {
     problems.push_back(Finding::Problem(
-        subject, extracted.status().WithContext("cannot measure the test extraction of " + file)));
+        subject, extracted.status().WithContext("cannot measure the test extraction of " +
+                                                extraction.source)));
     return;
   }
   const char* hint = "the half is damaged: restore from another set";
-  if (scan.entries != manifest.datadir.files || extracted->entries != manifest.datadir.files)
+  if (extraction.read_entries != extraction.expected_entries ||
+      extracted->entries != extraction.expected_entries)
     problems.push_back(Finding::Problem(
         subject,
-        "test extraction of " + file + " gave " + std::to_string(extracted->entries) +
-            " entries on disk (" + std::to_string(scan.entries) +
-            " read from the archive), the manifest says " + std::to_string(manifest.datadir.files),
+        "test extraction of " + extraction.source + " gave " +
+            std::to_string(extracted->entries) + " entries on disk (" +
+            std::to_string(extraction.read_entries) + " read), the set records " +
+            std::to_string(extraction.expected_entries),
         hint));
-  if (extracted->bytes != manifest.datadir.source_bytes)
+  if (extracted->bytes != extraction.expected_bytes)
     problems.push_back(Finding::Problem(
         subject,
-        "test extraction of " + file + " gave " + std::to_string(extracted->bytes) +
-            " bytes of file content, the manifest says " +
-            std::to_string(manifest.datadir.source_bytes),
+        "test extraction of " + extraction.source + " gave " + std::to_string(extracted->bytes) +
+            " bytes of file content, the set records " +
+            std::to_string(extraction.expected_bytes),
         hint));
 }
 
-// --deep, data dir: extract into scratch space, then compare the tree with the manifest.
-void DeepDatadir(Env* env, const Repository& repo, const Manifest& manifest, Scratch& scratch,
+// A set without an index (0.1.0): its half extracted as one stream.
+Result<TestExtraction> ExtractHalf(const Repository& repo, const Manifest& manifest,
+                                   const std::string& dir) {
+  TestExtraction extraction;
+  extraction.source = "data-dir half " + manifest.datadir.file;
+  GB_ASSIGN_OR_RETURN(auto reader, OpenHalf(repo, manifest.id, manifest.datadir.file));
+  ExtractOptions options;
+  options.destination = dir;
+  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
+  GB_ASSIGN_OR_RETURN(ArchiveScan scan, ExtractArchive(*reader, options));
+  extraction.read_entries = scan.entries;
+  extraction.expected_entries = manifest.datadir.files;
+  extraction.expected_bytes = manifest.datadir.source_bytes;
+  return extraction;
+}
+
+// --deep, data dir: extract into scratch space, then compare the tree with the set.
+void DeepDatadir(Env* env, const Repository& repo, const SetResult& result, Scratch& scratch,
                  std::vector<Finding>& problems) {
+  const Manifest& manifest = *result.report.manifest;
   const std::string subject = SetSubject(manifest.id, kDatadirPart);
-  const std::string& file = manifest.datadir.file;
+  if (manifest.type == SetType::kIncremental) {
+    problems.push_back(Finding::Problem(
+        subject, "verify --deep of an incremental set is not supported yet: set " + manifest.id +
+                     " was checked without a test extraction",
+        "verify --deep its full set " + result.report.chain.front().id +
+            "; restore reads an incremental set from its chain"));
+    return;
+  }
   Result<std::string> dir = MakeScratchDir(env, repo, manifest.id);
   if (!dir.ok()) {
     problems.push_back(Finding::Problem(subject, dir.status()));
     return;
   }
   scratch.SetDir(*dir);
-  auto reader = OpenHalf(repo, manifest.id, file);
-  if (!reader.ok()) {
+  Result<TestExtraction> extraction = ExtractHalf(repo, manifest, *dir);
+  if (!extraction.ok()) {
     problems.push_back(Finding::Problem(
-        subject, reader.status().WithContext("data-dir half " + file + " cannot be opened")));
-    return;
-  }
-  ExtractOptions options;
-  options.destination = *dir;
-  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
-  Result<ArchiveScan> scan = ExtractArchive(**reader, options);
-  if (!scan.ok()) {
-    problems.push_back(Finding::Problem(
-        subject, "data-dir half " + file + " does not extract: " + scan.status().message(),
+        subject, "the data dir of set " + manifest.id + " does not extract: " +
+                     extraction.status().message(),
         "restore from another set"));
     return;
   }
-  CompareExtractedTree(*dir, *scan, manifest, problems);
+  CompareExtractedTree(*dir, *extraction, subject, problems);
 }
 
 // The restored tables against the row counts the backup recorded.
@@ -303,7 +327,7 @@ void DeepCheck(const GlobalOptions& global, const Config& config, const Reposito
   if (!result.ok() || !result.report.manifest) return;
   const Manifest& manifest = *result.report.manifest;
   Scratch scratch(global.env);
-  DeepDatadir(global.env, repo, manifest, scratch, result.deep_problems);
+  DeepDatadir(global.env, repo, result, scratch, result.deep_problems);
   if (manifest.database && result.tools)
     DeepDatabase(config, repo, manifest, *result.tools, scratch, result.deep_problems);
 }
