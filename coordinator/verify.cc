@@ -1,8 +1,9 @@
 // `govern-backup verify [ID ...] [--all] [--deep]`: the structural checks of restore's
 // pre-flight (set_checks.h) on one or more sets and on every set they build on (chain.h),
 // each once, parents first: a set whose chain holds a failed set fails too, naming it. --deep
-// also test-restores each set asked for into scratch space and compares what comes out with
-// what the backup recorded.
+// also test-restores each set asked for into scratch space, as restore stages it (a set with
+// an index from its chain, set_tree.h; a 0.1.0 set from its half), and compares what comes out
+// with what the backup recorded.
 //
 // Verify takes no lock and never changes a set: backups may run beside it. Its scratch space
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
@@ -22,6 +23,7 @@
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "coordinator/set_checks.h"
+#include "coordinator/set_tree.h"
 #include "coordinator/time_format.h"
 #include "coordinator/work_leftovers.h"
 #include "datadir/archive_reader.h"
@@ -216,26 +218,42 @@ Result<TestExtraction> ExtractHalf(const Repository& repo, const Manifest& manif
   return extraction;
 }
 
+// A set with an index (format 2, full or incremental): its data dir made from the index, each
+// entry read from the set of its chain that holds it, as restore stages it (set_tree.h, which
+// checks every member against its index entry on the way).
+Result<TestExtraction> ExtractFromIndex(const Repository& repo, const SetResult& result,
+                                        const std::string& dir) {
+  const std::vector<Manifest>& chain = result.report.chain;
+  TestExtraction extraction;
+  extraction.source = chain.size() == 1
+                          ? "the index of set " + chain.back().id
+                          : "the chain " + Join(ChainIds(chain)) + " (from the index of set " +
+                                chain.back().id + ")";
+  SetTreeOptions options;
+  options.destination = dir;
+  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
+  GB_ASSIGN_OR_RETURN(SetTree tree, MaterialiseSetTree(repo, chain, options));
+  extraction.read_entries = tree.entries;
+  extraction.expected_entries = result.report.index->entries;
+  extraction.expected_bytes = result.report.index->file_bytes;
+  return extraction;
+}
+
 // --deep, data dir: extract into scratch space, then compare the tree with the set.
 void DeepDatadir(Env* env, const Repository& repo, const SetResult& result, Scratch& scratch,
                  std::vector<Finding>& problems) {
   const Manifest& manifest = *result.report.manifest;
   const std::string subject = SetSubject(manifest.id, kDatadirPart);
-  if (manifest.type == SetType::kIncremental) {
-    problems.push_back(Finding::Problem(
-        subject, "verify --deep of an incremental set is not supported yet: set " + manifest.id +
-                     " was checked without a test extraction",
-        "verify --deep its full set " + result.report.chain.front().id +
-            "; restore reads an incremental set from its chain"));
-    return;
-  }
   Result<std::string> dir = MakeScratchDir(env, repo, manifest.id);
   if (!dir.ok()) {
     problems.push_back(Finding::Problem(subject, dir.status()));
     return;
   }
   scratch.SetDir(*dir);
-  Result<TestExtraction> extraction = ExtractHalf(repo, manifest, *dir);
+  // The structural checks passed, so an incremental set's chain loaded and its index was read.
+  Result<TestExtraction> extraction = HasSetTree(manifest) && result.report.index
+                                          ? ExtractFromIndex(repo, result, *dir)
+                                          : ExtractHalf(repo, manifest, *dir);
   if (!extraction.ok()) {
     problems.push_back(Finding::Problem(
         subject, "the data dir of set " + manifest.id + " does not extract: " +

@@ -160,6 +160,12 @@ TEST_F(ChainTest, ListShowVerifyPruneAndCopyFollowTheChain) {
   EXPECT_EQ(VerifiedSets(verified.doc),
             (std::map<std::string, std::pair<bool, bool>>{
                 {a_, {false, true}}, {b_, {true, true}}, {c_, {true, true}}}));
+  // --deep test-extracts the sets asked for, from their chain; their parents are checked.
+  JsonRun deep = RunJson(config_path_, {"verify", "--deep", c_});
+  ASSERT_EQ(deep.exit_code, 0) << deep.out << deep.err;
+  ASSERT_EQ(deep.doc["sets"].size(), 3u) << deep.out;
+  EXPECT_EQ(deep.doc["sets"][2]["deep"], true);
+  EXPECT_EQ(deep.doc["sets"][0]["deep"], false);
 
   // keep_last = 1 keeps the newest set and what it builds on; the lone full set goes.
   WriteConfig("[repositories.second]\npath = \"" + second_ + "\"\n[retention]\nkeep_last = 1\n"
@@ -208,6 +214,23 @@ TEST_F(ChainTest, AnIndexMayPointIntoItsChainOnlyInTheWalksOrder) {
     entries.at(1).set_id = b_;
   });
   EXPECT_TRUE(IndexProblems(c_).empty());
+
+  // A file unlike its index entry: the structure is sound, the test extraction says which.
+  std::string tampered;
+  RewriteIndex(c_, [&](std::vector<FileIndexEntry>& entries) {
+    for (size_t i = 0; i < 2; ++i) entries.at(i).set_id = c_;  // the members read are its own
+    for (FileIndexEntry& entry : entries)
+      if (entry.type == "file" && entry.size > 0) {
+        entry.sha256 = std::string(64, '0');
+        tampered = entry.path;
+        break;
+      }
+  });
+  ASSERT_FALSE(tampered.empty());
+  EXPECT_TRUE(IndexProblems(c_).empty());
+  JsonRun deep = RunJson(config_path_, {"verify", "--deep", c_});
+  EXPECT_EQ(deep.exit_code, 3) << deep.out;
+  EXPECT_TRUE(HasProblem(deep.doc, "set " + c_ + " data-dir half", tampered)) << deep.out;
 
   RewriteIndex(c_, [&](std::vector<FileIndexEntry>& entries) { entries.at(2).set_id = lone_; });
   std::vector<std::string> problems = IndexProblems(c_);
