@@ -36,6 +36,11 @@ std::string QuickStatus(const SetEntry& set) {
     if (database < 0) return "database half missing";
     if (static_cast<uint64_t>(database) != manifest.database->bytes) return "database half size differs";
   }
+  if (manifest.index) {
+    long long index = size_of(manifest.index->file);
+    if (index < 0) return "index missing";
+    if (static_cast<uint64_t>(index) != manifest.index->bytes) return "index size differs";
+  }
   return "complete";
 }
 
