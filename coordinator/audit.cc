@@ -100,6 +100,7 @@ class Audit {
       return;
     }
     sets_ = std::move(listed).value();
+    const std::vector<Manifest> complete = CompleteManifests();
     DumpToolsCache tools_cache(config_.database.pg_bin_dir);
     for (const auto& set : sets_) {
       if (!set.has_manifest) {
@@ -109,6 +110,7 @@ class Audit {
       ++sets_checked_;
       SetCheckOptions check;
       check.read_through = !options_.quick;
+      check.complete_sets = &complete;
       std::optional<DumpTools> tools;
       if (set.manifest.ok() && set.manifest->database && check.read_through) {
         Result<DumpTools> found = tools_cache.For(*set.manifest);
@@ -131,15 +133,19 @@ class Audit {
       }
       CheckSetDirectory(set);
     }
-    CheckChains();
+    CheckChains(complete);
+  }
+
+  std::vector<Manifest> CompleteManifests() const {
+    std::vector<Manifest> complete;
+    for (const auto& set : sets_)
+      if (set.has_manifest && set.manifest.ok()) complete.push_back(*set.manifest);
+    return complete;
   }
 
   // Step: the sets that build on a damaged set (a missing or incomplete one is named in the
   // chain finding of each set that needs it).
-  void CheckChains() {
-    std::vector<Manifest> complete;
-    for (const auto& set : sets_)
-      if (set.has_manifest && set.manifest.ok()) complete.push_back(*set.manifest);
+  void CheckChains(const std::vector<Manifest>& complete) {
     for (const auto& [id, dependents] : DependentsOf(complete)) {
       if (!damaged_.count(id)) continue;
       Add(SetSubject(id, kChainPart),

@@ -310,7 +310,8 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   std::set<std::string> chain_ids;
   Result<std::vector<Manifest>> chain =
       manifest.type == SetType::kFull ? Result<std::vector<Manifest>>(std::vector<Manifest>{manifest})
-                                      : LoadChain(repository, id);
+      : options.complete_sets != nullptr ? ChainOf(*options.complete_sets, id)
+                                         : LoadChain(repository, id);
   if (chain.ok()) {
     report.chain = std::move(chain).value();
     for (const Manifest& each : report.chain) chain_ids.insert(each.id);

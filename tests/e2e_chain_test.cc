@@ -307,8 +307,9 @@ TEST_F(ChainTest, AMissingParentBreaksTheChainAndCopyLeavesItsChildrenBehind) {
 
   JsonRun audit = RunJson(config_path_, {"audit", "--quick"});
   EXPECT_EQ(audit.exit_code, 3) << audit.out;
-  EXPECT_TRUE(HasProblem(audit.doc, "set " + b_ + " chain", "no backup set " + a_)) << audit.out;
-  EXPECT_TRUE(HasProblem(audit.doc, "set " + c_ + " chain", "no backup set " + a_)) << audit.out;
+  const std::string missing = "set " + b_ + " builds on set " + a_ + ": set " + a_ + " is missing";
+  EXPECT_TRUE(HasProblem(audit.doc, "set " + b_ + " chain", missing)) << audit.out;
+  EXPECT_TRUE(HasProblem(audit.doc, "set " + c_ + " chain", missing)) << audit.out;
 
   JsonRun restore = RunJson(config_path_, {"restore", c_, "--yes"});
   EXPECT_EQ(restore.exit_code, 4) << restore.out << restore.err;
