@@ -4,9 +4,10 @@
 // refuses (exit 4) such a set before anything is touched; audit reports the broken chain;
 // prune keeps what a kept set builds on ("needed by"); copy takes parents first.
 //
-// The chains are real sets turned into a chain by their manifests (type and parent rewritten,
-// the checksum recomputed by Manifest::ToText): what those commands read of a chain is its
-// manifests and the sets' structure, which such a chain has exactly as a captured one does.
+// Most chains here are full sets turned into a chain by their manifests (type and parent
+// rewritten, the checksum recomputed by Manifest::ToText): what those commands read of a chain
+// is its manifests and the sets' structure, which such a chain has as a captured one does,
+// and damage can be put exactly where a test wants it. The last test takes a captured chain.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -58,10 +59,10 @@ class ChainTest : public GovernNodeTest {
 
   // Four sets, each in its own second: `lone_` (full), then the chain a_ (full) <- b_ <- c_.
   void MakeChain() {
-    lone_ = BackupOkInItsOwnSecond();
-    a_ = BackupOkInItsOwnSecond();
-    b_ = BackupOkInItsOwnSecond();
-    c_ = BackupOk();
+    lone_ = BackupOkInItsOwnSecond({"--full"});
+    a_ = BackupOkInItsOwnSecond({"--full"});
+    b_ = BackupOkInItsOwnSecond({"--full"});
+    c_ = BackupOk({"--full"});
     BuildOn(b_, a_);
     BuildOn(c_, b_);
   }
@@ -320,6 +321,40 @@ TEST_F(ChainTest, AMissingParentBreaksTheChainAndCopyLeavesItsChildrenBehind) {
   EXPECT_EQ(copied.exit_code, 1) << copied.out << copied.err;
   EXPECT_NE(copied.err.find("set " + b_ + " is not copied"), std::string::npos) << copied.err;
   EXPECT_EQ(SecondIds(), (std::vector<std::string>{lone_}));
+}
+
+// Chains as backup makes them: `backup --copy-to` copies what the target lacks of the new
+// set's chain, and the copied chain verifies (--deep: test-extracted from the chain) there.
+TEST_F(ChainTest, BackupCopyToCopiesTheChainOfAnIncrementalSet) {
+  const std::string full = BackupOkInItsOwnSecond({"--full"});
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/config/chain-test.txt", "one\n", 0644).ok());
+  const std::string first = BackupOkInItsOwnSecond();
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/config/chain-test.txt", "two, longer\n", 0644).ok());
+  const std::string second = BackupOk({"--copy-to", "second"});
+  Result<Manifest> manifest = Manifest::Load(ManifestPath(second));
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_EQ(manifest->type, SetType::kIncremental);
+  ASSERT_EQ(manifest->parent, first);
+  EXPECT_EQ(SecondIds(), (std::vector<std::string>{full, first, second}));
+  JsonRun verified = RunJson(config_path_, {"--repo", "second", "verify", "--deep", second});
+  ASSERT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_EQ(verified.doc["sets"].size(), 3u);
+  EXPECT_EQ(verified.doc["sets"][2]["deep"], true);
+  // Nothing new to copy next time but the new set.
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/config/chain-test.txt", "three\n", 0644).ok());
+  const std::string third = BackupOk({"--copy-to", "second"});
+  EXPECT_EQ(SecondIds(), (std::vector<std::string>{full, first, second, third}));
+  JsonRun listed = RunJson(config_path_, {"--repo", "second", "list"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_EQ(listed.doc["sets"][3]["parent"], second);
+
+  // A set in the middle of the chain damaged: the newest set is not restored (exit 4).
+  fs::resize_file(HalfPath(first), fs::file_size(HalfPath(first)) - 10);
+  JsonRun restore = RunJson(config_path_, {"restore", third, "--yes"});
+  EXPECT_EQ(restore.exit_code, 4) << restore.out << restore.err;
+  EXPECT_TRUE(HasProblem(restore.doc, "set " + first + " data-dir half",
+                         "set " + third + " builds on set " + first))
+      << restore.out;
 }
 
 }  // namespace

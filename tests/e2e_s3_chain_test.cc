@@ -39,10 +39,10 @@ TEST_F(S3ChainTest, VerifyCopyPruneAndADamagedParentInTheBucket) {
   S3_NODE_TEST_OR_SKIP();
   Result<ExitInfo> stopped = RunDss("stop");  // faster sets: DSS is neither stopped nor started
   ASSERT_TRUE(stopped.ok() && stopped->success());
-  const std::string lone = BackupOkInItsOwnSecond();
-  const std::string a = BackupOkInItsOwnSecond();
-  const std::string b = BackupOkInItsOwnSecond();
-  const std::string c = BackupOk();
+  const std::string lone = BackupOkInItsOwnSecond({"--full"});
+  const std::string a = BackupOkInItsOwnSecond({"--full"});
+  const std::string b = BackupOkInItsOwnSecond({"--full"});
+  const std::string c = BackupOk({"--full"});
   BuildOn(b, a);
   BuildOn(c, b);
 
