@@ -135,6 +135,73 @@ Result<DiffPlan> Plan(const Repository& repo, const Manifest& from, const Manife
   return plan;
 }
 
+// Prints the diff as it is found: the files while the indexes are merged, then the tables
+// and the totals. With --json, one document whose "files" array streams.
+class DiffPrinter {
+ public:
+  DiffPrinter(bool json, const DiffPlan& plan) : json_(json), plan_(plan) {}
+
+  void BeginFiles(const std::string& from, const std::string& to) {
+    if (json_)
+      std::cout << "{" << Dump("from") << ":" << Dump(from) << "," << Dump("to") << ":"
+                << Dump(to) << "," << Dump("files") << ":" << (plan_.files ? "[" : "null");
+    else
+      std::cout << "Files, " << from << " -> " << to << ":\n"
+                << (plan_.files ? "" : "  not compared\n");
+  }
+  void File(const FileChange& change) {
+    if (json_) std::cout << (first_file_ ? "\n" : ",\n") << Dump(FileChangeJson(change));
+    else std::cout << FileChangeText(change) << '\n';
+    first_file_ = false;
+  }
+  void EndFiles() {
+    if (json_ && plan_.files) std::cout << (first_file_ ? "]" : "\n]");
+  }
+  // After a failed merge: what was printed stays one JSON document.
+  void Abandon() {
+    if (json_) std::cout << "}\n";
+    std::cout.flush();
+  }
+
+  void TablesAndTotals(const std::optional<ChangeCounts>& files) {
+    if (json_) PrintJsonTail(files);
+    else PrintTextTail(files);
+    std::cout.flush();
+  }
+
+ private:
+  void PrintJsonTail(const std::optional<ChangeCounts>& files) {
+    nlohmann::json rest{{"not_compared", plan_.not_compared}, {"tables", nullptr}};
+    nlohmann::json summary = nlohmann::json::object();
+    if (files) summary["files"] = CountsJson(*files);
+    if (plan_.tables) {
+      rest["tables"] = nlohmann::json::array();
+      for (const TableChange& change : plan_.tables->changes)
+        rest["tables"].push_back(TableChangeJson(change));
+      summary["tables"] = CountsJson(plan_.tables->counts);
+    }
+    rest["summary"] = summary;
+    std::cout << "," << Dump(rest).substr(1) << "\n";  // its members follow ours
+  }
+
+  void PrintTextTail(const std::optional<ChangeCounts>& files) {
+    std::cout << "Tables:\n";
+    if (!plan_.tables) std::cout << "  not compared\n";
+    else
+      for (const TableChange& change : plan_.tables->changes)
+        std::cout << TableChangeText(change) << '\n';
+    for (const std::string& why : plan_.not_compared) std::cout << "not compared: " << why << '\n';
+    std::vector<std::string> totals;
+    if (files) totals.push_back(CountsText(*files, "file"));
+    if (plan_.tables) totals.push_back(CountsText(plan_.tables->counts, "table"));
+    std::cout << Join(totals, "; ") << '\n';
+  }
+
+  bool json_;
+  const DiffPlan& plan_;
+  bool first_file_ = true;
+};
+
 }  // namespace
 
 Status RunDiff(const GlobalOptions& global, const DiffOptions& options) {
@@ -143,66 +210,26 @@ Status RunDiff(const GlobalOptions& global, const DiffOptions& options) {
   GB_ASSIGN_OR_RETURN(Manifest from, repo->LoadSet(options.from));
   GB_ASSIGN_OR_RETURN(Manifest to, repo->LoadSet(options.to));
   GB_ASSIGN_OR_RETURN(DiffPlan plan, Plan(*repo, from, to));
-  const bool json = global.json;
   // The text output says it in its own words; a JSON reader may not look at every key.
-  if (json)
+  if (global.json)
     for (const std::string& why : plan.not_compared) spdlog::warn("not compared: {}", why);
 
-  // The files, printed while the two indexes are merged.
-  std::cout << (json ? "{" + Dump("from") + ":" + Dump(from.id) + "," + Dump("to") + ":" +
-                           Dump(to.id) + "," + Dump("files") + ":"
-                     : "Files, " + from.id + " -> " + to.id + ":\n");
-  bool first = true;
-  Result<ChangeCounts> files = ChangeCounts{};
+  DiffPrinter printer(global.json, plan);
+  printer.BeginFiles(from.id, to.id);
+  std::optional<ChangeCounts> files;
   if (plan.files) {
-    files = DiffFiles(*repo, from, to, [&](const FileChange& change) {
-      if (json) std::cout << (first ? "[\n" : ",\n") << Dump(FileChangeJson(change));
-      else std::cout << FileChangeText(change) << '\n';
-      first = false;
+    Result<ChangeCounts> merged = DiffFiles(*repo, from, to, [&](const FileChange& change) {
+      printer.File(change);
       return Status::Ok();
     });
-    if (json) std::cout << (first ? "[]" : "\n]");
-  } else if (json) {
-    std::cout << "null";
-  } else {
-    std::cout << "  not compared\n";
+    printer.EndFiles();
+    if (!merged.ok()) {
+      printer.Abandon();
+      return merged.status();
+    }
+    files = *merged;
   }
-  if (!files.ok()) {
-    // The document printed so far is closed, so that stdout stays one JSON document.
-    if (json) std::cout << "}\n";
-    std::cout.flush();
-    return files.status();
-  }
-
-  // The tables and the summary.
-  nlohmann::json rest{{"not_compared", plan.not_compared}};
-  nlohmann::json summary;
-  if (plan.files) summary["files"] = CountsJson(*files);
-  if (plan.tables) {
-    rest["tables"] = nlohmann::json::array();
-    for (const TableChange& change : plan.tables->changes)
-      rest["tables"].push_back(TableChangeJson(change));
-    summary["tables"] = CountsJson(plan.tables->counts);
-  } else {
-    rest["tables"] = nullptr;
-  }
-  rest["summary"] = summary;
-  if (json) {
-    const std::string tail = Dump(rest);  // "{...}": its members follow ours
-    std::cout << "," << tail.substr(1) << "\n";
-  } else {
-    std::cout << "Tables:\n";
-    if (!plan.tables) std::cout << "  not compared\n";
-    else
-      for (const TableChange& change : plan.tables->changes)
-        std::cout << TableChangeText(change) << '\n';
-    for (const std::string& why : plan.not_compared) std::cout << "not compared: " << why << '\n';
-    std::vector<std::string> totals;
-    if (plan.files) totals.push_back(CountsText(*files, "file"));
-    if (plan.tables) totals.push_back(CountsText(plan.tables->counts, "table"));
-    std::cout << Join(totals, "; ") << '\n';
-  }
-  std::cout.flush();
+  printer.TablesAndTotals(files);
   return Status::Ok();
 }
 
