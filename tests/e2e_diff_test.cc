@@ -16,6 +16,7 @@
 
 #include "coordinator/manifest.h"
 #include "io/files.h"
+#include "io/zstd_file.h"
 #include "pg/table_summary.h"
 #include "sandbox/sql.h"
 #include "tests/support/cli_json.h"
@@ -259,6 +260,44 @@ TEST_F(DiffTest, AnOldSetIsComparedAsFarAsItCanBe) {
   EXPECT_NE(nothing.err.find("cannot be compared"), std::string::npos) << nothing.err;
   EXPECT_NE(nothing.err.find("records no table row counts"), std::string::npos) << nothing.err;
   EXPECT_TRUE(nothing.out.empty()) << nothing.out;
+}
+
+// The merge relies on both indexes being in path order: an index that is not says so,
+// naming it, instead of reporting made-up differences.
+TEST_F(DiffTest, AnIndexOutOfOrderIsAnError) {
+  const auto [first, second] = TwoSets();
+  Result<Manifest> manifest = Manifest::Load(repo_ + "/" + second + "/manifest.toml");
+  ASSERT_TRUE(manifest.ok() && manifest->index);
+  const std::string index = repo_ + "/" + second + "/" + manifest->index->file;
+  auto reader = ZstdFileReader::Open(index);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  std::string text;
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    Result<size_t> got = (*reader)->Read(buffer.data(), buffer.size());
+    ASSERT_TRUE(got.ok());
+    if (*got == 0) break;
+    text.append(buffer.data(), *got);
+  }
+  // The first two lines swapped.
+  const size_t one = text.find('\n') + 1;
+  const size_t two = text.find('\n', one) + 1;
+  const std::string swapped = text.substr(one, two - one) + text.substr(0, one) + text.substr(two);
+  ZstdWriterOptions options;
+  options.header_frame = (*reader)->header_frame();
+  reader->reset();
+  ASSERT_TRUE(fs::remove(index));
+  auto writer = ZstdFileWriter::Create(index, options);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  ASSERT_TRUE((*writer)->Write(swapped.data(), swapped.size()).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+
+  JsonRun run = RunJson(config_path_, {"diff", first, second});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.err.find("out of path order"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(manifest->index->file), std::string::npos) << run.err;
+  // What was printed before the error is still one JSON document.
+  EXPECT_TRUE(run.doc.is_object()) << run.out;
 }
 
 class DiffS3Test : public DiffFixture<S3NodeTest> {};
