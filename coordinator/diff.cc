@@ -77,11 +77,14 @@ nlohmann::json TableChangeJson(const TableChange& change) {
   return json;
 }
 
+std::string RowsText(uint64_t rows) {
+  return std::to_string(rows) + (rows == 1 ? " row" : " rows");
+}
+
 std::string TableChangeText(const TableChange& change) {
   std::string line = std::string(1, KindLetter(change.kind)) + "  " + change.table + "  (";
-  if (change.kind == ChangeKind::kAdded) return line + std::to_string(*change.to_rows) + " rows)";
-  if (change.kind == ChangeKind::kRemoved)
-    return line + std::to_string(*change.from_rows) + " rows)";
+  if (change.kind == ChangeKind::kAdded) return line + RowsText(*change.to_rows) + ")";
+  if (change.kind == ChangeKind::kRemoved) return line + RowsText(*change.from_rows) + ")";
   std::vector<std::string> details;
   for (const std::string& field : change.fields) {
     if (field == "rows")

@@ -179,7 +179,7 @@ TEST_F(DiffTest, NamesExactlyWhatChangedBetweenTwoSets) {
   for (const char* line : {"A  diff-me/new.txt\n", "D  diff-me/gone.txt\n",
                            "M  diff-me/content.txt  (content)\n",
                            "M  diff-me/turn  (type file -> symlink, content, size",
-                           "A  public.diff_new  (0 rows)\n", "D  public.diff_gone  (1 rows)\n",
+                           "A  public.diff_new  (0 rows)\n", "D  public.diff_gone  (1 row)\n",
                            "M  public.diff_counted  (content)\n"})
     EXPECT_NE(text.out.find(line), std::string::npos) << line << " not in\n" << text.out;
 }
