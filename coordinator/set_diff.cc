@@ -70,9 +70,9 @@ std::string HashOf(const ManifestDatabase& database, const std::string& table) {
 std::string WhyContentsNotComparable(const Manifest& from, const Manifest& to) {
   for (const Manifest* set : {&from, &to}) {
     if (set->database->table_hashes.empty())
-      return "set " + set->id + " records no table content hashes (made by govern-backup " +
-             (set->tool_version.empty() ? std::string("0.1.0") : set->tool_version) +
-             "): only row counts are compared";
+      return "set " + set->id +
+             " records no table content hashes (taken before backups recorded them): only row "
+             "counts are compared";
   }
   const std::string& a = from.database->table_hashes.begin()->second;
   const std::string& b = to.database->table_hashes.begin()->second;

@@ -63,7 +63,7 @@ struct TableChange {
 struct TableDiff {
   std::vector<TableChange> changes;  // by table name
   ChangeCounts counts;
-  // False when one of the sets records no content hashes (made before 0.2.0) or hashes of
+  // False when one of the sets records no content hashes (an older set) or hashes of
   // another scheme: only row counts were compared; `note` says so, naming the set.
   bool contents_compared = true;
   std::string note;
