@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <thread>
 
+#include "io/frame_stream.h"
+#include "io/seekable_zstd_reader.h"
+
 namespace gb {
 
 Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& repository,
@@ -72,9 +75,48 @@ Result<ObjectInfo> HalfUpload::Finish() {
 
 void HalfUpload::Abort(const Status& why) { object_->Abort(why); }
 
+namespace {
+
+// A seekable half read front to back: its frames fetched and decompressed ahead on a few
+// threads (io/frame_stream.h) instead of one zstd stream on one core; the same bytes, the
+// same hash of the whole object.
+class SeekableHalfReader : public ZstdReader {
+ public:
+  SeekableHalfReader(std::unique_ptr<SeekableZstdReader> half, std::string identity)
+      : half_(std::move(half)),
+        identity_(std::move(identity)),
+        stream_(FrameStream::Whole(*half_, 0)) {}
+
+  Result<size_t> Read(void* buffer, size_t capacity) override {
+    return stream_->Read(buffer, capacity);
+  }
+  const std::string& header_frame() const override { return identity_; }
+  std::string sha256_hex() const override { return stream_->sha256_hex(); }
+  uint64_t compressed_bytes() const override { return stream_->compressed_bytes(); }
+
+ private:
+  std::unique_ptr<SeekableZstdReader> half_;
+  std::string identity_;
+  std::unique_ptr<FrameStream> stream_;  // last: stopped before the half goes
+};
+
+}  // namespace
+
 Result<std::unique_ptr<ZstdReader>> OpenHalf(const Repository& repository, const std::string& id,
                                              const std::string& file) {
   const std::string key = repository.ObjectKey(id, file);
+  // A half with a seek table is read frame by frame, in parallel. One whose table cannot be
+  // read (a plain half, or a damaged table) is read as the one zstd stream it also is: its
+  // hash then tells whether it is damaged.
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<StoreRangeSource> ranges,
+                      StoreRangeSource::Open(repository.store(), key));
+  Result<std::unique_ptr<SeekableZstdReader>> seekable = SeekableZstdReader::Open(std::move(ranges));
+  if (seekable.ok()) {
+    Result<std::string> identity = (*seekable)->ReadIdentityFrame();
+    if (identity.ok())
+      return std::unique_ptr<ZstdReader>(
+          new SeekableHalfReader(std::move(seekable).value(), std::move(identity).value()));
+  }
   GB_ASSIGN_OR_RETURN(std::unique_ptr<ObjectReader> object,
                       ObjectReader::Open(repository.store(), key));
   return ZstdReader::Open(std::move(object), repository.Locate(key));

@@ -69,7 +69,9 @@ class HalfUpload {
 };
 
 // The payload of half `file` of set `id`, streamed from the store (ranged reads with
-// read-ahead: nothing is downloaded whole first). Errors name the object.
+// read-ahead: nothing is downloaded whole first). A seekable half's frames are fetched and
+// decompressed ahead on up to 4 threads (io/frame_stream.h); any other half is read as one
+// zstd stream. Either way the reader hashes every byte of the object. Errors name it.
 Result<std::unique_ptr<ZstdReader>> OpenHalf(const Repository& repository, const std::string& id,
                                              const std::string& file);
 // Only the half's leading identity frame (two small ranged reads).

@@ -1,7 +1,5 @@
 #include "coordinator/restore_staging.h"
 
-#include "coordinator/half_stream.h"
-
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,12 +9,15 @@
 #include <utility>
 #include <vector>
 
+#include "coordinator/chain.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/restore_marker.h"
+#include "coordinator/set_tree.h"
 #include "datadir/archive_reader.h"
 #include "datadir/tree_stats.h"
 #include "pg/dump.h"
+#include "io/text.h"
 #include "pg/server.h"
 
 namespace gb {
@@ -87,23 +88,38 @@ RestoredFromMarker MarkerFor(const RestorePlan& plan, TimePoint restored_at) {
                             plan.has_database ? plan.database.dbname : std::string()};
 }
 
-Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, ArchiveScan* scan,
-                    bool* created) {
+// The data dir of a format-2 set, from its index: each file from the set of the chain that
+// holds it (set_tree.h), checked against the index on its way to the disk.
+Status ExtractFromIndex(const RestorePlan& plan, Progress* progress, ArchiveScan* scan) {
+  GB_ASSIGN_OR_RETURN(std::vector<Manifest> chain,
+                      LoadChain(*plan.repository, plan.manifest.id));
+  SetTreeOptions options;
+  options.destination = plan.staging_dir;
+  options.restore_owners = true;
+  options.on_progress = [progress](uint64_t done) {
+    if (progress != nullptr) progress->Set(0, done);
+    return CheckInterrupted();
+  };
+  GB_ASSIGN_OR_RETURN(SetTree tree, MaterialiseSetTree(*plan.repository, chain, options));
+  if (tree.holders.size() > 1)
+    spdlog::info("files read from {} sets of the chain: {}", tree.holders.size(),
+                 Join(tree.holders, ", "));
+  scan->entries = tree.entries;
+  scan->source_bytes = tree.file_bytes;
+  return Status::Ok();
+}
+
+// The data dir of a set without an index (0.1.0): its one stream extracted, then checked
+// against the manifest: every byte of the half read (its SHA-256), entries and bytes.
+Status ExtractStream(const RestorePlan& plan, Progress* progress, ArchiveScan* scan) {
   const ManifestDatadir& expected = plan.manifest.datadir;
-  GB_RETURN_IF_ERROR(env->CreateDirectory(plan.staging_dir, 0700));
-  *created = true;
-  spdlog::info("extracting {} into {}", plan.datadir_file, plan.staging_dir);
   GB_ASSIGN_OR_RETURN(auto reader,
                       OpenHalf(*plan.repository, plan.manifest.id, expected.file));
   WatchedSource source(*reader, progress, 0);
   ExtractOptions options;
   options.destination = plan.staging_dir;
   options.restore_owners = true;
-  Result<ArchiveScan> extracted = ExtractArchive(source, options);
-  // The pre-flight refuses an unsafe archive (exit 4); caught only now, it is still a refusal.
-  if (!extracted.ok() && IsUnsafeArchive(extracted.status()))
-    return extracted.status().WithCode(Code::kRefused);
-  GB_ASSIGN_OR_RETURN(*scan, std::move(extracted));
+  GB_ASSIGN_OR_RETURN(*scan, ExtractArchive(source, options));
   GB_RETURN_IF_ERROR(CheckReadThrough(*reader, plan.datadir_file, expected.sha256));
   if (scan->entries != expected.files || scan->source_bytes != expected.source_bytes)
     return Status::Failed("the archive " + plan.datadir_file + " held " +
@@ -111,15 +127,28 @@ Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, Archi
                           std::to_string(scan->source_bytes) + " bytes; the manifest says " +
                           std::to_string(expected.files) + " and " +
                           std::to_string(expected.source_bytes));
+  return Status::Ok();
+}
 
-  // What is on disk now, against what the archive held.
+Status StageDataDir(const RestorePlan& plan, Env* env, Progress* progress, ArchiveScan* scan,
+                    bool* created) {
+  GB_RETURN_IF_ERROR(env->CreateDirectory(plan.staging_dir, 0700));
+  *created = true;
+  spdlog::info("extracting {} into {}", plan.datadir_file, plan.staging_dir);
+  Status extracted = HasSetTree(plan.manifest) ? ExtractFromIndex(plan, progress, scan)
+                                               : ExtractStream(plan, progress, scan);
+  // The pre-flight refuses an unsafe archive (exit 4); caught only now, it is still a refusal.
+  if (IsUnsafeArchive(extracted)) return extracted.WithCode(Code::kRefused);
+  GB_RETURN_IF_ERROR(extracted);
+
+  // What is on disk now, against what was extracted.
   GB_ASSIGN_OR_RETURN(TreeStats staged, MeasureDataDir(plan.staging_dir));
-  if (staged.entries != expected.files || staged.bytes != expected.source_bytes)
+  if (staged.entries != scan->entries || staged.bytes != scan->source_bytes)
     return Status::Failed("the staged data dir " + plan.staging_dir + " holds " +
                           std::to_string(staged.entries) + " entries and " +
-                          std::to_string(staged.bytes) + " bytes; the archive held " +
-                          std::to_string(expected.files) + " and " +
-                          std::to_string(expected.source_bytes));
+                          std::to_string(staged.bytes) + " bytes; the set holds " +
+                          std::to_string(scan->entries) + " and " +
+                          std::to_string(scan->source_bytes));
   GB_RETURN_IF_ERROR(SetRootModeAndOwner(plan, plan.staging_dir));
   GB_RETURN_IF_ERROR(
       WriteRestoredFromMarker(plan.staging_dir, MarkerFor(plan, env->Now()), env));

@@ -54,8 +54,9 @@ Status ForEachSelectedEntry(const Repository& repository, const Manifest& manife
 
   GB_ASSIGN_OR_RETURN(std::unique_ptr<ZstdReader> stream,
                       OpenHalf(repository, manifest.id, manifest.index->file));
-  FileIndexReader reader(*stream, repository.Locate(repository.ObjectKey(
-                                      manifest.id, manifest.index->file)));
+  const std::string reader_name =
+      repository.Locate(repository.ObjectKey(manifest.id, manifest.index->file));
+  FileIndexReader reader(*stream, reader_name);
   FileIndexEntry entry;
   for (;;) {
     GB_ASSIGN_OR_RETURN(bool more, reader.Next(entry));
@@ -68,6 +69,13 @@ Status ForEachSelectedEntry(const Repository& repository, const Manifest& manife
     }
     if (wanted) GB_RETURN_IF_ERROR(visit(entry));
   }
+  // What the entries said is trusted (where each file's bytes are) only if the index is the
+  // one the manifest recorded.
+  if (stream->sha256_hex() != manifest.index->sha256)
+    return Status::Failed("the index " + reader_name + " is damaged (SHA-256 " +
+                              stream->sha256_hex() + ", the manifest says " +
+                              manifest.index->sha256 + ")",
+                          "`govern-backup verify " + manifest.id + "` checks the set");
   for (size_t i = 0; i < selected.size(); ++i) {
     if (found[i] || selected[i].empty()) continue;
     return Status::Failed("path " + selected[i] + " is not in set " + manifest.id,

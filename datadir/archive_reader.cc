@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include "datadir/archive_writer.h"
 #include "datadir/data_dir_walk.h"
 #include "datadir/deep_extraction.h"
+#include "io/sha256.h"
 
 namespace gb {
 namespace {
@@ -107,6 +109,48 @@ bool IsPairDirectoryMember(const std::string& normalized) {
           normalized.compare(0, pair_dir.size(), pair_dir) == 0 &&
           normalized[pair_dir.size()] == '/');
 }
+
+// The index's name for the type of `entry` (a hard link whatever its file type says).
+const char* IndexTypeOf(struct archive_entry* entry) {
+  if (archive_entry_hardlink(entry) != nullptr) return "hardlink";
+  switch (archive_entry_filetype(entry)) {
+    case AE_IFREG: return "file";
+    case AE_IFDIR: return "dir";
+    case AE_IFLNK: return "symlink";
+    case AE_IFIFO: return "fifo";
+    case AE_IFCHR: return "char";
+    case AE_IFBLK: return "block";
+    default: return "other";
+  }
+}
+
+// The SHA-256 of a regular file's content as libarchive hands it out: blocks at offsets,
+// the holes of a sparse file between them, which count as zeros (as the writer hashed them).
+class ContentHash {
+ public:
+  void Block(const void* data, size_t size, uint64_t offset) {
+    Zeros(offset);
+    hash_.Update(data, size);
+    at_ += size;
+  }
+  std::string Finish(uint64_t size) {
+    Zeros(size);
+    return hash_.HexDigest();
+  }
+
+ private:
+  void Zeros(uint64_t until) {
+    static const char kZeros[1 << 16] = {};
+    while (at_ < until) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof kZeros, until - at_));
+      hash_.Update(kZeros, n);
+      at_ += n;
+    }
+  }
+
+  Sha256 hash_;
+  uint64_t at_ = 0;
+};
 
 // One pass over a tar stream; with a destination it also extracts.
 class ArchiveReaderSession {
@@ -222,14 +266,22 @@ class ArchiveReaderSession {
       return Status::Failed("archive member " + last_ + " links to nothing", kUnsafeArchiveHint);
     }
     if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
-    if (deep_.IsDeep(name)) return DeepMember(entry, name, target);
-    GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, name));
-    if (raw_link != nullptr) {
-      GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, target + "/"));
-      archive_entry_copy_hardlink(entry, (destination_ + "/" + target).c_str());
+    if (extract_->on_member) {
+      reported_ = ExtractedMember{name, IndexTypeOf(entry), 0, "", target};
+      if (const char* symlink = archive_entry_symlink(entry)) reported_.link_target = symlink;
     }
-    archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
-    return WriteMember(entry);
+    if (deep_.IsDeep(name)) {
+      GB_RETURN_IF_ERROR(DeepMember(entry, name, target));
+    } else {
+      GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, name));
+      if (raw_link != nullptr) {
+        GB_RETURN_IF_ERROR(CheckNoSymlinkOnTheWay(name, target + "/"));
+        archive_entry_copy_hardlink(entry, (destination_ + "/" + target).c_str());
+      }
+      archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
+      GB_RETURN_IF_ERROR(WriteMember(entry));
+    }
+    return extract_->on_member ? extract_->on_member(reported_) : Status::Ok();
   }
 
   // A member too deep for a path: written relative to its anchor (see DeepExtraction). A
@@ -353,18 +405,25 @@ class ArchiveReaderSession {
     size_t size;
     la_int64_t offset;
     uint64_t read = 0;
+    const bool file = entry != nullptr && archive_entry_filetype(entry) == AE_IFREG &&
+                      archive_entry_size_is_set(entry) && archive_entry_hardlink(entry) == nullptr;
+    const bool hash = file && disk != nullptr && extract_->on_member;
+    ContentHash content;
     for (;;) {
       const int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
       if (r == ARCHIVE_EOF) break;
       if (r != ARCHIVE_OK) return ReadError("reading archive member " + last_);
       read += size;
+      if (hash) content.Block(block, size, static_cast<uint64_t>(offset));
       if (disk != nullptr && archive_write_data_block(disk, block, size, offset) != ARCHIVE_OK) {
         return LibarchiveError(disk, "cannot write archive member " + last_ + " to disk");
       }
     }
-    const bool file = entry != nullptr && archive_entry_filetype(entry) == AE_IFREG &&
-                      archive_entry_size_is_set(entry) && archive_entry_hardlink(entry) == nullptr;
     scan_.source_bytes += file ? static_cast<uint64_t>(archive_entry_size(entry)) : read;
+    if (hash) {
+      reported_.size = static_cast<uint64_t>(archive_entry_size(entry));
+      reported_.sha256 = content.Finish(reported_.size);
+    }
     return Status::Ok();
   }
 
@@ -397,6 +456,7 @@ class ArchiveReaderSession {
   std::unordered_set<std::string> safe_directories_;
   std::unordered_set<std::string> symlink_members_;  // normalized names of symlink members
   std::string last_;
+  ExtractedMember reported_;  // the member being extracted, for on_member
   ArchiveScan scan_;
   bool saw_pair_member_ = false;
   la_int64_t member_end_ = 0;  // stream offset just past the last member read

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "io/byte_stream.h"
@@ -29,9 +30,22 @@ bool IsUnsafeArchive(const Status& status);
 // archive, or an unsafe member name (IsUnsafeArchive), is an error naming the member.
 Result<ArchiveScan> ScanArchive(ByteSource& tar_stream);
 
+// One extracted member as the index describes it (datadir/file_index.h's vocabulary).
+struct ExtractedMember {
+  std::string path;         // normalized: relative, no "./", no trailing '/'
+  std::string type;         // file | dir | symlink | hardlink | fifo | char | block
+  uint64_t size = 0;        // content bytes of a regular file (holes included)
+  std::string sha256;       // of a regular file's content (holes as zeros); "" otherwise
+  std::string link_target;  // symlink target, or the (normalized) path a hard link names
+};
+
 struct ExtractOptions {
   std::string destination;      // must exist and be empty
   bool restore_owners = true;   // as tar -xp as root; ignored when not root
+  // Called after each member is written (the pair member excluded), with its content's
+  // SHA-256 computed on the way to the disk: a caller checks the tree against an index
+  // without reading every file again. An error stops the extraction. May be empty.
+  std::function<Status(const ExtractedMember&)> on_member;
 };
 
 // Extracts into `destination` with modes, owners (when root), mtimes, symlinks, hard links,

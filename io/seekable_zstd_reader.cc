@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "io/ordered_workers.h"
-#include "io/sha256.h"
+#include "io/frame_stream.h"
 
 namespace gb {
 namespace {
@@ -65,30 +64,6 @@ Status DecompressCheckedFrame(ZSTD_DCtx* context, const std::string& compressed,
   return Status::Ok();
 }
 
-// One decompression context per worker thread, so no two threads share one.
-class DecompressionContexts {
- public:
-  explicit DecompressionContexts(int count) {
-    for (int i = 0; i < count; ++i) contexts_.push_back(ZSTD_createDCtx());
-  }
-  ~DecompressionContexts() {
-    for (ZSTD_DCtx* context : contexts_) ZSTD_freeDCtx(context);
-  }
-  DecompressionContexts(const DecompressionContexts&) = delete;
-  DecompressionContexts& operator=(const DecompressionContexts&) = delete;
-
-  Status Check(const std::string& name) const {
-    for (ZSTD_DCtx* context : contexts_) {
-      if (context == nullptr) return Status::Failed("cannot create a zstd context for " + name);
-    }
-    return Status::Ok();
-  }
-  ZSTD_DCtx* operator[](int worker) const { return contexts_[worker]; }
-
- private:
-  std::vector<ZSTD_DCtx*> contexts_;
-};
-
 }  // namespace
 
 SeekableZstdReader::SeekableZstdReader(std::unique_ptr<RangeSource> source, SeekTable table,
@@ -142,18 +117,29 @@ Result<std::string> SeekableZstdReader::ReadIdentityFrame() const {
   return bytes.substr(8);
 }
 
-Result<std::string> SeekableZstdReader::DecompressFrame(size_t index) const {
+SeekableZstdReader::FrameDecoder::FrameDecoder() : context_(ZSTD_createDCtx()) {}
+SeekableZstdReader::FrameDecoder::~FrameDecoder() {
+  ZSTD_freeDCtx(static_cast<ZSTD_DCtx*>(context_));
+}
+
+Status SeekableZstdReader::ReadFrame(size_t index, FrameDecoder& decoder, std::string* compressed,
+                                     std::string* content) const {
   if (index >= table_.frames.size()) {
     return Status::Failed(name() + " has no frame " + std::to_string(index));
   }
+  if (decoder.context_ == nullptr) return Status::Failed("cannot create a zstd context for " + name());
   const SeekableFrame& frame = table_.frames[index];
-  GB_ASSIGN_OR_RETURN(std::string compressed,
-                      source_->ReadRange(frame.compressed_offset, frame.compressed_size));
-  DecompressionContexts context(1);
-  GB_RETURN_IF_ERROR(context.Check(name()));
-  std::string output;
-  GB_RETURN_IF_ERROR(DecompressCheckedFrame(context[0], compressed, name(), index, frame, &output));
-  return output;
+  GB_ASSIGN_OR_RETURN(*compressed, source_->ReadRange(frame.compressed_offset, frame.compressed_size));
+  return DecompressCheckedFrame(static_cast<ZSTD_DCtx*>(decoder.context_), *compressed, name(),
+                                index, frame, content);
+}
+
+Result<std::string> SeekableZstdReader::DecompressFrame(size_t index) const {
+  FrameDecoder decoder;
+  std::string compressed;
+  std::string content;
+  GB_RETURN_IF_ERROR(ReadFrame(index, decoder, &compressed, &content));
+  return content;
 }
 
 Status SeekableZstdReader::DecompressRange(uint64_t begin, uint64_t end, ByteSink& sink) const {
@@ -177,36 +163,10 @@ Status SeekableZstdReader::DecompressRange(uint64_t begin, uint64_t end, ByteSin
 Result<SeekableZstdReader::WholeStream> SeekableZstdReader::DecompressAll(ByteSink& sink,
                                                                           int threads) const {
   if (threads <= 0) threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  DecompressionContexts contexts(threads);  // this thread decompresses too: threads - 1 workers
-  GB_RETURN_IF_ERROR(contexts.Check(name()));
-  const auto& frames = table_.frames;
-  const std::string& file_name = name();
-  OrderedWorkers workers(
-      threads - 1, static_cast<size_t>(threads) + 1,
-      [&](int worker, uint64_t index, std::string& compressed, std::string* output) {
-        return DecompressCheckedFrame(contexts[worker], compressed, file_name, index,
-                                      frames[index], output);
-      });
-  Sha256 hash;
+  std::unique_ptr<FrameStream> stream = FrameStream::Whole(*this, threads);
   WholeStream result;
-  auto write_next = [&]() -> Status {
-    GB_ASSIGN_OR_RETURN(std::string content, workers.Next());
-    result.decompressed_bytes += content.size();
-    Status written = content.empty() ? Status::Ok() : sink.Write(content.data(), content.size());
-    workers.Recycle(std::move(content));
-    return written;
-  };
-  // This thread reads the file in order (hashing it) while the workers decompress.
-  for (const SeekableFrame& frame : frames) {
-    if (workers.full()) GB_RETURN_IF_ERROR(write_next());
-    GB_ASSIGN_OR_RETURN(std::string compressed,
-                        source_->ReadRange(frame.compressed_offset, frame.compressed_size));
-    hash.Update(compressed.data(), compressed.size());
-    workers.Submit(std::move(compressed));
-  }
-  while (workers.in_flight() > 0) GB_RETURN_IF_ERROR(write_next());
-  hash.Update(table_bytes_.data(), table_bytes_.size());
-  result.file_sha256_hex = hash.HexDigest();
+  GB_ASSIGN_OR_RETURN(result.decompressed_bytes, CopyStream(*stream, sink));
+  result.file_sha256_hex = stream->sha256_hex();
   return result;
 }
 

@@ -1,7 +1,8 @@
 // SeekableZstdReader: reads a file in the zstd seekable format (as SeekableZstdWriter
 // writes it) through ranged reads: its frame list from the trailing seek table, one frame,
 // a range of the decompressed stream touching only the frames that cover it, or the whole
-// stream with frames decompressed in parallel and written in order.
+// stream with frames decompressed in parallel and written in order (io/frame_stream.h reads
+// ranges or the whole stream as a ByteSource, frames decompressed ahead on a few threads).
 //
 // Every frame is checked against its seek-table entry (one whole frame of exactly the
 // listed sizes) and, when it carries one, against its XXH64 content checksum; a damaged
@@ -40,6 +41,25 @@ class SeekableZstdReader {
   Result<std::string> ReadIdentityFrame() const;
   // The decompressed content of frame `index` ("" for a skippable frame).
   Result<std::string> DecompressFrame(size_t index) const;
+
+  // A zstd decompression context: ReadFrame callers on several threads need one each.
+  class FrameDecoder {
+   public:
+    FrameDecoder();
+    ~FrameDecoder();
+    FrameDecoder(const FrameDecoder&) = delete;
+    FrameDecoder& operator=(const FrameDecoder&) = delete;
+
+   private:
+    friend class SeekableZstdReader;
+    void* context_;  // ZSTD_DCtx*, kept out of this header
+  };
+  // Frame `index` as stored (`compressed`) and decompressed (`content`, "" for a skippable
+  // frame), checked as DecompressFrame checks it. Reuses the strings' storage.
+  Status ReadFrame(size_t index, FrameDecoder& decoder, std::string* compressed,
+                   std::string* content) const;
+  // The seek-table frame as read: the file's last bytes, after every frame.
+  const std::string& table_bytes() const { return table_bytes_; }
   // Decompressed bytes [begin, end) into `sink`, one frame at a time.
   Status DecompressRange(uint64_t begin, uint64_t end, ByteSink& sink) const;
 
@@ -48,7 +68,7 @@ class SeekableZstdReader {
     std::string file_sha256_hex;  // of every byte of the file, read once in order
   };
   // The whole stream into `sink`, frames decompressed on `threads` threads (0 = all online
-  // cores; the calling thread is one of them) with at most threads + 1 frames in memory.
+  // cores; the calling thread is one of them) with at most 2 x threads frames in memory.
   Result<WholeStream> DecompressAll(ByteSink& sink, int threads) const;
 
  private:

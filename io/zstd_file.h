@@ -87,10 +87,12 @@ class ZstdReader : public ByteSource {
   // an error naming the source.
   Result<size_t> Read(void* buffer, size_t capacity) override;
 
-  const std::string& header_frame() const;  // payload of a leading skippable frame, or ""
+  // Virtual: a seekable half is read by a subclass that decompresses its frames in parallel
+  // (coordinator/half_stream.cc), to the same effect.
+  virtual const std::string& header_frame() const;  // of a leading skippable frame, or ""
   // SHA-256 of the compressed bytes; valid once Read() has returned 0 ("" before).
-  std::string sha256_hex() const;
-  uint64_t compressed_bytes() const;  // read from the source so far, header frame included
+  virtual std::string sha256_hex() const;
+  virtual uint64_t compressed_bytes() const;  // read so far, header frame included
 
  protected:
   ZstdReader();
