@@ -15,6 +15,7 @@ class IndexCursor {
  public:
   Status Open(const Repository& repository, const Manifest& manifest) {
     if (!manifest.index) return NoIndexError(repository, manifest);
+    manifest_ = &manifest;
     name_ = repository.Locate(repository.ObjectKey(manifest.id, manifest.index->file));
     GB_ASSIGN_OR_RETURN(stream_, OpenHalf(repository, manifest.id, manifest.index->file));
     reader_ = std::make_unique<FileIndexReader>(*stream_, name_);
@@ -32,7 +33,7 @@ class IndexCursor {
       GB_ASSIGN_OR_RETURN(bool more, reader_->Next(entry_));
       if (!more) {
         done_ = true;
-        return Status::Ok();
+        return CheckIndexDigest(*manifest_, *stream_, name_);
       }
     } while (IsUnder(entry_.path, kPairDirName));
     if (!previous_.empty() && ComparePaths(previous_, entry_.path) >= 0)
@@ -44,6 +45,7 @@ class IndexCursor {
   }
 
  private:
+  const Manifest* manifest_ = nullptr;
   std::string name_;
   std::unique_ptr<ZstdReader> stream_;
   std::unique_ptr<FileIndexReader> reader_;

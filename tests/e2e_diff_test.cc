@@ -262,8 +262,8 @@ TEST_F(DiffTest, AnOldSetIsComparedAsFarAsItCanBe) {
   EXPECT_TRUE(nothing.out.empty()) << nothing.out;
 }
 
-// The merge relies on both indexes being in path order: an index that is not says so,
-// naming it, instead of reporting made-up differences.
+// The merge relies on both indexes being in path order and being the ones the manifests
+// recorded: an index that is not is an error naming it, not a made-up difference.
 TEST_F(DiffTest, AnIndexOutOfOrderIsAnError) {
   const auto [first, second] = TwoSets();
   Result<Manifest> manifest = Manifest::Load(repo_ + "/" + second + "/manifest.toml");
@@ -298,6 +298,17 @@ TEST_F(DiffTest, AnIndexOutOfOrderIsAnError) {
   EXPECT_NE(run.err.find(manifest->index->file), std::string::npos) << run.err;
   // What was printed before the error is still one JSON document.
   EXPECT_TRUE(run.doc.is_object()) << run.out;
+
+  // In order but not the index the manifest recorded: damaged.
+  ASSERT_TRUE(fs::remove(index));
+  auto rewriter = ZstdFileWriter::Create(index, options);
+  ASSERT_TRUE(rewriter.ok()) << rewriter.status().ToString();
+  const std::string shortened = text.substr(0, text.rfind('\n', text.size() - 2) + 1);
+  ASSERT_TRUE((*rewriter)->Write(shortened.data(), shortened.size()).ok());
+  ASSERT_TRUE((*rewriter)->Finish().ok());
+  JsonRun damaged = RunJson(config_path_, {"diff", first, second});
+  EXPECT_EQ(damaged.exit_code, 1) << damaged.out;
+  EXPECT_NE(damaged.err.find("is damaged (SHA-256"), std::string::npos) << damaged.err;
 }
 
 class DiffS3Test : public DiffFixture<S3NodeTest> {};
