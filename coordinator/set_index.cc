@@ -1,5 +1,7 @@
 #include "coordinator/set_index.h"
 
+#include <algorithm>
+
 #include "coordinator/half_stream.h"
 
 namespace gb {
@@ -68,8 +70,11 @@ Status ForEachSelectedEntry(const Repository& repository, const Manifest& manife
       repository.Locate(repository.ObjectKey(manifest.id, manifest.index->file));
   FileIndexReader reader(*stream, reader_name);
   FileIndexEntry entry;
+  const bool everything =
+      std::find(selected.begin(), selected.end(), std::string()) != selected.end();
   for (;;) {
-    GB_ASSIGN_OR_RETURN(bool more, reader.Next(entry));
+    GB_ASSIGN_OR_RETURN(bool more, everything ? reader.Next(entry)
+                                              : reader.NextWithPathPrefix(entry, selected));
     if (!more) break;
     bool wanted = false;
     for (size_t i = 0; i < selected.size(); ++i) {

@@ -105,10 +105,35 @@ Result<bool> FileIndexReader::NextLine(std::string& line) {
   }
 }
 
+Result<bool> FileIndexReader::NextWithPathPrefix(FileIndexEntry& entry,
+                                                 const std::vector<std::string>& prefixes) {
+  // A path is written by dump() as "path":"<escaped>", and escaping goes character by
+  // character: a path starting with a prefix is written starting with the escaped prefix.
+  // Inside a string value every '"' is escaped, so the key cannot be matched there.
+  std::vector<std::string> needles;
+  for (const std::string& prefix : prefixes) {
+    std::string quoted = nlohmann::json(prefix).dump();
+    quoted.pop_back();
+    needles.push_back("\"path\":" + quoted);
+  }
+  std::string line;
+  for (;;) {
+    GB_ASSIGN_OR_RETURN(bool more, NextLine(line));
+    if (!more) return false;
+    for (const std::string& needle : needles)
+      if (line.find(needle) != std::string::npos) return ParseLine(line, entry);
+    ++entries_;
+  }
+}
+
 Result<bool> FileIndexReader::Next(FileIndexEntry& entry) {
   std::string line;
   GB_ASSIGN_OR_RETURN(bool more, NextLine(line));
   if (!more) return false;
+  return ParseLine(line, entry);
+}
+
+Result<bool> FileIndexReader::ParseLine(const std::string& line, FileIndexEntry& entry) {
   const std::string where = name_ + " entry " + std::to_string(entries_ + 1);
   nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
   if (json.is_discarded())

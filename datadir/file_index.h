@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -74,10 +75,15 @@ class FileIndexReader {
       : source_(source), name_(std::move(name)) {}
   // The next entry into `entry`; false at the end. A damaged line is an error naming it.
   Result<bool> Next(FileIndexEntry& entry);
+  // The same, skipping without parsing every line whose path does not start with one of
+  // `prefixes` (parsing every line of a large index is what made a one-file extract slow).
+  // Skipped lines still count in entries().
+  Result<bool> NextWithPathPrefix(FileIndexEntry& entry, const std::vector<std::string>& prefixes);
   uint64_t entries() const { return entries_; }
 
  private:
   Result<bool> NextLine(std::string& line);
+  Result<bool> ParseLine(const std::string& line, FileIndexEntry& entry);
 
   ByteSource& source_;
   std::string name_;

@@ -1,8 +1,13 @@
 #include "io/frame_stream.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
 #include <thread>
+
+#include "io/sha256.h"
 
 namespace gb {
 namespace {
@@ -33,6 +38,72 @@ Status BadRange(const SeekableZstdReader& half, const StreamRange& range, const 
 }
 
 }  // namespace
+
+// The file's SHA-256 on a thread of its own: the stored bytes of each frame, in order, once
+// the consumer has read the frame (hashing on the consumer's thread would slow every read
+// by a third). Buffers come back through TakeHashed, to be reused.
+class FrameStream::BackgroundHash {
+ public:
+  BackgroundHash() : thread_([this] { Run(); }) {}
+  ~BackgroundHash() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    changed_.notify_all();
+    thread_.join();
+  }
+
+  // Hashes buffer[from, end) after what was given before. Waits while kPending are queued.
+  void Give(std::string buffer, size_t from) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queued_.size() < kPending; });
+    queued_.emplace_back(std::move(buffer), from);
+    changed_.notify_all();
+  }
+  std::vector<std::string> TakeHashed() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> done;
+    done.swap(hashed_);
+    return done;
+  }
+  // Waits for what was given, hashes `tail` after it, and returns the digest.
+  std::string Finish(const std::string& tail) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait(lock, [&] { return queued_.empty() && !busy_; });
+    hash_.Update(tail.data(), tail.size());
+    return hash_.HexDigest();
+  }
+
+ private:
+  static constexpr size_t kPending = 2;
+
+  void Run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      changed_.wait(lock, [&] { return stopping_ || !queued_.empty(); });
+      if (stopping_) return;
+      auto [buffer, from] = std::move(queued_.front());
+      queued_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      hash_.Update(buffer.data() + from, buffer.size() - from);
+      lock.lock();
+      busy_ = false;
+      hashed_.push_back(std::move(buffer));
+      changed_.notify_all();
+    }
+  }
+
+  Sha256 hash_;  // the thread's while it runs; Finish's once it is idle
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<std::pair<std::string, size_t>> queued_;
+  std::vector<std::string> hashed_;
+  bool busy_ = false;
+  bool stopping_ = false;
+  std::thread thread_;  // last: started once the rest is ready
+};
 
 Result<std::unique_ptr<FrameStream>> FrameStream::Ranges(const SeekableZstdReader& half,
                                                          std::vector<StreamRange> ranges,
@@ -80,6 +151,7 @@ FrameStream::FrameStream(const SeekableZstdReader& half, std::vector<Piece> piec
     decoders_.push_back(std::make_unique<SeekableZstdReader::FrameDecoder>());
     scratch_.emplace_back();
   }
+  if (whole_) hasher_ = std::make_unique<BackgroundHash>();
   workers_ = std::make_unique<OrderedWorkers>(
       workers - 1, 2 * static_cast<size_t>(workers),
       [this](int worker, uint64_t, std::string& input, std::string* output) {
@@ -93,7 +165,21 @@ FrameStream::FrameStream(const SeekableZstdReader& half, std::vector<Piece> piec
   SubmitAhead();
 }
 
-FrameStream::~FrameStream() { workers_.reset(); }
+FrameStream::~FrameStream() {
+  workers_.reset();
+  hasher_.reset();
+}
+
+void FrameStream::ReleaseContent() {
+  if (whole_ && taken_ > 0) {
+    const size_t frame = frames_[taken_ - 1];
+    hasher_->Give(std::move(content_), half_.frames()[frame].decompressed_size);
+    for (std::string& buffer : hasher_->TakeHashed()) workers_->Recycle(std::move(buffer));
+  } else {
+    workers_->Recycle(std::move(content_));
+  }
+  content_ = std::string();
+}
 
 void FrameStream::SubmitAhead() {
   while (submitted_ < frames_.size() && !workers_->full())
@@ -104,14 +190,12 @@ Status FrameStream::TakeFrame(size_t frame) {
   if (taken_ >= frames_.size() || frames_[taken_] != frame)
     return Status::Failed("internal error: frame " + std::to_string(frame) + " of " +
                           half_.name() + " read out of order");
-  workers_->Recycle(std::move(content_));
+  ReleaseContent();
   Result<std::string> next = workers_->Next();
   ++taken_;
   SubmitAhead();
   if (!next.ok()) return next.status();
   content_ = std::move(next).value();
-  const uint64_t size = half_.frames()[frame].decompressed_size;
-  if (whole_) hash_.Update(content_.data() + size, content_.size() - size);
   compressed_bytes_ += half_.frames()[frame].compressed_size;
   return Status::Ok();
 }
@@ -139,9 +223,9 @@ Result<size_t> FrameStream::Read(void* buffer, size_t capacity) {
     loaded_ = piece_ < pieces_.size() && pieces_[piece_].frame == piece.frame;
   }
   if (whole_ && sha256_hex_.empty()) {
-    hash_.Update(half_.table_bytes().data(), half_.table_bytes().size());
+    ReleaseContent();
     compressed_bytes_ += half_.table_bytes().size();
-    sha256_hex_ = hash_.HexDigest();
+    sha256_hex_ = hasher_->Finish(half_.table_bytes());
   }
   return size_t{0};
 }

@@ -5,7 +5,8 @@
 // a whole half runs at the speed of several cores rather than one.
 //
 // Memory is bounded whatever the length of the stream: at most 2 x threads frames are in
-// flight (fetched, being decompressed, or decompressed and waiting to be read).
+// flight (fetched, being decompressed, or decompressed and waiting to be read), and in
+// Whole, 3 more waiting to be hashed (on a thread of their own).
 //
 // Thread-safety: one consumer thread calls Read; the decompressing threads are internal and
 // are stopped when the stream is destroyed. The SeekableZstdReader must outlive the stream.
@@ -19,7 +20,6 @@
 #include "io/byte_stream.h"
 #include "io/ordered_workers.h"
 #include "io/seekable_zstd_reader.h"
-#include "io/sha256.h"
 #include "io/status.h"
 
 namespace gb {
@@ -65,8 +65,11 @@ class FrameStream : public ByteSource {
     uint64_t take = 0;
   };
 
+  class BackgroundHash;
+
   FrameStream(const SeekableZstdReader& half, std::vector<Piece> pieces, int threads, bool whole);
   void SubmitAhead();
+  void ReleaseContent();  // content_ read: to the hasher (Whole) or back to the workers
   Status TakeFrame(size_t frame);  // the next frame in order, which must be `frame`
 
   const SeekableZstdReader& half_;
@@ -80,7 +83,7 @@ class FrameStream : public ByteSource {
   bool loaded_ = false;   // content_ holds pieces_[piece_].frame
   std::string content_;   // the loaded frame (in Whole: its stored bytes appended)
   Status failure_;
-  Sha256 hash_;
+  std::unique_ptr<BackgroundHash> hasher_;  // Whole only
   std::string sha256_hex_;
   uint64_t compressed_bytes_ = 0;
   std::vector<std::unique_ptr<SeekableZstdReader::FrameDecoder>> decoders_;  // one per thread
