@@ -40,7 +40,7 @@ const std::map<std::string, std::vector<std::string>>& Schema() {
       {"node", {"data_dir", "dss_command", "dss_user"}},
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
       {"repository", RepositoryKeys()},
-      {"backup", {"mode", "exclude", "compression_level", "threads"}},
+      {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every"}},
       {"snapshot", {"create", "path", "destroy"}},
       {"retention", {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_within"}},
   };
@@ -330,6 +330,12 @@ class ConfigReader {
     reader_.ReadInt("backup", "compression_level", 1, 19, &backup->compression_level,
                     "zstd levels run from 1 (fastest) to 19 (smallest); 3 is the default");
     reader_.ReadInt("backup", "threads", 0, kMaxThreads, &backup->threads, "0 uses all cores");
+    if (auto incremental = reader_.Boolean("backup", "incremental")) backup->incremental = *incremental;
+    if (auto every = reader_.DurationAtLeast("backup", "full_every", std::chrono::seconds(0),
+                                             "e.g. \"7d\" or \"1w\"; \"0d\" takes a full set every time")) {
+      backup->full_every = every->value;
+      backup->full_every_text = every->text;
+    }
   }
 
   void ReadSnapshot(SnapshotConfig* snapshot) {

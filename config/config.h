@@ -40,6 +40,11 @@ struct BackupConfig {
   std::vector<std::string> exclude = DefaultExcludes();
   int compression_level = 3;     // 1..19
   int threads = 0;               // 0 = all cores
+  // Incremental sets: each set archives what changed since the newest usable set, until the
+  // chain's full set is `full_every` old; then a full set starts a new chain.
+  bool incremental = true;
+  std::chrono::seconds full_every = std::chrono::hours(24 * 7);
+  std::string full_every_text = "7d";
 
   static std::vector<std::string> DefaultExcludes();
 };

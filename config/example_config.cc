@@ -86,6 +86,11 @@ exclude = ["tmp", "caches", "data-catalog", "run", "jobs", "scenarios", "diagnos
 compression_level = 3
 # zstd worker threads; 0 uses all cores.
 threads = 0
+# Incremental sets: each set archives only the files new or changed since the set it builds
+# on (the others stay in the sets of its chain); `backup --full` forces a full set.
+incremental = true
+# A full set starts a new chain when the chain's full set is this old ("0d": always full).
+full_every = "7d"
 
 [snapshot]
 # Optional: capture the data dir from an atomic volume snapshot instead of the live folder.

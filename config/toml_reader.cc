@@ -138,6 +138,17 @@ std::optional<std::int64_t> TomlReader::Integer(const std::string& section, cons
   return value->get();
 }
 
+std::optional<bool> TomlReader::Boolean(const std::string& section, const std::string& name) {
+  const auto entry = Find(section, name);
+  if (!entry) return std::nullopt;
+  const auto* value = entry->node->as_boolean();
+  if (value == nullptr) {
+    WrongType(*entry, "true or false");
+    return std::nullopt;
+  }
+  return value->get();
+}
+
 const toml::array* TomlReader::Array(const std::string& section, const std::string& name,
                                      const std::string& expected) {
   const auto entry = Find(section, name);

@@ -55,6 +55,7 @@ class TomlReader {
   std::optional<std::int64_t> Integer(const std::string& section, const std::string& name,
                                       std::int64_t min, std::int64_t max,
                                       const std::string& hint = {});
+  std::optional<bool> Boolean(const std::string& section, const std::string& name);
   // An array (its elements are the caller's to check); `expected` names it in a type error.
   const toml::array* Array(const std::string& section, const std::string& name,
                            const std::string& expected);

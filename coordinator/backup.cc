@@ -12,6 +12,7 @@
 #include "coordinator/preflight.h"
 #include "coordinator/repository.h"
 #include "coordinator/operation_lock.h"
+#include "coordinator/parent_choice.h"
 
 namespace gb {
 namespace {
@@ -39,7 +40,8 @@ Manifest NewManifest(const NodeContext& context, Consistency consistency,
 }
 
 CaptureRequest CaptureRequestFor(const Preflight& preflight, const Manifest& manifest,
-                                 const Repository& repository, Progress* progress, Env* env) {
+                                 const Repository& repository, const ParentChoice& choice,
+                                 Progress* progress, Env* env) {
   CaptureRequest request;
   request.context = &*preflight.context;
   request.tools = preflight.tools ? &*preflight.tools : nullptr;
@@ -48,6 +50,7 @@ CaptureRequest CaptureRequestFor(const Preflight& preflight, const Manifest& man
   request.repository = &repository;
   request.id = manifest.id;
   request.pair_token = manifest.pair_token;
+  request.parent = choice.parent ? &*choice.parent : nullptr;
   request.progress = progress;
   request.env = env;
   return request;
@@ -61,6 +64,8 @@ uint64_t EstimatedBytes(const Preflight& preflight) {
 
 void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point started,
                    Manifest& manifest) {
+  manifest.type = captured.type;
+  manifest.parent = captured.parent;
   manifest.datadir = std::move(captured.datadir);
   manifest.database = std::move(captured.database);
   manifest.index = std::move(captured.index);
@@ -92,7 +97,8 @@ Status CopyNewSet(const GlobalOptions& global, const Config& config, const Repos
       .WithCode(Code::kCopyFailed);
 }
 
-void PrintPlan(const Preflight& preflight, Consistency consistency, const Repository& repo) {
+void PrintPlan(const Preflight& preflight, Consistency consistency, const Repository& repo,
+               const ParentChoice& choice) {
   const NodeContext& context = *preflight.context;
   bool running = preflight.dss_state == DssState::kRunning;
   std::cout << "dry run: nothing is touched\n";
@@ -101,12 +107,16 @@ void PrintPlan(const Preflight& preflight, Consistency consistency, const Reposi
   else if (!running)
     std::cout << "DSS: already stopped; it stays stopped\n";
   else
-    std::cout << "DSS: stop (" << context.dss.dss_command << " stop), start again as soon as the "
-              << (consistency == Consistency::kSnapshot ? "volume snapshot is taken" : "data dir is captured")
+    std::cout << "DSS: stop (" << context.dss.dss_command << " stop)"
+              << (consistency == Consistency::kSnapshot
+                      ? ", start again as soon as the volume snapshot is taken"
+                      : " after a first pass over the data dir, start again after the second pass "
+                        "(what changed meanwhile) and the database snapshot")
               << "\n";
   if (consistency == Consistency::kSnapshot)
     std::cout << "snapshot: run `" << context.config.snapshot.create << "`, archive from "
               << context.config.snapshot.path << ", then `" << context.config.snapshot.destroy << "`\n";
+  std::cout << "set: " << (choice.parent ? "incremental, " : "full: ") << choice.reason << "\n";
   if (preflight.estimate) {
     std::cout << "archive: " << context.node.data_dir << ": " << preflight.estimate->entries
               << " entries, " << FormatBytes(preflight.estimate->bytes) << "\n";
@@ -148,11 +158,14 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   preflight_options.estimate_size = true;
   Preflight preflight = RunPreflight(config, repo, preflight_options);
   if (!preflight.ok()) return Refusal(preflight);
+  const NodeContext& context = *preflight.context;
+  const ParentChoice choice =
+      ChooseParent(config, repo, context.node.data_dir, options.full, global.env->Now());
   if (options.dry_run) {
-    PrintPlan(preflight, consistency, repo);
+    PrintPlan(preflight, consistency, repo, choice);
     return Status::Ok();
   }
-  const NodeContext& context = *preflight.context;
+  spdlog::info("{} set: {}", choice.parent ? "incremental" : "full", choice.reason);
 
   // Step: the new set; not listed as complete until its manifest is stored.
   Manifest manifest = NewManifest(context, consistency, options, global.env);
@@ -162,8 +175,8 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   // Step: capture both halves.
   Progress progress("backup " + manifest.id, EstimatedBytes(preflight));
   GB_ASSIGN_OR_RETURN(CaptureResult captured,
-                      CaptureHalves(CaptureRequestFor(preflight, manifest, repo, &progress,
-                                                      global.env)));
+                      CaptureHalves(CaptureRequestFor(preflight, manifest, repo, choice,
+                                                      &progress, global.env)));
   progress.Finish();
   RecordCapture(std::move(captured), started, manifest);
 
@@ -173,8 +186,10 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   GB_RETURN_IF_ERROR(repo.CommitManifest(manifest));
   unfinished.Committed();
 
-  spdlog::info("set {} complete: data dir {} ({} entries), database {}, DSS down {:.1f} s",
-               manifest.id, FormatBytes(manifest.datadir.bytes), manifest.datadir.files,
+  spdlog::info("set {} complete ({}): data dir {} ({} entries archived), database {}, DSS down "
+               "{:.1f} s",
+               manifest.id, ToString(manifest.type), FormatBytes(manifest.datadir.bytes),
+               manifest.datadir.files,
                manifest.database ? FormatBytes(manifest.database->bytes) : std::string("none"),
                manifest.window.downtime_seconds);
   if (global.json) PrintJson(manifest.ToJson());

@@ -8,27 +8,18 @@
 #include <memory>
 #include <thread>
 
+#include "coordinator/datadir_capture.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
-#include "datadir/archive_writer.h"
 #include "datadir/dss_control.h"
-#include "datadir/file_index.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
 #include "pg/snapshot.h"
 
 namespace gb {
 namespace {
-
-HalfOptions WriterOptions(const Config& config, const PairIdentity& identity) {
-  HalfOptions options;
-  options.level = config.backup.compression_level;
-  options.threads = config.backup.threads;
-  options.identity = identity.ToText();
-  return options;
-}
 
 // Stops DSS if it runs, and starts it again: explicitly on the happy path, or when this
 // object goes away after a failure, so that DSS always comes back.
@@ -42,6 +33,11 @@ class DssRestarter {
     if (!started.ok())
       spdlog::error("DSS did not start again: {} (start it by hand: {} start)",
                     started.message(), dss_.options().dss_command);
+  }
+
+  Result<bool> Running() {
+    GB_ASSIGN_OR_RETURN(DssState state, dss_.Query());
+    return state == DssState::kRunning;
   }
 
   Status StopIfRunning(ManifestWindow& window) {
@@ -131,7 +127,7 @@ class DatabaseCapture {
     file_ = Repository::DatabaseFileName(request.id);
     PairIdentity identity{request.id, request.pair_token, kRoleDatabase};
     GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
-                                                   WriterOptions(context.config, identity)));
+                                                   HalfOptionsFor(context.config, identity)));
     GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
     spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
     GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
@@ -215,97 +211,6 @@ class DatabaseCapture {
   std::map<std::string, std::string> table_hashes_;
 };
 
-// The set's per-file index, streamed into its own object while the data dir is archived.
-class IndexCapture {
- public:
-  Status Start(const CaptureRequest& request, const PairIdentity& identity) {
-    set_id_ = request.id;
-    file_ = request.id + kFileIndexSuffix;
-    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
-                                                   WriterOptions(request.context->config,
-                                                                 identity)));
-    writer_ = std::make_unique<FileIndexWriter>(upload_->sink());
-    return Status::Ok();
-  }
-  Status Add(FileIndexEntry member) {
-    member.set_id = set_id_;
-    return writer_->Add(member);
-  }
-  void Abort(const Status& why) { upload_->Abort(why); }
-  Result<ManifestIndex> Finish() {
-    GB_RETURN_IF_ERROR(upload_->Finish().status());
-    return ManifestIndex{file_, upload_->sha256_hex(), upload_->stored_bytes(),
-                         writer_->entries()};
-  }
-
- private:
-  std::string set_id_;
-  std::string file_;
-  std::unique_ptr<HalfUpload> upload_;
-  std::unique_ptr<FileIndexWriter> writer_;
-};
-
-// The data-dir half, seekable, and its index.
-Result<ManifestDatadir> ArchiveDatadir(const CaptureRequest& request, const std::string& source,
-                                       std::optional<ManifestIndex>& index_out) {
-  const Config& config = request.context->config;
-  ManifestDatadir datadir;
-  datadir.file = Repository::DatadirFileName(request.id);
-  datadir.seekable = true;
-  PairIdentity identity{request.id, request.pair_token, kRoleDatadir};
-  HalfOptions half_options = WriterOptions(config, identity);
-  half_options.seekable = true;
-  GB_ASSIGN_OR_RETURN(auto upload, HalfUpload::Start(*request.repository, request.id, datadir.file,
-                                                     half_options));
-  IndexCapture index;
-  Status index_started = index.Start(request, identity);
-  if (!index_started.ok()) {
-    upload->Abort(index_started);
-    return index_started;
-  }
-  InterruptibleSink sink(upload->sink());
-  ArchiveWriteOptions options;
-  options.source_dir = source;
-  options.exclude = config.backup.exclude;
-  options.pair_member = identity.ToText();
-  options.online = request.consistency == Consistency::kOnline;
-  Progress* progress = request.progress;
-  options.progress = [progress](uint64_t done) {
-    if (progress) progress->Set(0, done);
-  };
-  HalfUpload* half = upload.get();
-  options.on_member = [half, &index](const FileIndexEntry& member) {
-    GB_RETURN_IF_ERROR(index.Add(member));
-    return half->MaybeCutFrame();
-  };
-  spdlog::info("archiving {}", source);
-  Result<ArchiveWriteStats> archived = WriteDataDirArchive(options, sink);
-  if (!archived.ok()) {
-    upload->Abort(archived.status());
-    index.Abort(archived.status());
-    return archived.status();
-  }
-  const ArchiveWriteStats& stats = *archived;
-  Status stored = upload->Finish().status();
-  if (!stored.ok()) {
-    index.Abort(stored);
-    return stored;
-  }
-  GB_ASSIGN_OR_RETURN(index_out, index.Finish());
-  datadir.sha256 = upload->sha256_hex();
-  datadir.bytes = upload->stored_bytes();
-  datadir.files = stats.entries;
-  datadir.source_bytes = stats.source_bytes;
-  datadir.excluded = config.backup.exclude;
-  datadir.changed_while_read = stats.changed_while_read;
-  datadir.vanished_while_read = stats.vanished_while_read;
-  for (const auto& path : stats.changed_while_read)
-    spdlog::warn("online backup: {} changed while it was read", path);
-  for (const auto& path : stats.vanished_while_read)
-    spdlog::warn("online backup: {} vanished while it was read", path);
-  return datadir;
-}
-
 }  // namespace
 
 Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
@@ -315,7 +220,19 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   DssRestarter dss(context.dss, request.env);
   std::unique_ptr<VolumeSnapshot> volume;
   DatabaseCapture database;
+  DatadirCapture datadir;
   std::string source = context.node.data_dir;
+
+  // Step: offline with DSS running, the first pass reads the data dir while DSS still runs.
+  bool two_passes = false;
+  if (consistency == Consistency::kOffline) {
+    GB_ASSIGN_OR_RETURN(two_passes, dss.Running());
+  }
+  if (two_passes) {
+    GB_RETURN_IF_ERROR(datadir.Start(request, source, true));
+    GB_RETURN_IF_ERROR(datadir.FirstPass());
+  }
+  GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: stop DSS, unless online.
   if (consistency != Consistency::kOnline) GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
@@ -340,13 +257,22 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
       consistency == Consistency::kOffline && result.window.dss_was_running;
   if (!dss_waits_for_datadir) database.AllowDrain();
 
-  // Step: the data-dir half, in one pass.
-  GB_ASSIGN_OR_RETURN(result.datadir, ArchiveDatadir(request, source, result.index));
+  // Step: the data dir: the second pass (what changed since the first), or the only one.
+  if (two_passes) {
+    GB_RETURN_IF_ERROR(datadir.SecondPass());
+  } else {
+    GB_RETURN_IF_ERROR(datadir.Start(request, source, false));
+    GB_RETURN_IF_ERROR(datadir.FirstPass());
+  }
+  GB_RETURN_IF_ERROR(datadir.CloseArchive());
 
-  // Step: DSS back as soon as the data dir is captured; pg_dump finishes meanwhile.
+  // Step: DSS back as soon as the data dir is captured; pg_dump and the index finish meanwhile.
   if (consistency == Consistency::kOffline) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
   database.AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
+  GB_ASSIGN_OR_RETURN(result.datadir, datadir.Finish(result.index));
+  result.type = datadir.parent() ? SetType::kIncremental : SetType::kFull;
+  result.parent = datadir.parent() ? datadir.parent()->id : std::string();
 
   // Step: the database half completes.
   if (context.database) {

@@ -1,7 +1,10 @@
-// Capture: the moment both halves are taken. Stops DSS (offline) or not (online), exports
-// a database snapshot, starts pg_dump on it, archives the data dir, and starts DSS again as
-// soon as the data dir is captured and pg_dump holds the snapshot; the dump then finishes
-// while DSS runs. DSS is started again on every failure if it was running before.
+// Capture: the moment both halves are taken. Offline with DSS running, in two passes: the data
+// dir is archived while DSS runs, then DSS stops, a database snapshot is exported and pg_dump
+// starts on it, a second pass re-reads what changed in the data dir meanwhile, and DSS starts
+// again; DSS is down for the second pass and the snapshot export only. Online (DSS kept
+// running), with DSS already stopped, or from a volume snapshot: one pass. The dump and the
+// index are finished while DSS runs. DSS is started again on every failure if it was running
+// before.
 // CaptureHalves is called from one thread; it runs pg_dump's output pump on its own.
 #pragma once
 
@@ -29,11 +32,14 @@ struct CaptureRequest {
   const Repository* repository = nullptr;  // where the halves are stored
   std::string id;
   std::string pair_token;
+  const Manifest* parent = nullptr;  // the set to build on (incremental), or nullptr (full)
   Progress* progress = nullptr;
   Env* env = Env::Default();  // the clock of the DSS window
 };
 
 struct CaptureResult {
+  SetType type = SetType::kFull;  // full when the parent's index could not be read
+  std::string parent;
   ManifestDatadir datadir;
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;

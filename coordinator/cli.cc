@@ -144,6 +144,7 @@ void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   auto* backup = app.add_subcommand("backup", "take one paired backup; prints the new set id");
   backup->add_flag("--online", line.backup.online, "do not stop DSS (consistency = online)");
   backup->add_flag("--dry-run", line.backup.dry_run, "show what would be done, touch nothing");
+  backup->add_flag("--full", line.backup.full, "take a full set, not an incremental one");
   backup->add_option("--note", line.backup.note, "a note recorded in the manifest");
   backup->add_option("--copy-to", line.backup.copy_to,
                      "then copy the new set to repository NAME (exit 6 if only the copy fails)");

@@ -23,6 +23,7 @@ struct GlobalOptions {
 struct BackupOptions {
   bool online = false;
   bool dry_run = false;
+  bool full = false;  // --full: a full set whatever [backup] incremental says
   std::string note;
   std::string copy_to;  // --copy-to NAME: copy the new set there afterwards
 };

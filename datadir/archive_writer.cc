@@ -1,480 +1,352 @@
 #include "datadir/archive_writer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <ctime>
-#include <memory>
-#include <string_view>
 #include <utility>
-#include <vector>
 
 #include <spdlog/spdlog.h>
 
-#include "datadir/archive_error.h"
 #include "datadir/archive_locale.h"
-#include "datadir/archive_sink.h"
+#include "datadir/archive_spill.h"
+#include "datadir/change_rule.h"
 #include "datadir/data_dir_walk.h"
-#include "datadir/owner_names.h"
 #include "datadir/read_ahead.h"
+#include "datadir/tar_member_writer.h"
 #include "datadir/tree_stats.h"
-#include "io/sha256.h"
 
 namespace gb {
 namespace {
 
-constexpr size_t kReadChunk = 1 << 20;            // file reads and sink writes
-constexpr uint64_t kProgressEvery = 16ull << 20;  // bytes between progress callbacks
 constexpr int kReadAheadThreads = 2;
 constexpr uint64_t kReadAheadWindow = 256ull << 20;  // page cache warmed ahead of the reader
 
 const char kOfflineChangeHint[] =
     "an offline backup needs DSS stopped; is another process writing to the data directory?";
 
-struct ArchiveDeleter {
-  void operator()(struct archive* a) const { archive_write_free(a); }
-};
-struct DiskDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
-struct EntryDeleter {
-  void operator()(struct archive_entry* e) const { archive_entry_free(e); }
-};
-struct ResolverDeleter {
-  void operator()(struct archive_entry_linkresolver* r) const {
-    archive_entry_linkresolver_free(r);
-  }
+using EntryFn = std::function<Status(const FileIndexEntry&)>;
+
+// What one pass does with each entry: `keep` an entry of the stream it is compared with
+// (unchanged), index an `archived` one, and hear of an entry of that stream that is `gone`.
+struct PassPlan {
+  TreeWalker* walk = nullptr;
+  IndexCursor* before = nullptr;  // nullptr: everything is archived
+  bool strict = false;            // DSS stopped: a change while reading is an error
+  bool record_changes = false;    // an online set lists what changed while read
+  EntryFn keep;
+  EntryFn archived;
+  EntryFn redescribed;  // a directory changed in place: a new entry, no new member
+  EntryFn gone;
+  DirectoryChain* directories = nullptr;  // the last pass: the tree the set ends with
+  // The second pass: DSS is stopped, so an entry whose times were not trusted (racy) but whose
+  // header and content are what its first-pass member holds needs no second member.
+  bool confirm_racy = false;
 };
 
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd = -1) : fd_(fd) {}
-  ~FileDescriptor() { Reset(); }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const { return fd_; }
-  void Reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
-
-// Opens a listed file for reading, relative to its directory, without following a symlink
-// that replaced it, and without touching atime where the kernel lets us (owner or root).
-int OpenFileAt(int dir_fd, const char* name) {
-  const int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW;
-  int fd = openat(dir_fd, name, flags | O_NOATIME);
-  if (fd < 0 && errno == EPERM) fd = openat(dir_fd, name, flags);
-  return fd;
+// Whether the member of `before` is what `node` would be archived as now. A hard-link group is
+// never confirmed: it is archived whole or not at all.
+Result<bool> SameMember(const WalkEntry& node, const FileIndexEntry& before,
+                        const std::string& target, const std::string& path) {
+  if (!SameHeader(before, node.st, target)) return false;
+  if (!S_ISREG(node.st.st_mode)) return true;
+  if (node.st.st_nlink > 1 || before.sha256.empty()) return false;
+  GB_ASSIGN_OR_RETURN(std::string sha256,
+                      ContentSha256At(node.parent_fd, std::string(node.name), path));
+  return sha256 == before.sha256;
 }
-
-// The data regions of a sparse entry, as libarchive found them (SEEK_DATA / SEEK_HOLE).
-std::vector<std::pair<uint64_t, uint64_t>> DataRegions(struct archive_entry* entry) {
-  std::vector<std::pair<uint64_t, uint64_t>> regions;
-  la_int64_t offset = 0;
-  la_int64_t length = 0;
-  if (archive_entry_sparse_reset(entry) == 0) return regions;
-  while (archive_entry_sparse_next(entry, &offset, &length) == ARCHIVE_OK) {
-    regions.emplace_back(static_cast<uint64_t>(offset), static_cast<uint64_t>(length));
-  }
-  return regions;
-}
-
-class ArchiveWriterSession {
- public:
-  ArchiveWriterSession(const ArchiveWriteOptions& options, ByteSink& sink)
-      : options_(options), adapter_(sink), buffer_(new char[kReadChunk]),
-        zeros_(new char[kReadChunk]()) {}
-
-  Result<ArchiveWriteStats> Run() {
-    ScopedUtf8Locale utf8;
-    GB_ASSIGN_OR_RETURN(walk_, OpenDataDirWalk(options_.source_dir, options_.exclude,
-                                               &stats_.excluded_present));
-    read_ahead_ = std::make_unique<ReadAhead>(options_.source_dir, options_.exclude,
-                                              kReadAheadThreads, kReadAheadWindow);
-    Status status = Open();
-    if (status.ok()) status = WritePairMember();
-    if (status.ok()) status = WriteTree();
-    if (status.ok()) status = Close();
-    read_ahead_.reset();
-    if (!status.ok()) {
-      adapter_.Abandon();
-      return status;
-    }
-    if (options_.progress) options_.progress(bytes_done_);
-    return std::move(stats_);
-  }
-
- private:
-  Status Open() {
-    archive_.reset(archive_write_new());
-    disk_.reset(archive_read_disk_new());
-    entry_.reset(archive_entry_new());
-    resolver_.reset(archive_entry_linkresolver_new());
-    if (!archive_ || !disk_ || !entry_ || !resolver_) {
-      return Status::Failed("out of memory (libarchive)");
-    }
-    // Restricted pax: plain ustar headers unless a name, size, id, xattr, ACL or sparse map
-    // needs an extension. File flags (chattr) are not kept: ext4's "extents" flag would put
-    // an extended header on every member, and GNU tar does not keep them either.
-    if (archive_write_set_format_pax_restricted(archive_.get()) != ARCHIVE_OK ||
-        archive_write_add_filter_none(archive_.get()) != ARCHIVE_OK ||
-        // Unblocked: every member's bytes reach the sink when the member ends, so that a
-        // frame of the seekable half can end there (on_member).
-        archive_write_set_bytes_per_block(archive_.get(), 0) != ARCHIVE_OK ||
-        // Extended attributes as SCHILY.xattr only, which GNU tar (--xattrs) reads too;
-        // libarchive would add its own LIBARCHIVE.xattr copy, which GNU tar warns about.
-        archive_write_set_format_option(archive_.get(), "pax", "xattrheader", "SCHILY") !=
-            ARCHIVE_OK ||
-        archive_read_disk_set_behavior(disk_.get(), ARCHIVE_READDISK_NO_FFLAGS) != ARCHIVE_OK) {
-      return LibarchiveError(archive_.get(), "setting up the tar writer");
-    }
-    archive_entry_linkresolver_set_strategy(resolver_.get(), archive_format(archive_.get()));
-    if (archive_write_open(archive_.get(), &adapter_, nullptr, &SinkAdapter::Write,
-                           &SinkAdapter::Close) != ARCHIVE_OK) {
-      return ArchiveError("starting the archive");
-    }
-    return Status::Ok();
-  }
-
-  Status Close() {
-    // libarchive ignores what its close callback returns: the sink's status says whether
-    // the last batch reached it.
-    if (archive_write_close(archive_.get()) != ARCHIVE_OK || !adapter_.status().ok()) {
-      return ArchiveError("finishing the archive");
-    }
-    return Status::Ok();
-  }
-
-  Status WritePairMember() {
-    struct archive_entry* entry = entry_.get();
-    const time_t now = time(nullptr);
-    archive_entry_clear(entry);
-    archive_entry_set_pathname(entry, kPairDirName);
-    archive_entry_set_filetype(entry, AE_IFDIR);
-    archive_entry_set_perm(entry, 0700);
-    archive_entry_set_mtime(entry, now, 0);
-    archive_entry_set_uid(entry, 0);
-    archive_entry_set_gid(entry, 0);
-    archive_entry_set_uname(entry, "root");
-    archive_entry_set_gname(entry, "root");
-    GB_RETURN_IF_ERROR(WriteHeader(kPairDirName));
-
-    archive_entry_set_pathname(entry, kPairMemberName);
-    archive_entry_set_filetype(entry, AE_IFREG);
-    archive_entry_set_perm(entry, 0600);
-    archive_entry_set_size(entry, static_cast<la_int64_t>(options_.pair_member.size()));
-    GB_RETURN_IF_ERROR(WriteHeader(kPairMemberName));
-    GB_RETURN_IF_ERROR(
-        WriteData(options_.pair_member.data(), options_.pair_member.size(), kPairMemberName));
-    return FinishMember(kPairMemberName);
-  }
-
-  // Where the tar stream is: bytes the format handed to libarchive's output so far.
-  uint64_t StreamOffset() {
-    return static_cast<uint64_t>(archive_filter_bytes(archive_.get(), 0));
-  }
-
-  // Writes the member's padding now rather than with the next header, so that the member
-  // ends at StreamOffset().
-  Status FinishMember(const std::string& member) {
-    if (archive_write_finish_entry(archive_.get()) != ARCHIVE_OK)
-      return ArchiveError("ending archive member " + member);
-    return Status::Ok();
-  }
-
-  // Tells on_member where `node`'s member lies, once all its bytes are in the sink.
-  Status ReportMember(const WalkEntry& node, const std::string& relative, uint64_t begin) {
-    struct archive_entry* entry = entry_.get();
-    const struct stat& st = node.st;
-    FileIndexEntry member;
-    member.path = relative;
-    const char* hardlink = archive_entry_hardlink(entry);
-    if (hardlink != nullptr) member.type = "hardlink";
-    else if (S_ISREG(st.st_mode)) member.type = "file";
-    else if (S_ISDIR(st.st_mode)) member.type = "dir";
-    else if (S_ISLNK(st.st_mode)) member.type = "symlink";
-    else if (S_ISFIFO(st.st_mode)) member.type = "fifo";
-    else if (S_ISCHR(st.st_mode)) member.type = "char";
-    else member.type = "block";
-    member.mode = static_cast<uint32_t>(st.st_mode & 07777);
-    member.uid = st.st_uid;
-    member.gid = st.st_gid;
-    member.user = owners_.User(st.st_uid);
-    member.group = owners_.Group(st.st_gid);
-    member.size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0;
-    member.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-    if (hardlink != nullptr) member.link_target = hardlink;
-    else if (const char* target = archive_entry_symlink(entry)) member.link_target = target;
-    if (member.type == "file") member.sha256 = content_hash_->HexDigest();
-    member.offset = begin;
-    member.length = StreamOffset() - begin;
-    if (!adapter_.Flush()) return ArchiveError("writing archive member " + relative);
-    return options_.on_member(member);
-  }
-
-  Status WriteTree() {
-    for (;;) {
-      GB_ASSIGN_OR_RETURN(const WalkEntry* node, walk_->Next());
-      GB_RETURN_IF_ERROR(TakeVanished());
-      if (node == nullptr) break;
-      GB_RETURN_IF_ERROR(WriteNode(*node));
-    }
-    // The tar strategy never defers entries, but the resolver's contract asks for a final
-    // drain; anything it hands back would be a link we failed to write.
-    struct archive_entry* leftover = nullptr;
-    struct archive_entry* spare = nullptr;
-    archive_entry_linkify(resolver_.get(), &leftover, &spare);
-    if (leftover != nullptr || spare != nullptr) {
-      return Status::Failed("internal error: libarchive's link resolver deferred an entry");
-    }
-    return Status::Ok();
-  }
-
-  // What the walk found gone since it listed it: online it is recorded, offline (DSS
-  // stopped) something else is writing, and the set would not be the stopped node's.
-  Status TakeVanished() {
-    const std::vector<std::string>& vanished = walk_->vanished();
-    for (; vanished_seen_ < vanished.size(); ++vanished_seen_) {
-      GB_RETURN_IF_ERROR(Vanished(vanished[vanished_seen_]));
-    }
-    return Status::Ok();
-  }
-
-  Status Vanished(const std::string& relative) {
-    const std::string path = walk_->display_root() + "/" + relative;
-    if (!options_.online) {
-      return Status::Failed(path + " vanished while the data dir was read", kOfflineChangeHint);
-    }
-    spdlog::debug("{} vanished while the data dir was read", path);
-    stats_.vanished_while_read.push_back(relative);
-    return Status::Ok();
-  }
-
-  Status WriteNode(const WalkEntry& node) {
-    const std::string relative(node.relative);
-    const std::string path = walk_->display_root() + "/" + relative;
-    const struct stat& st = node.st;
-    if (S_ISSOCK(st.st_mode)) {
-      spdlog::debug("skipping socket {}", path);
-      return Status::Ok();
-    }
-
-    FileDescriptor opened;
-    int fd = node.fd;  // a directory's, owned by the walk
-    if (S_ISREG(st.st_mode)) {
-      opened.Reset(OpenFileAt(node.parent_fd, std::string(node.name).c_str()));
-      if (opened.get() < 0) {
-        const int error = errno;
-        if (IsVanishedErrno(error, false) || error == ELOOP) return Vanished(relative);
-        return PathReadError(path, error);
-      }
-      fd = opened.get();
-    }
-
-    struct archive_entry* entry = entry_.get();
-    GB_RETURN_IF_ERROR(FillEntry(node, fd, path, relative));
-    if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-      struct archive_entry* linked = entry;
-      struct archive_entry* spare = nullptr;
-      archive_entry_linkify(resolver_.get(), &linked, &spare);
-      if (linked != entry || spare != nullptr) {
-        return Status::Failed("internal error: libarchive's link resolver deferred " + path);
-      }
-      if (archive_entry_hardlink(entry) != nullptr) {  // a link: no data
-        archive_entry_sparse_clear(entry);
-        opened.Reset();
-      }
-    }
-
-    const uint64_t begin = StreamOffset();
-    content_hash_ = std::make_unique<Sha256>();
-    GB_RETURN_IF_ERROR(WriteHeader(relative));
-    ++stats_.entries;
-    if (opened.get() >= 0 && st.st_size > 0) {
-      GB_RETURN_IF_ERROR(WriteFileData(opened.get(), st, path, relative));
-      stats_.source_bytes += static_cast<uint64_t>(st.st_size);
-    }
-    GB_RETURN_IF_ERROR(FinishMember(relative));
-    if (!options_.on_member) return Status::Ok();
-    return ReportMember(node, relative, begin);
-  }
-
-  // The header of `node`: its stat as listed, and, read through `fd` (files and
-  // directories), its extended attributes, POSIX ACLs and a regular file's holes.
-  Status FillEntry(const WalkEntry& node, int fd, const std::string& path,
-                   const std::string& relative) {
-    struct archive_entry* entry = entry_.get();
-    archive_entry_clear(entry);
-    archive_entry_copy_pathname(entry, relative.c_str());
-    if (fd >= 0) {
-      // libacl reads a directory's default ACL by path only: the fd's /proc name reaches
-      // it at any depth.
-      const std::string by_fd = "/proc/self/fd/" + std::to_string(fd);
-      archive_entry_copy_sourcepath(entry, by_fd.c_str());
-      const int r = archive_read_disk_entry_from_file(disk_.get(), entry, fd, &node.st);
-      if (r == ARCHIVE_WARN) {
-        spdlog::warn("{}: {}", path, archive_error_string(disk_.get()));
-      } else if (r != ARCHIVE_OK) {
-        return LibarchiveError(disk_.get(), "cannot read the attributes of " + path,
-                               kReadPermissionHint);
-      }
-      archive_entry_copy_sourcepath(entry, nullptr);
-    } else {
-      archive_entry_copy_stat(entry, &node.st);
-    }
-    // atime/ctime would only vary between runs; tar keeps mtime.
-    archive_entry_unset_atime(entry);
-    archive_entry_unset_ctime(entry);
-    archive_entry_unset_birthtime(entry);
-    const std::string& user = owners_.User(node.st.st_uid);
-    if (!user.empty()) archive_entry_copy_uname(entry, user.c_str());
-    const std::string& group = owners_.Group(node.st.st_gid);
-    if (!group.empty()) archive_entry_copy_gname(entry, group.c_str());
-    if (!S_ISREG(node.st.st_mode)) archive_entry_set_size(entry, 0);
-    if (S_ISLNK(node.st.st_mode)) return SetSymlinkTarget(node, path);
-    return Status::Ok();
-  }
-
-  Status SetSymlinkTarget(const WalkEntry& node, const std::string& path) {
-    std::string target(static_cast<size_t>(node.st.st_size) + 1, '\0');
-    const std::string name(node.name);
-    for (;;) {
-      ssize_t n = readlinkat(node.parent_fd, name.c_str(), target.data(), target.size());
-      if (n < 0) return PathReadError(path, errno);
-      if (static_cast<size_t>(n) < target.size()) {
-        target.resize(static_cast<size_t>(n));
-        break;
-      }
-      target.resize(target.size() * 2);  // the link changed since lstat
-    }
-    archive_entry_copy_symlink(entry_.get(), target.c_str());
-    return Status::Ok();
-  }
-
-  // Writes exactly st.st_size bytes: the header already promised that many. Holes are
-  // handed over as zeros without reading them; the pax writer leaves them out.
-  Status WriteFileData(int fd, const struct stat& st, const std::string& path,
-                       const std::string& relative) {
-    const uint64_t expected = static_cast<uint64_t>(st.st_size);
-    if (expected > kReadChunk) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    std::vector<std::pair<uint64_t, uint64_t>> regions = DataRegions(entry_.get());
-    if (regions.empty()) regions.emplace_back(0, expected);
-    uint64_t done = 0;
-    bool shrank = false;
-    for (const auto& [offset, length] : regions) {
-      if (shrank) break;
-      GB_RETURN_IF_ERROR(WriteZeros(std::min(offset, expected), done, relative));
-      const uint64_t end = std::min(offset + length, expected);
-      while (done < end) {
-        const size_t want = static_cast<size_t>(std::min<uint64_t>(kReadChunk, end - done));
-        ssize_t n = pread(fd, buffer_.get(), want, static_cast<off_t>(done));
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return PathReadError(path, errno);
-        }
-        if (n == 0) {
-          shrank = true;
-          break;
-        }
-        GB_RETURN_IF_ERROR(WriteData(buffer_.get(), static_cast<size_t>(n), relative));
-        done += static_cast<uint64_t>(n);
-      }
-    }
-    GB_RETURN_IF_ERROR(CheckUnchanged(fd, st, shrank, path, relative));
-    // A file that shrank keeps the member exactly as long as its header says.
-    return WriteZeros(expected, done, relative);
-  }
-
-  Status WriteZeros(uint64_t until, uint64_t& done, const std::string& relative) {
-    while (done < until) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kReadChunk, until - done));
-      GB_RETURN_IF_ERROR(WriteData(zeros_.get(), n, relative));
-      done += n;
-    }
-    return Status::Ok();
-  }
-
-  Status CheckUnchanged(int fd, const struct stat& st, bool shrank, const std::string& path,
-                        const std::string& relative) {
-    struct stat after;
-    if (fstat(fd, &after) != 0) return PathReadError(path, errno);
-    const bool changed = shrank || after.st_size != st.st_size ||
-                         after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
-                         after.st_mtim.tv_nsec != st.st_mtim.tv_nsec;
-    if (!changed) return Status::Ok();
-    if (!options_.online) {
-      return Status::Failed("file " + path + " changed while being read", kOfflineChangeHint);
-    }
-    spdlog::debug("{} changed while being read", path);
-    stats_.changed_while_read.push_back(relative);
-    return Status::Ok();
-  }
-
-  Status WriteHeader(const std::string& member) {
-    const int r = archive_write_header(archive_.get(), entry_.get());
-    if (r == ARCHIVE_WARN) {
-      spdlog::warn("archive member {}: {}", member, archive_error_string(archive_.get()));
-    } else if (r != ARCHIVE_OK) {
-      return ArchiveError("writing the header of archive member " + member);
-    }
-    return Status::Ok();
-  }
-
-  Status WriteData(const void* data, size_t size, const std::string& member) {
-    const la_ssize_t written = archive_write_data(archive_.get(), data, size);
-    if (written < 0 || static_cast<size_t>(written) != size) {
-      return ArchiveError("writing archive member " + member);
-    }
-    bytes_done_ += size;
-    if (content_hash_) content_hash_->Update(data, size);
-    if (read_ahead_) read_ahead_->Consumed(bytes_done_);
-    if (options_.progress && bytes_done_ >= next_progress_) {
-      options_.progress(bytes_done_);
-      next_progress_ = bytes_done_ + kProgressEvery;
-    }
-    return Status::Ok();
-  }
-
-  // The sink's own error when it caused the failure, else libarchive's.
-  Status ArchiveError(const std::string& what) {
-    if (!adapter_.status().ok()) return adapter_.status().WithContext(what);
-    return LibarchiveError(archive_.get(), what);
-  }
-
-  const ArchiveWriteOptions& options_;
-  SinkAdapter adapter_;
-  std::unique_ptr<char[]> buffer_;
-  std::unique_ptr<char[]> zeros_;
-  std::unique_ptr<TreeWalker> walk_;
-  size_t vanished_seen_ = 0;
-  std::unique_ptr<ReadAhead> read_ahead_;
-  std::unique_ptr<struct archive, ArchiveDeleter> archive_;
-  std::unique_ptr<struct archive, DiskDeleter> disk_;
-  std::unique_ptr<struct archive_entry, EntryDeleter> entry_;
-  std::unique_ptr<struct archive_entry_linkresolver, ResolverDeleter> resolver_;
-  OwnerNames owners_;
-  std::unique_ptr<Sha256> content_hash_;  // of the member being written (one read of the file)
-  ArchiveWriteStats stats_;
-  uint64_t bytes_done_ = 0;
-  uint64_t next_progress_ = kProgressEvery;
-};
 
 }  // namespace
 
+struct DataDirArchiver::State {
+  State(const ArchiveWriteOptions& options, ByteSink& sink)
+      : options(options), tar(sink, options.progress, options.on_member) {}
+
+  Status RunPass(PassPlan& plan);
+  Status Node(PassPlan& plan, const WalkEntry& node, int64_t read_at);
+  Status TakeVanished(PassPlan& plan, size_t& seen);
+  Status Gone(PassPlan& plan, const FileIndexEntry& entry);
+  Status Redescribe(PassPlan& plan, const WalkEntry& node, const FileIndexEntry& before,
+                    int64_t read_at);
+  Status ListVanished(DirectoryChain* directories, const std::string& path);
+
+  const ArchiveWriteOptions& options;
+  TarMemberWriter tar;
+  ArchiveWriteStats stats;
+  std::unique_ptr<VanishedList> vanished;
+  std::unique_ptr<EntrySpill> first_pass;   // two passes: every entry of the first
+  std::unique_ptr<EntrySpill> second_pass;  // two passes: what the second one replaced
+  std::unique_ptr<IndexCursor> parent;
+  bool finished = false;
+};
+
+Status DataDirArchiver::State::RunPass(PassPlan& plan) {
+  size_t vanished_seen = 0;
+  for (;;) {
+    // Before the entry's lstat: a write in the same tick as the read leaves times that are
+    // not older than this (change_rule.h IsRacy).
+    const int64_t read_at = WallClockNs();
+    GB_ASSIGN_OR_RETURN(const WalkEntry* node, plan.walk->Next());
+    GB_RETURN_IF_ERROR(TakeVanished(plan, vanished_seen));
+    if (node == nullptr) break;
+    GB_RETURN_IF_ERROR(Node(plan, *node, read_at));
+  }
+  if (plan.before == nullptr) return Status::Ok();
+  return plan.before->Drain([&](const FileIndexEntry& entry) { return Gone(plan, entry); });
+}
+
+// What the walk found gone since it listed it: DSS running, it is noted; stopped, something
+// else is writing, and the set would not be the stopped node's.
+Status DataDirArchiver::State::TakeVanished(PassPlan& plan, size_t& seen) {
+  const std::vector<std::string>& found = plan.walk->vanished();
+  for (; seen < found.size(); ++seen) {
+    const std::string path = plan.walk->display_root() + "/" + found[seen];
+    if (plan.strict)
+      return Status::Failed(path + " vanished while the data dir was read", kOfflineChangeHint);
+    spdlog::debug("{} vanished while the data dir was read", path);
+    if (plan.record_changes) stats.vanished_while_read.push_back(found[seen]);
+  }
+  return Status::Ok();
+}
+
+Status DataDirArchiver::State::Gone(PassPlan& plan, const FileIndexEntry& entry) {
+  return plan.gone ? plan.gone(entry) : Status::Ok();
+}
+
+Status DataDirArchiver::State::ListVanished(DirectoryChain* directories,
+                                            const std::string& path) {
+  if (!directories->ParentIsDirectory(path)) return Status::Ok();
+  return vanished->Add(path);
+}
+
+// An entry indexed anew without a new member: a directory that was one already and changed (an
+// entry added or removed, a chmod) - GNU tar --recursive-unlink, which a by-hand restore needs
+// for a path whose type changed, empties a directory it extracts a directory member over (GNU
+// tar 1.34), which would take the entries kept from earlier sets with it - or, in the second
+// pass, an entry whose earlier member SameMember confirmed. The index keeps pointing at the
+// earlier member and records the entry as it is now (what the tool's restore applies).
+Status DataDirArchiver::State::Redescribe(PassPlan& plan, const WalkEntry& node,
+                                          const FileIndexEntry& before, int64_t read_at) {
+  const std::string relative(node.relative);
+  FileIndexEntry entry = tar.DescribeStat(node.st, relative);
+  entry.set_id = before.set_id;
+  entry.offset = before.offset;
+  entry.length = before.length;
+  entry.sha256 = before.sha256;
+  entry.link_target = before.link_target;
+  entry.racy = IsRacy(node.st, read_at);
+  if (plan.directories) plan.directories->Met(relative, true);
+  return plan.redescribed(entry);
+}
+
+Status DataDirArchiver::State::Node(PassPlan& plan, const WalkEntry& node, int64_t read_at) {
+  const std::string relative(node.relative);
+  const std::string path = plan.walk->display_root() + "/" + relative;
+  if (S_ISSOCK(node.st.st_mode)) return Status::Ok();  // never archived, never indexed
+  const FileIndexEntry* before = nullptr;
+  if (plan.before != nullptr) {
+    GB_ASSIGN_OR_RETURN(before, plan.before->Seek(relative, [&](const FileIndexEntry& entry) {
+      return Gone(plan, entry);
+    }));
+  }
+  if (before != nullptr && before->type != kGoneEntryType) {
+    std::string target;
+    if (S_ISLNK(node.st.st_mode)) {
+      GB_ASSIGN_OR_RETURN(target,
+                          ReadLinkAt(node.parent_fd, std::string(node.name), node.st, path));
+    }
+    if (!NeedsArchiving(*before, node.st, target)) {
+      if (plan.directories) plan.directories->Met(relative, S_ISDIR(node.st.st_mode));
+      return plan.keep(*before);
+    }
+    if (before->type == "dir" && S_ISDIR(node.st.st_mode))
+      return Redescribe(plan, node, *before, read_at);
+    if (plan.confirm_racy) {
+      GB_ASSIGN_OR_RETURN(bool same, SameMember(node, *before, target, path));
+      if (same) return Redescribe(plan, node, *before, read_at);
+    }
+  }
+  GB_ASSIGN_OR_RETURN(MemberOutcome outcome, tar.WriteNode(node, path));
+  if (outcome.kind == MemberOutcome::Kind::kSkipped) return Status::Ok();
+  if (outcome.kind == MemberOutcome::Kind::kVanished) {
+    if (plan.strict)
+      return Status::Failed(path + " vanished while the data dir was read", kOfflineChangeHint);
+    spdlog::debug("{} vanished while the data dir was read", path);
+    if (plan.record_changes) stats.vanished_while_read.push_back(relative);
+    return before != nullptr ? Gone(plan, *before) : Status::Ok();
+  }
+  FileIndexEntry& entry = outcome.entry;
+  if (outcome.changed_while_read) {
+    if (plan.strict)
+      return Status::Failed("file " + path + " changed while being read", kOfflineChangeHint);
+    spdlog::debug("{} changed while being read", path);
+    if (plan.record_changes) stats.changed_while_read.push_back(relative);
+    entry.racy = true;  // what was read is not what the times say: read it again next time
+  }
+  entry.racy = entry.racy || IsRacy(node.st, read_at);
+  entry.set_id = options.set_id;
+  if (plan.directories) plan.directories->Met(relative, S_ISDIR(node.st.st_mode));
+  return plan.archived(entry);
+}
+
+DataDirArchiver::DataDirArchiver(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DataDirArchiver::~DataDirArchiver() {
+  if (state_ && !state_->finished) state_->tar.Abandon();
+}
+
+bool DataDirArchiver::parent_failed() const { return state_->parent && state_->parent->failed(); }
+
+Result<std::unique_ptr<DataDirArchiver>> DataDirArchiver::Start(const ArchiveWriteOptions& options,
+                                                                ByteSink& sink) {
+  ScopedUtf8Locale utf8;  // libarchive picks its name conversion from the locale in force
+  auto state = std::make_unique<State>(options, sink);
+  GB_ASSIGN_OR_RETURN(state->vanished, VanishedList::Create());
+  std::unique_ptr<DataDirArchiver> archiver(new DataDirArchiver(std::move(state)));
+  State& s = *archiver->state_;
+  GB_RETURN_IF_ERROR(s.tar.Open());
+  GB_RETURN_IF_ERROR(s.tar.WritePairMember(options.pair_member));
+  return archiver;
+}
+
+Status DataDirArchiver::FirstPass() {
+  State& s = *state_;
+  const ArchiveWriteOptions& options = s.options;
+  ScopedUtf8Locale utf8;
+  GB_ASSIGN_OR_RETURN(auto walk, OpenDataDirWalk(options.source_dir, options.exclude,
+                                                 &s.stats.excluded_present));
+  // The page cache is warmed only for a pass that reads everything: an incremental pass
+  // reads what changed, and warming the rest would read the whole data dir.
+  std::unique_ptr<ReadAhead> read_ahead;
+  if (options.parent == nullptr) {
+    read_ahead = std::make_unique<ReadAhead>(options.source_dir, options.exclude,
+                                             kReadAheadThreads, kReadAheadWindow);
+  }
+  s.tar.set_read_ahead(read_ahead.get());
+  PassPlan plan;
+  plan.walk = walk.get();
+  plan.strict = !options.online && !options.two_passes;
+  plan.record_changes = options.online && !options.two_passes;
+  if (options.parent != nullptr) {
+    FileIndexReader* reader = options.parent;
+    s.parent = std::make_unique<IndexCursor>(
+        [reader](FileIndexEntry& entry) { return reader->Next(entry); }, "the parent's index");
+    plan.before = s.parent.get();
+  }
+  DirectoryChain directories;
+  if (options.two_passes) {
+    GB_ASSIGN_OR_RETURN(s.first_pass, EntrySpill::Create("the first pass's entries"));
+    EntrySpill* spill = s.first_pass.get();
+    plan.keep = plan.archived = plan.redescribed = [spill](const FileIndexEntry& entry) {
+      return spill->Add(entry);
+    };
+    plan.gone = [spill](const FileIndexEntry& entry) { return spill->AddGone(entry.path); };
+  } else {
+    plan.keep = plan.archived = plan.redescribed = [&options](const FileIndexEntry& entry) {
+      return options.on_entry ? options.on_entry(entry) : Status::Ok();
+    };
+    plan.gone = [&s, &directories](const FileIndexEntry& entry) {
+      return s.ListVanished(&directories, entry.path);
+    };
+    plan.directories = &directories;
+  }
+  Status status = s.RunPass(plan);
+  s.tar.set_read_ahead(nullptr);
+  if (status.ok() && s.first_pass) status = s.first_pass->Finish();
+  if (!status.ok()) s.tar.Abandon();
+  return status;
+}
+
+Status DataDirArchiver::SecondPass() {
+  State& s = *state_;
+  const ArchiveWriteOptions& options = s.options;
+  if (!s.first_pass) return Status::Failed("internal error: a second pass without a first");
+  ScopedUtf8Locale utf8;
+  GB_ASSIGN_OR_RETURN(auto walk, OpenDataDirWalk(options.source_dir, options.exclude));
+  GB_ASSIGN_OR_RETURN(auto first, s.first_pass->Reader());
+  IndexCursor before(std::move(first), "the first pass's entries");
+  GB_ASSIGN_OR_RETURN(s.second_pass, EntrySpill::Create("the second pass's entries"));
+  EntrySpill* spill = s.second_pass.get();
+  DirectoryChain directories;
+  PassPlan plan;
+  plan.walk = walk.get();
+  plan.before = &before;
+  plan.strict = true;
+  plan.confirm_racy = true;
+  plan.directories = &directories;
+  plan.keep = [](const FileIndexEntry&) { return Status::Ok(); };  // the first pass's stands
+  plan.archived = [&s, spill](const FileIndexEntry& entry) {
+    ++s.stats.second_pass;
+    return spill->Add(entry);
+  };
+  plan.redescribed = [spill](const FileIndexEntry& entry) { return spill->Add(entry); };
+  plan.gone = [&s, spill, &directories](const FileIndexEntry& entry) {
+    if (entry.type != kGoneEntryType) GB_RETURN_IF_ERROR(spill->AddGone(entry.path));
+    return s.ListVanished(&directories, entry.path);
+  };
+  // A link group read again comes whole, its first member with the content.
+  Status status = s.tar.ForgetLinks();
+  if (status.ok()) status = s.RunPass(plan);
+  if (status.ok()) status = spill->Finish();
+  if (!status.ok()) s.tar.Abandon();
+  return status;
+}
+
+Result<ArchiveWriteStats> DataDirArchiver::Finish() {
+  ScopedUtf8Locale utf8;
+  State& s = *state_;
+  Status status;
+  Result<std::unique_ptr<ByteSource>> list = s.vanished->Read();
+  status = list.status();
+  if (status.ok())
+    status = s.tar.WriteStreamMember(kVanishedMemberName, s.vanished->bytes(), **list);
+  if (status.ok()) status = s.tar.Close();
+  if (!status.ok()) {
+    s.tar.Abandon();
+    return status;
+  }
+  s.finished = true;
+  s.stats.entries = s.tar.members();
+  s.stats.source_bytes = s.tar.source_bytes();
+  s.stats.vanished = s.vanished->paths();
+  return s.stats;
+}
+
+// The first pass's entries with the second pass's replacing them, path by path; markers of
+// what is gone left out.
+Status DataDirArchiver::WriteIndex() {
+  State& s = *state_;
+  const ArchiveWriteOptions& options = s.options;
+  if (!s.first_pass || !s.second_pass)
+    return Status::Failed("internal error: the index of two passes before the second");
+  const auto emit = [&options](const FileIndexEntry& entry) {
+    if (entry.type == kGoneEntryType || !options.on_entry) return Status::Ok();
+    return options.on_entry(entry);
+  };
+  GB_ASSIGN_OR_RETURN(auto next_first, s.first_pass->Reader());
+  GB_ASSIGN_OR_RETURN(auto next_second, s.second_pass->Reader());
+  FileIndexEntry first;
+  FileIndexEntry second;
+  GB_ASSIGN_OR_RETURN(bool has_first, next_first(first));
+  GB_ASSIGN_OR_RETURN(bool has_second, next_second(second));
+  while (has_first || has_second) {
+    const int order = !has_first    ? 1
+                      : !has_second ? -1
+                                    : ComparePaths(first.path, second.path);
+    GB_RETURN_IF_ERROR(emit(order < 0 ? first : second));
+    if (order <= 0) {
+      GB_ASSIGN_OR_RETURN(has_first, next_first(first));
+    }
+    if (order >= 0) {
+      GB_ASSIGN_OR_RETURN(has_second, next_second(second));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options,
                                               ByteSink& sink) {
-  ArchiveWriterSession session(options, sink);
-  return session.Run();
+  GB_ASSIGN_OR_RETURN(auto archiver, DataDirArchiver::Start(options, sink));
+  GB_RETURN_IF_ERROR(archiver->FirstPass());
+  return archiver->Finish();
 }
 
 Result<DataDirEstimate> EstimateDataDir(const std::string& source_dir,

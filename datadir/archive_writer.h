@@ -1,14 +1,20 @@
-// The data-dir half: a pax tar of DATA_DIR minus the excluded top-level folders, written in
-// one pass into a ByteSink (libarchive). Keeps modes, owners, mtimes, symlinks, hard links,
-// extended attributes and POSIX ACLs (SCHILY.xattr / SCHILY.acl, which GNU tar --xattrs
+// The data-dir half: a pax tar of DATA_DIR minus the excluded top-level folders, written into
+// a ByteSink (libarchive, tar_member_writer.h): all of it (a full set) or what changed since
+// the set it builds on (incremental), in one pass or in two (the second one with DSS stopped,
+// re-reading only what changed since the first). Keeps modes, owners, mtimes, symlinks, hard
+// links, extended attributes and POSIX ACLs (SCHILY.xattr / SCHILY.acl, which GNU tar --xattrs
 // --acls reads too) and the holes of sparse files. The tree is read through a TreeWalker's
 // directory fds, so paths longer than PATH_MAX are archived (pax path headers).
 //
-// Thread-safety: one WriteDataDirArchive per sink; several may run at once.
+// By hand, a chain of halves is restored oldest first: `zstd -dc HALF | tar -x
+// --recursive-unlink`, then `xargs -0 rm -rf --` of the vanished member's paths.
+//
+// Thread-safety: one archiver per sink; several may run at once.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,19 +41,56 @@ struct ArchiveWriteOptions {
   // byte of the member (padding included) reached the sink: the place to cut a frame.
   // set_id is left empty. An error stops the archive. May be empty.
   std::function<Status(const FileIndexEntry& member)> on_member;
+
+  // The id of the set being written: the `set` of the index entries archived here.
+  std::string set_id;
+  // The index of the set this one builds on (an incremental set), read in path order: an
+  // entry unchanged since (change_rule.h) is not archived but indexed as it is there, and its
+  // entries not found any more are listed in the vanished member. nullptr: a full set.
+  FileIndexReader* parent = nullptr;
+  // Two passes (DSS running, offline): the first pass tolerates changes like an online one;
+  // the caller stops DSS, then SecondPass re-reads what changed since, strictly.
+  bool two_passes = false;
+  // Every entry of the new set's index, in path order (DESIGN rule 1). One pass: called
+  // during FirstPass; two passes: during WriteIndex. May be empty.
+  std::function<Status(const FileIndexEntry& entry)> on_entry;
 };
 
 struct ArchiveWriteStats {
-  uint64_t entries = 0;        // archived entries (files, dirs, links), pair member excluded
-  uint64_t source_bytes = 0;   // bytes of regular-file content
+  uint64_t entries = 0;        // archived members (both passes), pair and vanished excluded
+  uint64_t source_bytes = 0;   // bytes of regular-file content archived
+  uint64_t vanished = 0;       // paths in the vanished member
+  uint64_t second_pass = 0;    // members archived again by the second pass
   std::vector<std::string> excluded_present;   // excluded names that existed
   std::vector<std::string> changed_while_read;  // online: relative paths
   std::vector<std::string> vanished_while_read;  // online: relative paths
 };
 
-// Archives `options.source_dir` into `sink`. Offline, a file that changes or vanishes while
-// read is an error; online it is recorded. Unreadable files are errors naming the file and
-// errno's text. Entries and bytes are counted by MeasureDataDir's rule (tree_stats.h).
+// The data-dir half of one set, pass by pass: Start (the pair member), FirstPass, SecondPass
+// when two_passes, Finish (the vanished member, last, and the end of the archive), then, with
+// two passes, WriteIndex. Unreadable files are errors naming the file and errno's text;
+// offline (the second pass, or one offline pass), a file that changes or vanishes while read
+// is an error too. Memory does not grow with the number of files: the parent's index and the
+// first pass's entries are streamed (archive_spill.h).
+class DataDirArchiver {
+ public:
+  static Result<std::unique_ptr<DataDirArchiver>> Start(const ArchiveWriteOptions& options,
+                                                        ByteSink& sink);
+  ~DataDirArchiver();
+  Status FirstPass();
+  Status SecondPass();
+  Result<ArchiveWriteStats> Finish();
+  Status WriteIndex();
+  // Whether a failure came from reading the parent's index (then a full set may be taken).
+  bool parent_failed() const;
+
+ private:
+  struct State;
+  explicit DataDirArchiver(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// One pass: Start, FirstPass, Finish (and on_entry called along).
 Result<ArchiveWriteStats> WriteDataDirArchive(const ArchiveWriteOptions& options, ByteSink& sink);
 
 // Size of what WriteDataDirArchive would archive (for dry runs, estimates and free space),

@@ -36,6 +36,8 @@ TEST(ExampleConfigTest, ParsesWithTheContractDefaults) {
   EXPECT_EQ(config->backup.exclude, BackupConfig::DefaultExcludes());
   EXPECT_EQ(config->backup.compression_level, defaults.backup.compression_level);
   EXPECT_EQ(config->backup.threads, defaults.backup.threads);
+  EXPECT_EQ(config->backup.incremental, defaults.backup.incremental);
+  EXPECT_EQ(config->backup.full_every, defaults.backup.full_every);
   EXPECT_FALSE(config->snapshot.enabled());
   EXPECT_EQ(config->retention.keep_last, defaults.retention.keep_last);
   EXPECT_EQ(config->retention.keep_daily, defaults.retention.keep_daily);

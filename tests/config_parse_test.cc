@@ -58,6 +58,9 @@ TEST(ConfigParseTest, DefaultsWhenKeysAreAbsent) {
                                       "apinode-packages"}));
   EXPECT_EQ(config->backup.compression_level, 3);
   EXPECT_EQ(config->backup.threads, 0);
+  EXPECT_TRUE(config->backup.incremental);
+  EXPECT_EQ(config->backup.full_every, std::chrono::hours(24 * 7));
+  EXPECT_EQ(config->backup.full_every_text, "7d");
   EXPECT_FALSE(config->snapshot.enabled());
   EXPECT_EQ(config->retention.keep_last, 7);
   EXPECT_EQ(config->retention.keep_daily, 7);
@@ -90,6 +93,8 @@ mode = "online"
 exclude = ["tmp", "jupyter-run"]
 compression_level = 19
 threads = 2
+incremental = false
+full_every = "1d12h"
 
 [snapshot]
 create = "lvcreate -s -n snap vg0/dss && mount -o ro /dev/vg0/snap /mnt/snap"
@@ -118,6 +123,9 @@ keep_within = "1d12h"
   EXPECT_EQ(config->backup.mode, "online");
   EXPECT_EQ(config->backup.exclude, (std::vector<std::string>{"tmp", "jupyter-run"}));
   EXPECT_EQ(config->backup.compression_level, 19);
+  EXPECT_FALSE(config->backup.incremental);
+  EXPECT_EQ(config->backup.full_every, std::chrono::hours(36));
+  EXPECT_EQ(config->backup.full_every_text, "1d12h");
   EXPECT_EQ(config->backup.threads, 2);
   EXPECT_TRUE(config->snapshot.enabled());
   EXPECT_EQ(config->snapshot.create,
@@ -186,6 +194,10 @@ TEST(ConfigParseTest, WrongTypesNameKeyLineAndExpectedType) {
        "config.toml:8: backup.exclude[1]: expected a string, got an integer"},
       {"[backup]\ncompression_level = 3.5\n",
        "config.toml:8: backup.compression_level: expected an integer, got a floating-point number"},
+      {"[backup]\nincremental = \"yes\"\n",
+       "config.toml:8: backup.incremental: expected true or false, got a string"},
+      {"[backup]\nfull_every = 7\n",
+       "config.toml:8: backup.full_every: expected a string, got an integer"},
       {"[retention]\nkeep_within = 4\n",
        "config.toml:8: retention.keep_within: expected a string, got an integer"},
   };

@@ -237,7 +237,7 @@ TEST_F(RestoreTest, RoundTripPutsBothHalvesBackAndKeepsTheReplacedOnesAside) {
   EXPECT_FALSE(fs::exists(data + ".restore-" + id));
 
   // The restored node backs up again, and that set verifies: the marker stays out of it.
-  std::string again = BackupOk();
+  std::string again = BackupOk({"--full"});
   CommandResult verified = Run({"verify", again});
   EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }

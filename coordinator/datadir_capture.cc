@@ -1,0 +1,196 @@
+#include "coordinator/datadir_capture.h"
+
+#include <spdlog/spdlog.h>
+
+#include "coordinator/half_stream.h"
+#include "coordinator/interrupt.h"
+#include "coordinator/pair_identity.h"
+#include "coordinator/repository.h"
+#include "datadir/archive_writer.h"
+#include "datadir/file_index.h"
+
+namespace gb {
+namespace {
+
+// The set's per-file index, streamed into its own object.
+class IndexCapture {
+ public:
+  Status Start(const CaptureRequest& request, const PairIdentity& identity) {
+    file_ = request.id + kFileIndexSuffix;
+    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
+                                                   HalfOptionsFor(request.context->config,
+                                                                  identity)));
+    writer_ = std::make_unique<FileIndexWriter>(upload_->sink());
+    return Status::Ok();
+  }
+  Status Add(const FileIndexEntry& entry) { return writer_->Add(entry); }
+  void Abort(const Status& why) {
+    if (upload_) upload_->Abort(why);
+  }
+  Result<ManifestIndex> Finish() {
+    GB_RETURN_IF_ERROR(upload_->Finish().status());
+    return ManifestIndex{file_, upload_->sha256_hex(), upload_->stored_bytes(),
+                         writer_->entries()};
+  }
+
+ private:
+  std::string file_;
+  std::unique_ptr<HalfUpload> upload_;
+  std::unique_ptr<FileIndexWriter> writer_;
+};
+
+}  // namespace
+
+HalfOptions HalfOptionsFor(const Config& config, const PairIdentity& identity) {
+  HalfOptions options;
+  options.level = config.backup.compression_level;
+  options.threads = config.backup.threads;
+  options.identity = identity.ToText();
+  return options;
+}
+
+struct DatadirCapture::Halves {
+  ManifestDatadir datadir;
+  std::unique_ptr<HalfUpload> upload;
+  IndexCapture index;
+  std::unique_ptr<InterruptibleSink> sink;
+  std::unique_ptr<ZstdReader> parent_half;
+  std::unique_ptr<FileIndexReader> parent_index;
+  ArchiveWriteOptions options;
+  std::unique_ptr<DataDirArchiver> archiver;
+  ArchiveWriteStats stats;
+};
+
+DatadirCapture::DatadirCapture() = default;
+DatadirCapture::~DatadirCapture() {
+  if (halves_) Abort(Status::Failed("the backup stopped"));
+}
+
+void DatadirCapture::Abort(const Status& why) {
+  halves_->archiver.reset();  // abandons the archive before its sink goes
+  if (halves_->upload) halves_->upload->Abort(why);
+  halves_->index.Abort(why);
+  halves_.reset();
+}
+
+Status DatadirCapture::Start(const CaptureRequest& request, const std::string& source,
+                             bool two_passes) {
+  request_ = &request;
+  source_ = source;
+  two_passes_ = two_passes;
+  parent_ = request.parent;
+  return Begin();
+}
+
+Status DatadirCapture::Begin() {
+  const CaptureRequest& request = *request_;
+  const Config& config = request.context->config;
+  halves_ = std::make_unique<Halves>();
+  Halves& h = *halves_;
+  h.datadir.file = Repository::DatadirFileName(request.id);
+  h.datadir.seekable = true;
+  PairIdentity identity{request.id, request.pair_token, kRoleDatadir};
+  HalfOptions half_options = HalfOptionsFor(config, identity);
+  half_options.seekable = true;
+  GB_ASSIGN_OR_RETURN(h.upload, HalfUpload::Start(*request.repository, request.id,
+                                                  h.datadir.file, half_options));
+  GB_RETURN_IF_ERROR(h.index.Start(request, identity));
+  if (parent_ != nullptr) {
+    const std::string& file = parent_->index->file;
+    Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(*request.repository, parent_->id, file);
+    if (opened.ok()) {
+      h.parent_half = std::move(*opened);
+      h.parent_index = std::make_unique<FileIndexReader>(*h.parent_half, file);
+    } else {
+      spdlog::warn("the index of set {} cannot be read ({}): taking a full set instead",
+                   parent_->id, opened.status().message());
+      parent_ = nullptr;
+    }
+  }
+  h.sink = std::make_unique<InterruptibleSink>(h.upload->sink());
+  ArchiveWriteOptions& options = h.options;
+  options.source_dir = source_;
+  options.exclude = config.backup.exclude;
+  options.pair_member = identity.ToText();
+  options.online = request.consistency == Consistency::kOnline;
+  options.set_id = request.id;
+  options.parent = h.parent_index.get();
+  options.two_passes = two_passes_;
+  Progress* progress = request.progress;
+  options.progress = [progress](uint64_t done) {
+    if (progress) progress->Set(0, done);
+  };
+  HalfUpload* half = h.upload.get();
+  options.on_member = [half](const FileIndexEntry&) { return half->MaybeCutFrame(); };
+  IndexCapture* index = &h.index;
+  options.on_entry = [index](const FileIndexEntry& entry) { return index->Add(entry); };
+  GB_ASSIGN_OR_RETURN(h.archiver, DataDirArchiver::Start(options, *h.sink));
+  return Status::Ok();
+}
+
+Status DatadirCapture::FirstPass() {
+  spdlog::info("archiving {}{}", source_,
+               parent_ ? " (what changed since set " + parent_->id + ")" : std::string());
+  Status status = halves_->archiver->FirstPass();
+  if (!status.ok() && parent_ != nullptr && halves_->archiver->parent_failed()) {
+    spdlog::warn("the index of set {} cannot be read ({}): taking a full set instead",
+                 parent_->id, status.message());
+    Abort(status);
+    parent_ = nullptr;
+    GB_RETURN_IF_ERROR(Begin());
+    status = halves_->archiver->FirstPass();
+  }
+  if (!status.ok()) Abort(status);
+  return status;
+}
+
+Status DatadirCapture::SecondPass() {
+  spdlog::info("archiving again what changed in {} since the first pass", source_);
+  Status status = halves_->archiver->SecondPass();
+  if (!status.ok()) Abort(status);
+  return status;
+}
+
+Status DatadirCapture::CloseArchive() {
+  Result<ArchiveWriteStats> stats = halves_->archiver->Finish();
+  if (!stats.ok()) {
+    Abort(stats.status());
+    return stats.status();
+  }
+  halves_->stats = std::move(*stats);
+  if (two_passes_)
+    spdlog::info("second pass: {} entries archived again, {} vanished",
+                 halves_->stats.second_pass, halves_->stats.vanished);
+  return Status::Ok();
+}
+
+Result<ManifestDatadir> DatadirCapture::Finish(std::optional<ManifestIndex>& index) {
+  Halves& h = *halves_;
+  Status status = h.upload->Finish().status();
+  if (status.ok() && two_passes_) status = h.archiver->WriteIndex();
+  Result<ManifestIndex> stored = status.ok() ? h.index.Finish() : Result<ManifestIndex>(status);
+  if (!stored.ok()) {
+    Abort(stored.status());
+    return stored.status();
+  }
+  index = std::move(*stored);
+  const ArchiveWriteStats& stats = h.stats;
+  ManifestDatadir datadir = std::move(h.datadir);
+  datadir.sha256 = h.upload->sha256_hex();
+  datadir.bytes = h.upload->stored_bytes();
+  datadir.files = stats.entries;
+  datadir.source_bytes = stats.source_bytes;
+  datadir.vanished = stats.vanished;
+  datadir.excluded = request_->context->config.backup.exclude;
+  datadir.changed_while_read = stats.changed_while_read;
+  datadir.vanished_while_read = stats.vanished_while_read;
+  for (const auto& path : stats.changed_while_read)
+    spdlog::warn("online backup: {} changed while it was read", path);
+  for (const auto& path : stats.vanished_while_read)
+    spdlog::warn("online backup: {} vanished while it was read", path);
+  halves_->archiver.reset();
+  halves_.reset();
+  return datadir;
+}
+
+}  // namespace gb
