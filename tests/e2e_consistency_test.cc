@@ -1,7 +1,9 @@
 // The proof that a set's two halves are one instant of the node: a writing DSS
 // (sandbox/counter_writer.h) counts steps into a database row and a data-dir file, and churns
-// other files, for as long as it runs. Every set taken while it writes, restored elsewhere,
-// holds the same counter in its file and its row, and exactly the churn files of that step.
+// other files, for as long as it runs. Every set taken while it writes (a full set, then
+// incremental ones; offline, i.e. a first pass while DSS runs and a second while it is
+// stopped), restored elsewhere, holds the same counter in its file and its row, and exactly
+// the churn files of that step, and the tables the set recorded.
 // The same check on online sets (DSS not stopped) shows that it can fail: there the file is
 // ahead of the row.
 #include <chrono>
@@ -111,6 +113,8 @@ TEST_F(ConsistencyTest, EveryOfflineSetHoldsOneStepOfTheWriter) {
     Result<Manifest> manifest = Manifest::Load(repo_ + "/" + id + "/manifest.toml");
     ASSERT_TRUE(manifest.ok());
     EXPECT_TRUE(manifest->window.dss_was_running) << id << ": DSS was not writing";
+    // A full set, then incremental ones building on it (and on the writer's churn).
+    EXPECT_EQ(manifest->type, id == ids.front() ? SetType::kFull : SetType::kIncremental) << id;
     const RestoredCounter restored = Restore(id);
     EXPECT_EQ(restored.file, restored.row) << "set " << id << " (" << ToString(manifest->type)
                                            << "): the data dir and the database disagree";
