@@ -165,7 +165,10 @@ class HalfChecker {
     for (;;) {
       GB_ASSIGN_OR_RETURN(bool more, index.Next(entry));
       if (!more) break;
-      if (entry.set_id == manifest_.id || foreign_found) continue;
+      // An incremental set's entries name the sets of its chain that hold them.
+      if (entry.set_id == manifest_.id || manifest_.type == SetType::kIncremental ||
+          foreign_found)
+        continue;
       foreign_found = true;
       Find(Name() + " lists " + entry.path + " in set " + entry.set_id + ", not " + manifest_.id,
              kSwappedHint);
