@@ -1,6 +1,6 @@
 // The archiver's scratch: what it must remember between the passes of one set without holding
-// it in memory. EntrySpill keeps index entries (zstd JSON lines, FileIndexWriter's format) in an
-// unlinked temporary file; VanishedList keeps the NUL-separated paths of the half's vanished
+// it in memory. EntrySpill keeps index entries (zstd-compressed binary records) in an unlinked
+// temporary file; VanishedList keeps the NUL-separated paths of the half's vanished
 // member the same way; IndexCursor walks a path-ordered entry stream alongside the tree walk
 // (the merge-join of a pass); DirectoryChain tells which vanished paths a by-hand restore must
 // delete itself. The temporary files are unlinked as soon as they are made: they go away with

@@ -26,9 +26,11 @@ namespace gb {
 
 // The member, first in every archive, that carries the pair identity of the set.
 inline constexpr char kPairMemberName[] = ".govern-backup/pair.toml";
-// The member, last in an incremental set's archive (and in a set taken in two passes), that
-// lists, NUL-separated, the paths a by-hand restore deletes after extracting this archive
-// over its parent's: what vanished since the parent, or since the first pass read it.
+// The member, last in every archive (empty when nothing vanished), that lists, NUL-separated,
+// the paths a by-hand restore deletes after extracting this archive over its parent's: what
+// vanished since the parent, or since the first pass read it. Only the topmost path of what
+// went is listed (a removed folder once), and nothing below a path that is now a file or a
+// symlink (tar replaced it; `rm -rf` would follow the symlink).
 inline constexpr char kVanishedMemberName[] = ".govern-backup/vanished";
 
 struct ArchiveWriteOptions {
