@@ -1,9 +1,10 @@
 // Restoring and extracting a set of a chain from its index: each file read from the set of
-// the chain that holds it (coordinator/set_tree.h). The chain is made by hand from two real
-// full sets (the second rewritten as an incremental set whose unchanged entries point into
-// the first), so that these tests do not depend on the incremental capture: the tree made
-// is exactly the node's at each set; extract takes files from both sets; a damaged holder
-// set makes the materialiser fail naming it, and the restore's staging leaves nothing.
+// the chain that holds it (coordinator/set_tree.h). Most tests make the chain by hand from
+// two real full sets (the second rewritten as an incremental set whose unchanged entries
+// point into the first), to control which set holds what: the tree made is exactly the
+// node's at each set; extract takes files from both sets; a damaged holder set makes the
+// materialiser fail naming it, and the restore's staging leaves nothing. The last test
+// restores every set of a captured chain with the real binary.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "coordinator/repository.h"
 #include "coordinator/restore_staging.h"
 #include "coordinator/set_tree.h"
+#include "datadir/change_rule.h"
 #include "datadir/file_index.h"
 #include "io/env.h"
 #include "io/files.h"
@@ -29,6 +31,7 @@
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/restore_skips.h"
+#include "tests/support/wait.h"
 
 namespace gb {
 namespace testing {
@@ -368,6 +371,92 @@ TEST_F(ChainRestoreTest, AHolderWithAnotherSetsIdentityIsRefused) {
   ASSERT_FALSE(tree.ok());
   EXPECT_NE(tree.status().message().find("not of set " + chain_.parent), std::string::npos)
       << tree.status().ToString();
+}
+
+class CapturedChainTest : public GovernNodeTest {
+ protected:
+  // Waits until nothing in the data dir changed within the racy window, so that the next
+  // set trusts the times it reads and holds only what changed.
+  void LetTheTreeAge() {
+    const std::vector<std::string> skip = SkippedByRestore();
+    int64_t newest = 0;
+    for (auto it = fs::recursive_directory_iterator(node_.data_dir);
+         it != fs::recursive_directory_iterator(); ++it) {
+      if (it.depth() == 0 &&
+          std::find(skip.begin(), skip.end(), it->path().filename().string()) != skip.end()) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      struct stat st {};
+      if (lstat(it->path().c_str(), &st) == 0)
+        newest = std::max({newest, TimeNs(st.st_mtim), TimeNs(st.st_ctim)});
+    }
+    ASSERT_TRUE(WaitUntil([&] { return WallClockNs() > newest + kRacyWindowNs + 1000000; },
+                          std::chrono::seconds(5)));
+  }
+
+  std::string Take() {
+    LetTheTreeAge();
+    const std::string id = BackupOkInItsOwnSecond();
+    trees_[id] = TreeDigest(node_.data_dir, SkippedByRestore());
+    return id;
+  }
+
+  void Put(const std::string& relative, const std::string& content) {
+    fs::create_directories(fs::path(dir_ + "/" + relative).parent_path());
+    ASSERT_TRUE(WriteFile(dir_ + "/" + relative, content, 0644).ok());
+  }
+
+  std::string dir_;
+  std::map<std::string, std::map<std::string, std::string>> trees_;
+};
+
+TEST_F(CapturedChainTest, EverySetOfTheChainRestoresExactlyAndExtractReachesItsOldestSet) {
+  dir_ = node_.data_dir + "/config/chain";
+  Put("stable/old.txt", "from the first set\n");
+  Put("changing.txt", "first\n");
+  Put("going/away.txt", "soon gone\n");
+  Put("flip.txt", "a file for now\n");
+  Put("hard/a.txt", "linked\n");
+  ASSERT_EQ(link((dir_ + "/hard/a.txt").c_str(), (dir_ + "/hard/b.txt").c_str()), 0);
+  const std::string first = Take();
+
+  Put("changing.txt", "second\n");
+  fs::remove_all(dir_ + "/going");
+  fs::remove(dir_ + "/flip.txt");
+  fs::create_symlink("stable/old.txt", dir_ + "/flip.txt");
+  Put("new/added.txt", "added in the second set\n");
+  const std::string second = Take();
+
+  fs::remove(dir_ + "/flip.txt");
+  Put("flip.txt", "a file again\n");
+  fs::rename(dir_ + "/new", dir_ + "/renamed");
+  const std::string third = Take();
+  for (const std::string& id : {second, third}) {
+    Result<Manifest> manifest = Manifest::Load(repo_ + "/" + id + "/manifest.toml");
+    ASSERT_TRUE(manifest.ok());
+    ASSERT_EQ(manifest->type, SetType::kIncremental) << id;
+  }
+
+  // Each set restores to exactly the data dir it was taken from, files from its whole chain.
+  for (const std::string& id : {first, second, third}) {
+    SCOPED_TRACE("set " + id);
+    const std::string target = root_ + "/restored-" + id;
+    JsonRun restore = RunJson(config_path_, {"restore", id, "--data-dir", target, "--dbname",
+                                             dbname_ + "_r" + id.substr(id.size() - 6), "--yes"});
+    ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
+    EXPECT_EQ(TreeDigest(target, SkippedByRestore()), trees_[id]);
+  }
+
+  // extract from the newest set: a file only the first set holds, and a folder.
+  const std::string to = root_ + "/extracted";
+  JsonRun extract = RunJson(config_path_, {"extract", third, "config/chain/stable/old.txt",
+                                           "config/chain/renamed", "--to", to});
+  ASSERT_EQ(extract.exit_code, 0) << extract.out << extract.err;
+  EXPECT_EQ(extract.doc["entries"], 3);
+  EXPECT_EQ(extract.doc["from_sets"][0], first);
+  EXPECT_EQ(*ReadWholeFile(to + "/config/chain/stable/old.txt"), "from the first set\n");
+  EXPECT_EQ(*ReadWholeFile(to + "/config/chain/renamed/added.txt"), "added in the second set\n");
 }
 
 }  // namespace
