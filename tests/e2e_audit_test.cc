@@ -152,6 +152,11 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   ASSERT_EQ(std::system(("head -c 24000000 /dev/urandom > " + big).c_str()), 0);
   ::chown(big.c_str(), node_.owner_uid, node_.owner_gid);
   WriteConfig("[backup]\ncompression_level = 19\nthreads = 1\n");
+  // With DSS running, the data dir is read in a first pass while DSS still runs; DSS is down
+  // only for the short second pass. Stopped beforehand, it stays stopped for the whole
+  // capture, which is when a killed backup leaves it so.
+  Result<ExitInfo> stopped = RunDss("stop");
+  ASSERT_TRUE(stopped.ok() && stopped->success());
 
   std::unique_ptr<Subprocess> backup = Start({"backup"});
   ASSERT_NE(backup, nullptr);
