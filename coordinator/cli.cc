@@ -67,6 +67,7 @@ struct CommandLine {
   UnlockOptions unlock;
   LsOptions ls;
   ExtractCommandOptions extract;
+  DiffOptions diff;
 };
 
 // A subcommand and what runs when it was the one given.
@@ -120,6 +121,13 @@ void ReadOnlyCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   ls->add_option("PATH", line.ls.path, "a file or a folder, relative to the data dir");
   AddJsonFlag(ls, line);
   commands.push_back({ls, [&] { return RunLs(line.global, line.ls); }});
+  auto* diff = app.add_subcommand(
+      "diff", "files added, removed and changed between two sets, and the database tables "
+              "whose content changed");
+  diff->add_option("ID1", line.diff.from, "the earlier set")->required();
+  diff->add_option("ID2", line.diff.to, "the later set")->required();
+  AddJsonFlag(diff, line);
+  commands.push_back({diff, [&] { return RunDiff(line.global, line.diff); }});
   auto* extract = app.add_subcommand(
       "extract", "files and folders of a set into an empty directory, reading only their part "
                  "of the set");

@@ -76,6 +76,11 @@ struct LsOptions {
   std::string path;  // "" = every file of the set
 };
 
+struct DiffOptions {
+  std::string from;  // ID1
+  std::string to;    // ID2
+};
+
 struct ExtractCommandOptions {
   std::string id;
   std::vector<std::string> paths;  // files and folders, relative to the data dir
@@ -96,6 +101,7 @@ Status RunCopy(const GlobalOptions& global, const CopyOptions& options);
 Status RunUnlock(const GlobalOptions& global, const UnlockOptions& options);
 Status RunLs(const GlobalOptions& global, const LsOptions& options);
 Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& options);
+Status RunDiff(const GlobalOptions& global, const DiffOptions& options);
 
 // Parses the command line, runs the command, returns the process exit code.
 int RunCommandLine(int argc, char** argv);

@@ -42,6 +42,16 @@ Status NoIndexError(const Repository& repository, const Manifest& manifest) {
           " | tar -t (or tar -x PATH)");
 }
 
+// What the entries said is trusted (where each file's bytes are) only if the index is the one
+// the manifest recorded.
+Status CheckIndexDigest(const Manifest& manifest, const ZstdReader& stream,
+                        const std::string& name) {
+  if (stream.sha256_hex() == manifest.index->sha256) return Status::Ok();
+  return Status::Failed("the index " + name + " is damaged (SHA-256 " + stream.sha256_hex() +
+                            ", the manifest says " + manifest.index->sha256 + ")",
+                        "`govern-backup verify " + manifest.id + "` checks the set");
+}
+
 Status ForEachSelectedEntry(const Repository& repository, const Manifest& manifest,
                             const std::vector<std::string>& paths,
                             const std::function<Status(const FileIndexEntry&)>& visit) {
@@ -74,13 +84,7 @@ Status ForEachSelectedEntry(const Repository& repository, const Manifest& manife
     }
     if (wanted) GB_RETURN_IF_ERROR(visit(entry));
   }
-  // What the entries said is trusted (where each file's bytes are) only if the index is the
-  // one the manifest recorded.
-  if (stream->sha256_hex() != manifest.index->sha256)
-    return Status::Failed("the index " + reader_name + " is damaged (SHA-256 " +
-                              stream->sha256_hex() + ", the manifest says " +
-                              manifest.index->sha256 + ")",
-                          "`govern-backup verify " + manifest.id + "` checks the set");
+  GB_RETURN_IF_ERROR(CheckIndexDigest(manifest, *stream, reader_name));
   for (size_t i = 0; i < selected.size(); ++i) {
     if (found[i] || selected[i].empty()) continue;
     return Status::Failed("path " + selected[i] + " is not in set " + manifest.id,

@@ -12,6 +12,7 @@
 #include "coordinator/manifest.h"
 #include "coordinator/repository.h"
 #include "datadir/file_index.h"
+#include "io/zstd_file.h"
 #include "io/status.h"
 
 namespace gb {
@@ -29,6 +30,12 @@ bool IsUnder(const std::string& entry_path, const std::string& selected);
 Status ForEachSelectedEntry(const Repository& repository, const Manifest& manifest,
                             const std::vector<std::string>& paths,
                             const std::function<Status(const FileIndexEntry&)>& visit);
+
+// After the whole index of `manifest` was read from `stream`: an error unless its bytes are
+// the ones the manifest recorded (what the entries said is trusted only then). `name`
+// names the index object.
+Status CheckIndexDigest(const Manifest& manifest, const ZstdReader& stream,
+                        const std::string& name);
 
 // The error for a set without an index (format 1), naming it and the by-hand ways.
 Status NoIndexError(const Repository& repository, const Manifest& manifest);

@@ -202,6 +202,7 @@ Status TarMemberWriter::WriteStreamMember(const std::string& name, uint64_t size
     GB_RETURN_IF_ERROR(WriteData(handles_->buffer.get(), n, name));
     done += n;
   }
+  source_bytes_ += size;  // file content as any reader of the half counts it
   return FinishMember(name);
 }
 

@@ -105,17 +105,21 @@ Status QueryError(const std::string& doing, const ConnectionParams& params,
                         Condense(ScrubPasswords(error.what())));
 }
 
-std::map<std::string, uint64_t> CountUserTableRows(pqxx::transaction_base& tx) {
-  const pqxx::result tables = tx.exec(
+std::vector<std::pair<std::string, std::string>> UserTables(pqxx::transaction_base& tx) {
+  const pqxx::result rows = tx.exec(
       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
       "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
       "AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%' "
       "ORDER BY 1, 2");
+  std::vector<std::pair<std::string, std::string>> tables;
+  for (const auto& row : rows) tables.emplace_back(row[0].as<std::string>(), row[1].as<std::string>());
+  return tables;
+}
+
+std::map<std::string, uint64_t> CountUserTableRows(pqxx::transaction_base& tx) {
   std::map<std::string, uint64_t> counts;
-  for (const auto& row : tables) {
-    const std::string schema = row[0].as<std::string>();
-    const std::string table = row[1].as<std::string>();
+  for (const auto& [schema, table] : UserTables(tx)) {
     const pqxx::row count =
         tx.exec1("SELECT count(*) FROM " + tx.quote_name(schema) + "." + tx.quote_name(table));
     counts[schema + "." + table] = count[0].as<uint64_t>();

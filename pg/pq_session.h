@@ -7,11 +7,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
 #include "io/status.h"
 #include "pg/connection.h"
+#include "pg/table_summary.h"
 
 namespace gb {
 namespace pq {
@@ -30,8 +33,17 @@ Status QueryError(const std::string& doing, const ConnectionParams& params,
 // Replaces anything that looks like "password=..." by "password=***".
 std::string ScrubPasswords(const std::string& text);
 
+// Every table of every non-system schema, as (schema, table), sorted.
+std::vector<std::pair<std::string, std::string>> UserTables(pqxx::transaction_base& tx);
+
 // Exact row count of every table of every non-system schema, as `tx` sees them.
 std::map<std::string, uint64_t> CountUserTableRows(pqxx::transaction_base& tx);
+
+// Row count and content hash (table_summary.h) of the same tables, one scan each. It pins
+// the settings that shape a row's text (time zone, date and interval styles, float digits,
+// bytea output) with SET LOCAL, so that a table's hash does not depend on the role's or the
+// server's defaults: call it inside a transaction block.
+std::map<std::string, TableSummary> SummarizeUserTables(pqxx::transaction_base& tx);
 
 }  // namespace pq
 }  // namespace gb

@@ -39,15 +39,28 @@ Result<std::unique_ptr<ExportedSnapshot>> ExportedSnapshot::Open(const Connectio
 
 const std::string& ExportedSnapshot::id() const { return impl_->id; }
 
+Status ExportedSnapshot::CheckHeld() const {
+  if (impl_->transaction) return Status::Ok();
+  return Status::Failed("snapshot " + impl_->id + " of " + impl_->params.Describe() +
+                        " was already released");
+}
+
 Result<std::map<std::string, uint64_t>> ExportedSnapshot::CountTableRows() {
-  if (!impl_->transaction) {
-    return Status::Failed("snapshot " + impl_->id + " of " + impl_->params.Describe() +
-                          " was already released");
-  }
+  GB_RETURN_IF_ERROR(CheckHeld());
   try {
     return pq::CountUserTableRows(*impl_->transaction);
   } catch (const std::exception& error) {
     return pq::QueryError("counting table rows in snapshot " + impl_->id, impl_->params, error);
+  }
+}
+
+Result<std::map<std::string, TableSummary>> ExportedSnapshot::SummarizeTables() {
+  GB_RETURN_IF_ERROR(CheckHeld());
+  try {
+    return pq::SummarizeUserTables(*impl_->transaction);
+  } catch (const std::exception& error) {
+    return pq::QueryError("hashing table contents in snapshot " + impl_->id, impl_->params,
+                          error);
   }
 }
 

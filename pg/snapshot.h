@@ -9,6 +9,7 @@
 
 #include "io/status.h"
 #include "pg/connection.h"
+#include "pg/table_summary.h"
 
 namespace gb {
 
@@ -20,10 +21,14 @@ class ExportedSnapshot {
   const std::string& id() const;  // e.g. "00000003-0000001B-1"
   // Row counts of every user table as seen by the snapshot ("schema.table" -> rows).
   Result<std::map<std::string, uint64_t>> CountTableRows();
+  // Row count and content hash of every user table as seen by the snapshot (what a set
+  // records for `diff`); one scan per table.
+  Result<std::map<std::string, TableSummary>> SummarizeTables();
   void Release();                 // ends the transaction early
 
  private:
   ExportedSnapshot();
+  Status CheckHeld() const;  // an error once released
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -6,6 +6,8 @@
 #   fail-stop fail-start            stop / start fail while the file exists
 #   hang-stop hang-start            stop / start hang while the file exists
 #   churn                           while running, config/churn.json is rewritten every 0.2 s
+#   counter                         while running, a writer keeps counting (do_counter_writer);
+#                                   the file holds its PG* settings, one KEY=VALUE a line
 # The generator (sandbox/sample_node.cc) embeds this file at build time and replaces the
 # placeholder below with the node's control directory, shell-quoted.
 CONTROL_DIR=@CONTROL_DIR@
@@ -30,7 +32,14 @@ for fd in /proc/$$/fd/*; do
 done
 echo $$ > "$dip/run/supervisord.pid.tmp" && mv -f "$dip/run/supervisord.pid.tmp" "$dip/run/supervisord.pid"
 echo "$(date "+%Y/%m/%d-%H:%M:%S.%3N") [governserver] Govern server started" >> "$dip/run/backend.log"
-trap "exit 0" TERM INT
+writer=
+if [ -e "$control/counter" ]; then
+  rm -f "$control/counter.stop"
+  "$dip/bin/dss" run-counter-writer &
+  writer=$!
+fi
+# A clean stop: the writer finishes the step it is in, then the supervisor exits.
+trap "[ -n \"\$writer\" ] && touch \"\$control/counter.stop\" && wait \"\$writer\"; exit 0" TERM INT
 generation=0
 while :; do
   if [ -e "$control/churn" ]; then
@@ -155,10 +164,64 @@ do_start() {
   echo "DSS started, pid=$pid"
 }
 
+# The writing DSS of the consistency tests. Each step n commits the counter row to the
+# database, THEN writes config/counter.txt (atomically, as DSS writes its files), then
+# touches other files (counter_churn). Database first: it is what the application reads
+# back as the truth, the file is derived from it; a DSS crash between the two would leave
+# the file one step behind, and a clean stop never leaves them apart, because a stop waits
+# for the step in progress. A set is consistent iff its file and its row hold the same n,
+# and the churn files are exactly those of step n (sandbox/counter_writer.h predicts them).
+do_counter_writer() {
+  local key value n ack psql=psql
+  while IFS='=' read -r key value; do
+    case "$key" in
+      PGHOST|PGPORT|PGDATABASE|PGUSER|PGPASSFILE) export "${key}=${value}" ;;
+      psql) psql=$value ;;
+    esac
+  done < "$CONTROL_DIR/counter"
+  mkdir -p "$DIP_HOME/$COUNTER_CHURN"/{0..15} || return 1
+  coproc SQL { "$psql" -X -q -A -t -v ON_ERROR_STOP=1 2>&1; }
+  echo "SELECT value FROM dss_counter WHERE id = 1;" >&"${SQL[1]}"
+  read -r n <&"${SQL[0]}" || return 1
+  case "$n" in ''|*[!0-9]*) echo "counter writer: $n" >&2; return 1 ;; esac
+  write_counter_file "$n" || return 1
+  while [ ! -e "$CONTROL_DIR/counter.stop" ]; do
+    n=$((n + 1))
+    printf 'UPDATE dss_counter SET value = %d WHERE id = 1;\n\\echo step %d\n' "$n" "$n" >&"${SQL[1]}"
+    while read -r ack <&"${SQL[0]}"; do
+      [ "$ack" = "step $n" ] && break
+      echo "counter writer: $ack" >&2
+    done
+    [ "$ack" = "step $n" ] || return 1  # psql is gone (ON_ERROR_STOP)
+    write_counter_file "$n" || return 1
+    counter_churn "$n" || return 1
+  done
+}
+
+COUNTER_CHURN=managed_folders/counter-churn
+
+write_counter_file() {
+  printf '%d\n' "$1" > "$DIP_HOME/config/counter.txt.tmp" &&
+    mv -f "$DIP_HOME/config/counter.txt.tmp" "$DIP_HOME/config/counter.txt"
+}
+
+# Step n: creates f<n>, appends to log<n % 5>, renames f<n-4> to r<n-4>, deletes r<n-12>
+# (file k lives in folder k % 16).
+counter_churn() {
+  local n=$1 dir="$DIP_HOME/$COUNTER_CHURN" k
+  printf '%d\n' "$n" > "$dir/$((n % 16))/f$n" || return 1
+  printf '%d\n' "$n" >> "$dir/log$((n % 5))" || return 1
+  k=$((n - 4))
+  if [ "$k" -ge 1 ]; then mv -f "$dir/$((k % 16))/f$k" "$dir/$((k % 16))/r$k" || return 1; fi
+  k=$((n - 12))
+  if [ "$k" -ge 1 ]; then rm -f "$dir/$((k % 16))/r$k" || return 1; fi
+}
+
 case "$1" in
   start) do_start ;;
   stop) do_stop ;;
   status) do_status ;;
   restart) do_stop && do_start ;;
+  run-counter-writer) do_counter_writer ;;
   *) echo "Usage: $0 (start|stop|status|restart)" >&2; exit 1 ;;
 esac

@@ -384,7 +384,9 @@ bool SampleNode::IsRunning() const { return SupervisorPid(data_dir).has_value();
 Status SampleNode::KillSupervisor() const {
   auto pid = SupervisorPid(data_dir);
   if (!pid) return Status::Ok();
-  if (::kill(*pid, SIGKILL) != 0 && errno != ESRCH) {
+  // The whole process group (the supervisor is its leader, by setsid): its counter writer
+  // and that writer's psql must not outlive it.
+  if (::kill(-*pid, SIGKILL) != 0 && ::kill(*pid, SIGKILL) != 0 && errno != ESRCH) {
     return Status::FromErrno("cannot kill the sample supervisor " + std::to_string(*pid), errno);
   }
   for (int i = 0; i < 100 && SupervisorPid(data_dir); ++i) {

@@ -49,6 +49,9 @@ struct SampleNode {
   //   fail-stop, fail-start, hang-stop, hang-start  -> stop / start fails / hangs (sleep 3600)
   //   churn                                          -> while running, config/churn.json is
   //                                                     rewritten (atomically) every 0.2 s
+  //   counter                                        -> while running, a writer counts in
+  //                                                     the database and a file: see
+  //                                                     sandbox/counter_writer.h
   // and its record: control_dir/events.log, one line "<unix-time> start|stop" per change.
   // Its supervisor writes data_dir/run/supervisord.pid (run/ is created if missing).
   std::string events_log() const { return control_dir + "/events.log"; }

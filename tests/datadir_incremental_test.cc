@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "datadir/archive_reader.h"
 #include "datadir/archive_writer.h"
 #include "datadir/change_rule.h"
 #include "datadir/file_index.h"
@@ -362,6 +363,13 @@ TEST_F(IncrementalTest, AChainOfChangesRestoresByHandAtEverySet) {
   EXPECT_EQ(vanished, (std::vector<std::string>{"emptied/a.txt", "emptied/b.txt", "gone",
                                                 "moved-from.txt"}));
   EXPECT_EQ(chain[1].stats.vanished, 4u);
+  // The manifest's counts are what any reader of the half counts, the vanished member's
+  // content included (restore's pre-flight compares them).
+  StringSource half(chain[1].tar);
+  Result<ArchiveScan> scan = ScanArchive(half);
+  ASSERT_TRUE(scan.ok()) << scan.status().ToString();
+  EXPECT_EQ(scan->source_bytes, chain[1].stats.source_bytes);
+  EXPECT_EQ(scan->entries, chain[1].stats.entries);
 
   // Set 3: the symlink back into a file, the emptied folder removed, a folder renamed.
   fs::remove(s + "/becomes-link.txt");

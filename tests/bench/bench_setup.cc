@@ -1,20 +1,70 @@
 // govern-bench-setup DIR: builds the benchmark's Govern node with the same generators as the
 // tests and the demo: a throwaway PostgreSQL (left running) with a Govern database of
 // --db-mb MB, a data dir of about --data-mb MB in --files small files plus large ones, and a
-// config.toml. Prints shell assignments that scripts/bench evaluates.
+// config.toml. --tiny-files N adds N files of a few hundred bytes (the 1-million-file node of
+// scripts/bench --million). Prints shell assignments that scripts/bench evaluates.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
 #include "config/config.h"
+#include "io/files.h"
 #include "io/text.h"
 #include "sandbox/sample_govern_schema.h"
 #include "sandbox/sample_node.h"
 #include "sandbox/throwaway_cluster.h"
+
+namespace {
+
+// `count` files of about 200 bytes in folders of 1,000, owned by the node's owner. Written
+// with plain open/write/close: the sample generator's config documents (a few KB each, from a
+// random vocabulary) would take ten times longer for a million files.
+gb::Status WriteTinyFiles(const gb::SampleNode& node, int count) {
+  const std::string root = node.data_dir + "/managed_folders/P00001/tiny";
+  std::string folder;
+  for (int i = 0; i < count; ++i) {
+    if (i % 1000 == 0) {
+      folder = root + "/d" + std::to_string(i / 1000);
+      for (const std::string& path : {node.data_dir + "/managed_folders",
+                                      node.data_dir + "/managed_folders/P00001", root, folder}) {
+        if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+          return gb::Status::FromErrno("cannot create directory " + path, errno);
+        }
+        if (::lchown(path.c_str(), node.owner_uid, node.owner_gid) != 0) {
+          return gb::Status::FromErrno("cannot chown " + path, errno);
+        }
+      }
+    }
+    const std::string path = folder + "/item-" + std::to_string(i) + ".json";
+    char content[256];
+    int length = std::snprintf(content, sizeof(content),
+                               "{\n  \"id\": \"item-%d\",\n  \"kind\": \"managed-folder-item\",\n"
+                               "  \"checksum\": \"%08x%08x\",\n  \"size\": %d,\n"
+                               "  \"tags\": [\"bench\", \"tiny\", \"generated\"]\n}\n",
+                               i, static_cast<unsigned>(i) * 2654435761u,
+                               static_cast<unsigned>(i) ^ 0x5bd1e995u, i % 4096);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return gb::Status::FromErrno("cannot create " + path, errno);
+    gb::Status written = gb::WriteAll(fd, content, static_cast<size_t>(length), path);
+    if (written.ok() && ::fchown(fd, node.owner_uid, node.owner_gid) != 0) {
+      written = gb::Status::FromErrno("cannot chown " + path, errno);
+    }
+    ::close(fd);
+    GB_RETURN_IF_ERROR(written);
+  }
+  return gb::Status::Ok();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"build the govern-backup benchmark node"};
@@ -22,10 +72,12 @@ int main(int argc, char** argv) {
   int files = 100000;
   int data_mb = 1100;
   int db_mb = 320;
+  int tiny_files = 0;
   app.add_option("DIR", dir, "where to build it")->required();
   app.add_option("--files", files, "small config-like files");
   app.add_option("--data-mb", data_mb, "data dir size in MB (large files make up the rest)");
   app.add_option("--db-mb", db_mb, "database size in MB");
+  app.add_option("--tiny-files", tiny_files, "files of a few hundred bytes, added to the rest");
   CLI11_PARSE(app, argc, argv);
   // stdout carries only the shell assignments scripts/bench evaluates.
   spdlog::set_default_logger(spdlog::stderr_color_mt("bench-setup"));
@@ -60,6 +112,11 @@ int main(int argc, char** argv) {
   auto node = gb::GenerateSampleNode(node_options);
   if (!node.ok()) {
     std::cerr << node.status().ToString() << "\n";
+    return 1;
+  }
+  gb::Status tiny = WriteTinyFiles(*node, tiny_files);
+  if (!tiny.ok()) {
+    std::cerr << tiny.ToString() << "\n";
     return 1;
   }
 

@@ -1,0 +1,74 @@
+#include "pg/table_summary.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include <pqxx/pqxx>
+
+#include "pg/pq_session.h"
+
+namespace gb {
+namespace {
+
+// A row's hash is the first 64 bits of the md5 of its text; a table's is the sum of its
+// rows' hashes mod 2^64. A sum does not depend on the order of the rows (no sort: one
+// sequential scan, the same cost as count(*) plus md5), and unlike XOR it counts duplicates
+// (two equal rows do not cancel out). A change goes unseen only if the changed rows' hashes
+// happen to sum to the same value: about 2^-64 for changes not crafted against md5. It is
+// not a defence against crafted collisions (md5 is broken, sums are malleable): diff reports
+// what changed; the integrity of a set is the SHA-256 of its halves.
+// ROW(r.*) rather than r: a column named like the alias would be taken instead of the row.
+constexpr char kSummaryQuery[] =
+    "SELECT count(*), mod(mod(coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))"
+    "::bit(64)::bigint), 0), 18446744073709551616) + 18446744073709551616, "
+    "18446744073709551616)::text FROM ";
+
+// The settings that change how a value is written as text, pinned for the transaction.
+constexpr char kStableTextSettings[] =
+    "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; "
+    "SET LOCAL IntervalStyle = 'postgres'; SET LOCAL extra_float_digits = 1; "
+    "SET LOCAL bytea_output = 'hex'; SET LOCAL lc_monetary = 'C'";
+
+std::string HashText(const std::string& sum_decimal) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016" PRIx64,
+                static_cast<uint64_t>(std::stoull(sum_decimal)));
+  return std::string(kTableHashScheme) + hex;
+}
+
+}  // namespace
+
+bool SameTableHashScheme(const std::string& a, const std::string& b) {
+  const std::string scheme = kTableHashScheme;
+  return a.rfind(scheme, 0) == 0 && b.rfind(scheme, 0) == 0;
+}
+
+namespace pq {
+
+std::map<std::string, TableSummary> SummarizeUserTables(pqxx::transaction_base& tx) {
+  tx.exec(kStableTextSettings);
+  std::map<std::string, TableSummary> summaries;
+  for (const auto& [schema, table] : UserTables(tx)) {
+    const pqxx::row row =
+        tx.exec1(kSummaryQuery + tx.quote_name(schema) + "." + tx.quote_name(table) + " r");
+    summaries[schema + "." + table] =
+        TableSummary{row[0].as<uint64_t>(), HashText(row[1].as<std::string>())};
+  }
+  return summaries;
+}
+
+}  // namespace pq
+
+Result<std::map<std::string, TableSummary>> SummarizeTables(const ConnectionParams& params) {
+  GB_ASSIGN_OR_RETURN(auto connection, pq::Connect(params));
+  try {
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(*connection);
+    auto summaries = pq::SummarizeUserTables(tx);
+    tx.commit();
+    return summaries;
+  } catch (const std::exception& error) {
+    return pq::QueryError("hashing table contents", params, error);
+  }
+}
+
+}  // namespace gb
