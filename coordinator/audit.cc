@@ -2,36 +2,34 @@
 // a monitoring check. Every set is checked as verify checks it (read through, unless
 // --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
 // interrupted backups and restores), retention, the age of the newest set, and whether the
-// live node still matches the newest set. One finding per problem with what to do, and an ok
-// finding for what is worth knowing (the newest set, what a restore kept aside); exit 3 when
-// there is any problem. Audit takes no lock and changes nothing.
+// live node still matches the newest set (audit_node.h); a set that builds on a missing or
+// damaged set is a broken chain. One finding per problem with what to do, and an ok finding
+// for what is worth knowing (the newest set, what a restore kept aside); exit 3 when there is
+// any problem. Audit takes no lock and changes nothing.
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
-#include <sstream>
 
+#include "coordinator/audit_node.h"
+#include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
-#include "coordinator/restore_marker.h"
 #include "coordinator/retention.h"
 #include "coordinator/set_checks.h"
 #include "coordinator/work_leftovers.h"
-#include "datadir/dss_control.h"
-#include "datadir/node.h"
 #include "coordinator/store_lock.h"
+#include "io/text.h"
 #include "io/zstd_file.h"
 #include "store/object_stream.h"
-#include "pg/server.h"
 
 namespace gb {
 namespace {
@@ -71,7 +69,14 @@ class Audit {
       CheckRetention();
     }
     CheckNewest(max_age);
-    CheckLiveNode();
+    LiveNodeAudit live;
+    live.config = &config_;
+    live.newest = Newest();
+    live.sets = &sets_;
+    live.running = running_;
+    live.backup_leftover = backup_leftover_;
+    live.now = now_;
+    for (Finding& finding : AuditLiveNode(live)) findings_.push_back(std::move(finding));
     return Report();
   }
 
@@ -85,15 +90,7 @@ class Audit {
     findings_.push_back(Finding::Ok(std::move(subject), std::move(note)));
   }
 
-  std::string AgeOf(const std::string& path) const {
-    struct stat info {};
-    if (::lstat(path.c_str(), &info) != 0) return "?";
-    auto age = now_ - Clock::from_time_t(info.st_mtime);
-    return FormatAge(std::chrono::duration_cast<std::chrono::seconds>(age));
-  }
-  std::string AgeAndSize(const std::string& path) const {
-    return "age " + AgeOf(path) + ", " + FormatBytes(TreeBytes(path));
-  }
+  std::string AgeAndSize(const std::string& path) const { return PathAgeAndSize(path, now_); }
 
   // Step: every set, as verify checks it.
   void CheckSets() {
@@ -103,6 +100,7 @@ class Audit {
       return;
     }
     sets_ = std::move(listed).value();
+    const std::vector<Manifest> complete = CompleteManifests();
     DumpToolsCache tools_cache(config_.database.pg_bin_dir);
     for (const auto& set : sets_) {
       if (!set.has_manifest) {
@@ -112,6 +110,7 @@ class Audit {
       ++sets_checked_;
       SetCheckOptions check;
       check.read_through = !options_.quick;
+      check.complete_sets = &complete;
       std::optional<DumpTools> tools;
       if (set.manifest.ok() && set.manifest->database && check.read_through) {
         Result<DumpTools> found = tools_cache.For(*set.manifest);
@@ -125,11 +124,36 @@ class Audit {
       }
       SetCheckReport report = CheckSet(repo_, set.id, check);
       for (Finding& finding : report.findings) {
+        // A chain that does not load is the set's own finding; CheckChains names the sets
+        // that build on a damaged one.
+        if (finding.subject != SetSubject(set.id, kChainPart)) damaged_.insert(set.id);
         if (finding.status.hint().empty())
           finding.status = finding.status.WithHint("`govern-backup verify " + set.id + "` for details");
         findings_.push_back(std::move(finding));
       }
       CheckSetDirectory(set);
+    }
+    CheckChains(complete);
+  }
+
+  std::vector<Manifest> CompleteManifests() const {
+    std::vector<Manifest> complete;
+    for (const auto& set : sets_)
+      if (set.has_manifest && set.manifest.ok()) complete.push_back(*set.manifest);
+    return complete;
+  }
+
+  // Step: the sets that build on a damaged set (a missing or incomplete one is named in the
+  // chain finding of each set that needs it).
+  void CheckChains(const std::vector<Manifest>& complete) {
+    for (const auto& [id, dependents] : DependentsOf(complete)) {
+      if (!damaged_.count(id)) continue;
+      Add(SetSubject(id, kChainPart),
+          "set " + id + " is damaged, and " + std::to_string(dependents.size()) +
+              " set(s) build on it (" + Join(dependents) + "): none of them can be restored",
+          "put back an intact copy of set " + id + " (`govern-backup copy` from another "
+          "repository); until then the newest sound set is the one to restore, and the next "
+          "backup should be full: `govern-backup backup --full`");
     }
   }
 
@@ -288,10 +312,7 @@ class Audit {
       Add("retention", valid.message(), valid.hint());
       return;
     }
-    std::vector<RetentionCandidate> candidates;
-    for (const auto& set : sets_)
-      if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
-    for (const auto& decision : ApplyRetention(candidates, policy))
+    for (const auto& decision : ApplyRetention(CandidatesOf(sets_), policy))
       if (!decision.keep)
         Add(decision.id,
             "set " + decision.id + " (" + FormatRfc3339(decision.created_at) +
@@ -328,147 +349,6 @@ class Audit {
           "`journalctl -u govern-backup`) and take a backup now");
   }
 
-  // Step: the live node against the newest set.
-  void CheckLiveNode() {
-    const std::string& data_dir = config_.node.data_dir;
-    if (data_dir.empty() || !LooksLikeDataDir(data_dir)) {
-      Note("node", "not checked: " + data_dir + " is not a DSS data dir on this machine");
-      return;
-    }
-    Result<DssNode> node = DiscoverNode(data_dir);
-    if (!node.ok()) {
-      Add("node", "cannot read the live node: " + node.status().message(), node.status().hint());
-      return;
-    }
-    const Manifest* newest = Newest();
-    if (newest) {
-      int compared = CompareDssVersions(node->dss_version, newest->node.dss_version);
-      if (compared > 0)
-        Add("node",
-            "node upgraded since the last backup: DSS " + node->dss_version + ", the newest set " +
-                newest->id + " has " + newest->node.dss_version,
-            "take a new backup now: older sets restore only onto the older DSS version");
-      else if (compared < 0)
-        Add("node",
-            "the live node runs DSS " + node->dss_version + ", older than the newest set " + newest->id +
-                " (" + newest->node.dss_version + ")",
-            "was the node downgraded or restored from an older set? take a new backup now");
-    }
-    CheckDss(*node);
-    CheckDatabase(*node, newest);
-    CheckRestoreLeftovers(data_dir);
-    ReadRestoredFrom(data_dir);
-  }
-
-  void CheckDss(const DssNode& node) {
-    if (!backup_leftover_) return;  // only an interrupted backup leaves DSS stopped by us
-    Result<DssControlOptions> control =
-        MakeDssControlOptions(config_.node.data_dir, config_.node.dss_command, config_.node.dss_user);
-    if (!control.ok()) return;
-    Result<DssState> state = DssControl(*control).Query();
-    if (state.ok() && *state == DssState::kStopped)
-      Add("node", "DSS is stopped and a backup was interrupted: it may have stopped DSS",
-          "start DSS: " + control->dss_command + " start");
-  }
-
-  void CheckDatabase(const DssNode& node, const Manifest* newest) {
-    std::optional<ConnectionParams> params = ResolveDatabase(config_, node, nullptr);
-    if (!params) return;
-    Result<ServerIdentity> server = ReadServerIdentity(*params);
-    if (!server.ok()) {
-      Add("database", "cannot reach the node's database: " + server.status().message(),
-          server.status().hint().empty() ? "check that PostgreSQL runs" : server.status().hint());
-      return;
-    }
-    if (newest && newest->database) {
-      if (newest->database->dbname != params->dbname)
-        Add("database",
-            "the node's database is now \"" + params->dbname + "\", the newest set " + newest->id +
-                " has \"" + newest->database->dbname + "\"",
-            "take a new backup now");
-      if (!server->system_identifier.empty() && !newest->database->system_identifier.empty() &&
-          server->system_identifier != newest->database->system_identifier)
-        Add("database",
-            "the database server changed since the last backup: system identifier " +
-                server->system_identifier + ", the newest set " + newest->id + " has " +
-                newest->database->system_identifier,
-            "take a new backup now");
-    }
-    ListScratchDatabases(*params);
-  }
-
-  // Databases left by an interrupted restore (<dbname>_restore_*) or verify --deep
-  // (<dbname>_verify_*); the asides of finished restores (<dbname>_pre_restore_*) are noted.
-  void ListScratchDatabases(const ConnectionParams& params) {
-    for (const char* kind : {"_restore_", "_verify_", "_pre_restore_"}) {
-      Result<std::vector<DatabaseSize>> databases = DatabasesWithPrefix(params, params.dbname + kind);
-      if (!databases.ok()) {
-        spdlog::debug("scratch databases not listed: {}", databases.status().message());
-        return;
-      }
-      for (const DatabaseSize& database : *databases) {
-        if (std::string(kind) == "_pre_restore_") {  // kept on purpose by a finished restore
-          Note("database", "the database replaced by a restore is kept as " + database.name + " (" +
-                               FormatBytes(database.bytes) + "); drop it when the restored node is fine");
-          continue;
-        }
-        bool restore = std::string(kind) == "_restore_";
-        if (running_ && restore && running_->operation == LockOperation::kRestore) {
-          Note("database", "database " + database.name + " is in use by " + running_->Describe());
-          continue;
-        }
-        Add("database",
-            "database " + database.name + " is the leftover of an interrupted " +
-                (restore ? "restore" : "verify --deep") + " (" + FormatBytes(database.bytes) + ")",
-            "drop it: dropdb " + database.name);
-      }
-    }
-  }
-
-  // Staging directories of interrupted restores beside the data dir; the asides a finished
-  // restore kept on purpose are only noted.
-  void CheckRestoreLeftovers(const std::string& data_dir) {
-    fs::path live(data_dir);
-    while (live.has_parent_path() && live.filename().empty()) live = live.parent_path();
-    std::string base = live.filename().string();
-    std::error_code error;
-    for (const auto& entry : fs::directory_iterator(live.parent_path(), error)) {
-      std::string name = entry.path().filename().string();
-      std::string path = entry.path().string();
-      if (name.rfind(base + ".restore-", 0) == 0) {
-        if (running_ && running_->operation == LockOperation::kRestore) {
-          Note(path, "in use by " + running_->Describe());
-          continue;
-        }
-        Add(path, "leftover of an interrupted restore: " + path + " (" + AgeAndSize(path) + ")",
-            "no restore is running: remove it (rm -rf " + path + ")");
-      } else if (name.rfind(base + ".pre-restore-", 0) == 0) {
-        Note("data dir", "the data dir replaced by a restore is kept as " + path + " (" +
-                             AgeAndSize(path) + "); remove it when the restored node is fine");
-      }
-    }
-  }
-
-  void ReadRestoredFrom(const std::string& data_dir) {
-    Result<std::optional<RestoredFromMarker>> read = ReadRestoredFromMarker(data_dir);
-    if (!read.ok()) {
-      Note("node", read.status().message());
-      return;
-    }
-    if (!read->has_value()) return;
-    const RestoredFromMarker& marker = **read;
-    std::string note = "the live node was restored from set " + marker.id + " at " +
-                       FormatRfc3339(marker.restored_at);
-    const SetEntry* found = nullptr;
-    for (const auto& set : sets_)
-      if (set.id == marker.id) found = &set;
-    if (!found || !found->has_manifest)
-      note += " (that set is no longer in the repository)";
-    else if (found->manifest.ok() && found->manifest->pair_token != marker.pair_token)
-      note += " (but the set of that id in this repository has another pair token)";
-    Note("node", note);
-  }
-
   // Problems first: they are what a monitoring check is read for.
   Status Report() {
     std::stable_partition(findings_.begin(), findings_.end(),
@@ -503,6 +383,7 @@ class Audit {
   Clock::time_point now_;
   std::optional<LockHolder> running_;
   std::vector<SetEntry> sets_;
+  std::set<std::string> damaged_;  // complete sets whose checks found problems
   int64_t sets_checked_ = 0;
   bool backup_leftover_ = false;
   bool repo_exists_ = false;

@@ -217,6 +217,8 @@ class DatabaseCapture {
 
 }  // namespace
 
+// One flat script of the capture's steps in the order DSS lives them (longer than a function
+// should be: split, the DSS window would be harder to read).
 Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   const NodeContext& context = *request.context;
   const Consistency consistency = request.consistency;

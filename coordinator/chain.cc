@@ -1,5 +1,6 @@
 #include "coordinator/chain.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -33,6 +34,10 @@ Result<std::vector<Manifest>> Walk(const std::string& id, Load load) {
       return Status::Failed("set " + needed_by + " builds on set " + next + ", which is of " +
                                 manifest->node.data_dir + ", not " + chain.back().node.data_dir,
                             "the manifests are damaged");
+    if (!chain.empty() && !manifest->index)
+      return Status::Failed("set " + needed_by + " builds on set " + next +
+                                ", which has no per-file index: no set can build on it",
+                            "the manifests are damaged");
     needed_by = next;
     next = manifest->type == SetType::kIncremental ? manifest->parent : std::string();
     chain.push_back(std::move(*manifest));
@@ -61,6 +66,41 @@ std::vector<std::string> ChainIds(const std::vector<Manifest>& chain) {
   std::vector<std::string> ids;
   for (const Manifest& manifest : chain) ids.push_back(manifest.id);
   return ids;
+}
+
+std::vector<std::string> WithAncestors(const Repository& repository,
+                                       const std::vector<std::string>& ids) {
+  std::vector<std::string> ordered;
+  std::set<std::string> taken;
+  for (const std::string& id : ids) {
+    std::vector<std::string> newest_first;
+    std::string next = id;
+    while (!next.empty() && !taken.count(next) &&
+           std::find(newest_first.begin(), newest_first.end(), next) == newest_first.end()) {
+      newest_first.push_back(next);
+      Result<Manifest> manifest = repository.LoadSet(next);
+      next = manifest.ok() && manifest->type == SetType::kIncremental ? manifest->parent : "";
+    }
+    for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it)
+      if (taken.insert(*it).second) ordered.push_back(*it);
+  }
+  return ordered;
+}
+
+std::map<std::string, std::vector<std::string>> DependentsOf(const std::vector<Manifest>& sets) {
+  std::map<std::string, const Manifest*> by_id;
+  for (const Manifest& manifest : sets) by_id[manifest.id] = &manifest;
+  std::map<std::string, std::vector<std::string>> dependents;
+  for (const auto& [id, manifest] : by_id) {  // by id: oldest first
+    std::set<std::string> seen = {id};
+    const Manifest* at = manifest;
+    while (at != nullptr && at->type == SetType::kIncremental && seen.insert(at->parent).second) {
+      dependents[at->parent].push_back(id);
+      auto parent = by_id.find(at->parent);
+      at = parent == by_id.end() ? nullptr : parent->second;
+    }
+  }
+  return dependents;
 }
 
 }  // namespace gb

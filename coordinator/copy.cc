@@ -1,7 +1,9 @@
 // `govern-backup copy --to NAME [ID ...]`: complete sets that repository NAME lacks, copied
 // object by object (streamed: ranged reads from the source, an upload to the target), each
 // object checked against the manifest (size and SHA-256 of the bytes that went through)
-// before the target's manifest is written, last, as a backup writes it. A set whose manifest
+// before the target's manifest is written, last, as a backup writes it. A set goes with every
+// set it builds on (chain.h), parents first, so that every set in the target can be restored;
+// a set whose chain is incomplete in the source is not copied (the others are; exit 1). A set whose manifest
 // the target holds is complete there and never copied again, so a rerun after a crash
 // resumes at set granularity; a set a crash left half-copied is removed and copied anew.
 //
@@ -13,7 +15,9 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
+#include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
@@ -80,18 +84,35 @@ Status CopySet(const Repository& from, const Repository& to, const Manifest& man
   return Status::Ok();
 }
 
-// The sets to copy, oldest first: the ids given (each must be complete in the source), or
-// every complete set.
-Result<std::vector<Manifest>> SelectSets(const Repository& from, const std::vector<std::string>& ids) {
-  if (ids.empty()) return from.CompleteSets();
-  std::vector<Manifest> selected;
-  for (const std::string& id : ids) {
-    GB_ASSIGN_OR_RETURN(Manifest manifest, from.LoadSet(id));
-    selected.push_back(std::move(manifest));
+// What to copy: each set after the sets it builds on (a set is useless in the target without
+// its chain), and the sets whose chain is broken in the source, which are not copied.
+struct CopyPlan {
+  std::vector<Manifest> sets;
+  std::vector<Status> broken;
+};
+
+// The ids given (each must be complete in the source) or every complete set, oldest first,
+// each with its chain.
+Result<CopyPlan> PlanCopy(const Repository& from, std::vector<std::string> ids) {
+  std::vector<Manifest> complete;
+  if (ids.empty()) {
+    GB_ASSIGN_OR_RETURN(complete, from.CompleteSets());
+    for (const Manifest& manifest : complete) ids.push_back(manifest.id);
   }
-  std::sort(selected.begin(), selected.end(),
-            [](const Manifest& a, const Manifest& b) { return a.id < b.id; });
-  return selected;
+  std::sort(ids.begin(), ids.end());
+  CopyPlan plan;
+  std::set<std::string> taken;
+  for (const std::string& id : ids) {
+    Result<std::vector<Manifest>> chain =
+        complete.empty() ? LoadChain(from, id) : ChainOf(complete, id);
+    if (!chain.ok()) {
+      plan.broken.push_back(chain.status().WithContext("set " + id + " is not copied"));
+      continue;
+    }
+    for (Manifest& manifest : *chain)
+      if (taken.insert(manifest.id).second) plan.sets.push_back(std::move(manifest));
+  }
+  return plan;
 }
 
 }  // namespace
@@ -102,9 +123,9 @@ Result<CopyOutcome> CopySets(const Repository& from, const Repository& to,
     return Status::Usage("copy: " + from.name() + " and " + to.name() + " are the same repository");
   GB_RETURN_IF_ERROR(to.EnsureExists(env));
   GB_ASSIGN_OR_RETURN(auto lock, OperationLock::Acquire(to, LockOperation::kCopy, env));
-  GB_ASSIGN_OR_RETURN(std::vector<Manifest> sets, SelectSets(from, ids));
+  GB_ASSIGN_OR_RETURN(CopyPlan plan, PlanCopy(from, ids));
   CopyOutcome outcome;
-  for (const Manifest& manifest : sets) {
+  for (const Manifest& manifest : plan.sets) {
     GB_ASSIGN_OR_RETURN(HeadResult there, to.store().Head(to.ManifestKey(manifest.id)));
     if (there.exists) {
       outcome.present.push_back(manifest.id);
@@ -118,6 +139,14 @@ Result<CopyOutcome> CopySets(const Repository& from, const Repository& to,
                                 to.root() + ") failed; the sets copied before it are complete");
     }
     outcome.copied.push_back(manifest.id);
+  }
+  if (!plan.broken.empty()) {
+    for (size_t i = 1; i < plan.broken.size(); ++i)
+      spdlog::error("{}", plan.broken[i].ToString());
+    return plan.broken.front().WithContext(
+        "copy to " + to.name() + ": " + std::to_string(plan.broken.size()) +
+        " set(s) not copied (their chain is incomplete in " + from.root() + "); " +
+        std::to_string(outcome.copied.size()) + " copied");
   }
   return outcome;
 }

@@ -17,7 +17,9 @@ struct CopyOutcome {
   std::string failed;                // the set whose copy failed, if any
 };
 
-// Copies the sets `ids` (all complete sets when empty), oldest first, that `to` lacks.
+// Copies the sets `ids` (all complete sets when empty) and every set they build on, each after
+// its parents, that `to` lacks. A set whose chain is incomplete in `from` is not copied: an
+// error naming it, after the others are copied.
 Result<CopyOutcome> CopySets(const Repository& from, const Repository& to,
                              const std::vector<std::string>& ids, Env* env);
 

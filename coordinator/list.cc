@@ -36,6 +36,11 @@ std::string QuickStatus(const SetEntry& set) {
     if (database < 0) return "database half missing";
     if (static_cast<uint64_t>(database) != manifest.database->bytes) return "database half size differs";
   }
+  if (manifest.index) {
+    long long index = size_of(manifest.index->file);
+    if (index < 0) return "index missing";
+    if (static_cast<uint64_t>(index) != manifest.index->bytes) return "index size differs";
+  }
   return "complete";
 }
 
@@ -76,6 +81,8 @@ nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& set
       const Manifest& m = *set.manifest;
       item["created_at"] = FormatRfc3339(m.created_at);
       item["consistency"] = ToString(m.consistency);
+      item["type"] = ToString(m.type);
+      item["parent"] = m.parent;
       item["dss_version"] = m.node.dss_version;
       item["datadir_bytes"] = m.datadir.bytes;
       item["database_bytes"] = m.database ? m.database->bytes : 0;
@@ -112,20 +119,22 @@ Status RunList(const GlobalOptions& global) {
     std::cout << "no backup sets in " << repo->root() << "\n";
     return Status::Ok();
   }
-  std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", "ID", "CREATED",
-              "CONSISTENCY", "DSS", "DATA DIR", "DATABASE", "STATUS", "ALSO IN", "NOTE");
+  // TYPE: "full", or "incr" for a set that builds on the one its --json "parent" names.
+  std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", "ID", "CREATED",
+              "TYPE", "CONSISTENCY", "DSS", "DATA DIR", "DATABASE", "STATUS", "ALSO IN", "NOTE");
   for (const auto& set : sets) {
     const std::string also_in = copies[set.id].empty() ? "-" : Join(copies[set.id], ",");
     if (set.manifest.ok()) {
       const Manifest& m = *set.manifest;
-      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", set.id.c_str(),
-                  FormatRfc3339(m.created_at).c_str(), ToString(m.consistency),
+      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", set.id.c_str(),
+                  FormatRfc3339(m.created_at).c_str(),
+                  m.type == SetType::kIncremental ? "incr" : "full", ToString(m.consistency),
                   m.node.dss_version.c_str(), FormatBytes(m.datadir.bytes).c_str(),
                   m.database ? FormatBytes(m.database->bytes).c_str() : "-",
                   QuickStatus(set).c_str(), also_in.c_str(), m.note.c_str());
     } else {
-      std::printf("%-24s  %-20s  %-11s  %-8s  %10s  %10s  %-22s  %-12s\n", set.id.c_str(), "-",
-                  "-", "-", "-", "-", QuickStatus(set).c_str(), also_in.c_str());
+      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s\n", set.id.c_str(),
+                  "-", "-", "-", "-", "-", "-", QuickStatus(set).c_str(), also_in.c_str());
     }
   }
   std::fflush(stdout);

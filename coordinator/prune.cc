@@ -1,5 +1,6 @@
 // `govern-backup prune [--dry-run]`: applies the [retention] policy (retention.h) to the
-// complete sets, whole pairs only, and removes what interrupted operations left behind.
+// complete sets, whole pairs only, and removes what interrupted operations left behind. A set
+// that a kept set builds on is kept ("needed by <id>": retention.h).
 //
 // A set is removed manifest first (then its halves, then its directory), each step made
 // durable before the next: an interrupted prune leaves at worst an incomplete set (no
@@ -102,11 +103,8 @@ PlanItem PlanPendingWrite(const Repository& repo, const PendingWrite& write) {
 Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionPolicy& policy,
                                         Env* env) {
   GB_ASSIGN_OR_RETURN(std::vector<SetEntry> sets, repo.ListSets());
-  std::vector<RetentionCandidate> candidates;
-  for (const auto& set : sets)
-    if (set.has_manifest && set.manifest.ok()) candidates.push_back({set.id, set.manifest->created_at});
   std::map<std::string, RetentionDecision> decisions;
-  for (auto& decision : ApplyRetention(candidates, policy)) decisions[decision.id] = decision;
+  for (auto& decision : ApplyRetention(CandidatesOf(sets), policy)) decisions[decision.id] = decision;
 
   std::vector<PlanItem> plan;
   for (const auto& set : sets) plan.push_back(PlanSet(set, decisions));
@@ -121,10 +119,21 @@ Result<std::vector<PlanItem>> PlanPrune(const Repository& repo, const RetentionP
   return plan;
 }
 
-// Removes what the plan removes, in its order; stops at the first failure.
+// The order of removal: sets newest first, so that an interrupted prune never leaves a
+// complete set whose parent it removed; then the leftovers.
+std::vector<const PlanItem*> RemovalOrder(const std::vector<PlanItem>& plan) {
+  std::vector<const PlanItem*> order;
+  for (auto it = plan.rbegin(); it != plan.rend(); ++it)
+    if (it->remove && it->is_set) order.push_back(&*it);
+  for (const auto& item : plan)
+    if (item.remove && !item.is_set) order.push_back(&item);
+  return order;
+}
+
+// Removes what the plan removes, in RemovalOrder; stops at the first failure.
 Status RemovePlanned(Env* env, const Repository& repo, const std::vector<PlanItem>& plan) {
-  for (const auto& item : plan) {
-    if (!item.remove) continue;
+  for (const PlanItem* removed_item : RemovalOrder(plan)) {
+    const PlanItem& item = *removed_item;
     Status removed = item.is_set  ? repo.DeleteSet(item.set, env)
                      : item.pending ? repo.store().AbortPendingWrite(*item.pending)
                                     : env->RemoveAll(item.path);

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "coordinator/chain.h"
 #include "coordinator/node_context.h"
 #include "coordinator/set_checks.h"
 #include "coordinator/time_format.h"
@@ -56,6 +57,7 @@ class Planner {
       return std::move(plan_);
     Step("pg_restore", [this] { return FindTools(); });
     Step("set " + options_.id, [this] { return CheckTheSet(); });
+    Step("chain", [this] { return CheckTheChain(); });
     Step("data dir", [this] { return CheckTargetDataDir(); });
     Step("dss", [this] { return CheckDss(); });
     Step("dss version", [this] { return CheckDssVersion(); });
@@ -136,7 +138,9 @@ class Planner {
     options.read_through = true;
     options.tools = tools_found_ ? &plan_.tools : nullptr;
     SetCheckReport report = CheckSet(repo_, options_.id, options);
+    index_ = report.index;
     for (Finding& finding : report.findings) {
+      if (finding.subject == SetSubject(options_.id, kChainPart)) continue;  // CheckTheChain's
       Status refusal = finding.status.WithCode(Code::kRefused);
       if (refusal.hint().empty()) refusal = refusal.WithHint("restore another set (`govern-backup list`)");
       plan_.findings.push_back(Finding::Problem(std::move(finding.subject), std::move(refusal)));
@@ -146,6 +150,40 @@ class Planner {
              "(no database half)";
     return std::string("both halves read through; sizes, SHA-256 and pair identities match") +
            (tools_found_ ? "; the dump's table of contents agrees with the manifest" : "");
+  }
+
+  // Every set the set builds on: complete, its data-dir half and index present with the sizes
+  // and pair identities of its manifest (they are read through while restoring, which checks
+  // every byte taken from them). Their database halves are not needed.
+  std::string CheckTheChain() {
+    Result<std::vector<Manifest>> chain = LoadChain(repo_, options_.id);
+    if (!chain.ok()) {
+      Refuse(chain.status());
+      return {};
+    }
+    plan_.chain = std::move(chain).value();
+    if (plan_.chain.size() == 1) return "a full set: it builds on no other set";
+    SetCheckOptions structure_only;
+    structure_only.read_through = false;
+    std::vector<std::string> ancestors;
+    for (size_t i = 0; i + 1 < plan_.chain.size(); ++i) {
+      const std::string& id = plan_.chain[i].id;
+      ancestors.push_back(id);
+      SetCheckReport report = CheckSet(repo_, id, structure_only);
+      for (Finding& finding : report.findings) {
+        if (finding.subject == SetSubject(id, kDatabasePart)) continue;
+        plan_.findings.push_back(Finding::Problem(
+            std::move(finding.subject),
+            finding.status.WithContext("set " + options_.id + " builds on set " + id)
+                .WithCode(Code::kRefused)
+                .WithHint("every set of the chain is needed: put back an intact copy of set " + id +
+                          " (`govern-backup copy` from another repository), or restore another "
+                          "set")));
+      }
+    }
+    return "builds on " + Join(ancestors) +
+           ": each complete, its data-dir half and index of the sizes and pair identities its "
+           "manifest records";
   }
 
   std::string CheckTargetDataDir() {
@@ -395,8 +433,10 @@ class Planner {
   }
 
   std::string CheckSpace() {
+    // An incremental set's half holds only what changed: its index tells the whole data dir.
     const ManifestDatadir& datadir = plan_.manifest.datadir;
-    plan_.datadir_need_bytes = datadir.source_bytes + datadir.files * kPerEntryOverhead;
+    plan_.datadir_need_bytes = index_ ? index_->file_bytes + index_->entries * kPerEntryOverhead
+                                      : datadir.source_bytes + datadir.files * kPerEntryOverhead;
     Result<uint64_t> free = FreeBytes(fs::path(plan_.data_dir).parent_path().string());
     if (!free.ok()) {
       Refuse(free.status());
@@ -418,6 +458,7 @@ class Planner {
   TimePoint now_ = env_->Now();
   RestorePlan plan_;
   bool tools_found_ = false;
+  std::optional<IndexSummary> index_;  // of the set, when it has one
   std::string subject_;  // of the check that runs
   std::optional<ServerIdentity> target_server_;
   std::optional<DssNode> target_node_;

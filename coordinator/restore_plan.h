@@ -33,6 +33,10 @@ enum class TargetDirState {
 
 struct RestorePlan {
   Manifest manifest;
+  // The set and every set it builds on, oldest first (chain.h): back() is `manifest`; a full
+  // set's chain is itself. Each was checked: complete, its data-dir half and index present
+  // with the sizes and pair identities its manifest records.
+  std::vector<Manifest> chain;
   const Repository* repository = nullptr;  // where the set is
   std::string set_location;   // <repo>/<ID>/ or s3://bucket/prefix/sets/<ID>/, for messages
   std::string datadir_file;   // where each half is (a path or an s3:// URL), for messages

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <map>
 #include <set>
 
 namespace gb {
@@ -18,6 +19,29 @@ void KeepNewestPerBucket(std::vector<RetentionDecision>& decisions, int count, c
     if (!kept_buckets.insert(bucket).second) continue;
     decision.keep = true;
     decision.reasons.push_back(std::string(rule) + " " + bucket);
+  }
+}
+
+// Every set that a kept set builds on is kept, for each kept set that builds on it directly.
+void KeepWhatKeptSetsBuildOn(std::vector<RetentionDecision>& decisions,
+                             const std::map<std::string, std::string>& parent_of) {
+  std::map<std::string, RetentionDecision*> by_id;
+  std::vector<std::string> to_visit;
+  for (auto& decision : decisions) {
+    by_id[decision.id] = &decision;
+    if (decision.keep) to_visit.push_back(decision.id);
+  }
+  while (!to_visit.empty()) {
+    const std::string child = std::move(to_visit.back());
+    to_visit.pop_back();
+    auto parent = parent_of.find(child);
+    if (parent == parent_of.end() || parent->second.empty()) continue;
+    auto found = by_id.find(parent->second);
+    if (found == by_id.end()) continue;  // missing: audit reports the broken chain
+    RetentionDecision& needed = *found->second;
+    needed.reasons.push_back("needed by " + child);
+    if (!needed.keep) to_visit.push_back(needed.id);
+    needed.keep = true;
   }
 }
 
@@ -61,6 +85,14 @@ Status ValidateRetention(const RetentionPolicy& policy) {
   return Status::Ok();
 }
 
+std::vector<RetentionCandidate> CandidatesOf(const std::vector<SetEntry>& sets) {
+  std::vector<RetentionCandidate> candidates;
+  for (const auto& set : sets)
+    if (set.has_manifest && set.manifest.ok())
+      candidates.push_back({set.id, set.manifest->created_at, set.manifest->parent});
+  return candidates;
+}
+
 std::vector<RetentionDecision> ApplyRetention(const std::vector<RetentionCandidate>& sets,
                                               const RetentionPolicy& policy) {
   std::vector<RetentionDecision> decisions;
@@ -95,6 +127,9 @@ std::vector<RetentionDecision> ApplyRetention(const std::vector<RetentionCandida
         decision.reasons.push_back("keep_within " + text);
       }
   }
+  std::map<std::string, std::string> parent_of;
+  for (const auto& set : sets) parent_of[set.id] = set.parent;
+  KeepWhatKeptSetsBuildOn(decisions, parent_of);
   return decisions;
 }
 

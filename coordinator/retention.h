@@ -10,7 +10,8 @@
 //   keep_monthly N  the same per UTC calendar month
 //   keep_within D   sets younger than D, measured back from the newest set (not from now:
 //                   a node whose backups stopped does not lose its last sets to the clock)
-// The newest set is always kept.
+// The newest set is always kept, and so is every set that a kept set builds on ("needed by",
+// whatever the rules say: a set cannot be restored without its parent).
 #pragma once
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "coordinator/repository.h"
 #include "coordinator/time_format.h"
 #include "io/status.h"
 
@@ -41,6 +43,7 @@ Status ValidateRetention(const RetentionPolicy& policy);
 struct RetentionCandidate {
   std::string id;
   TimePoint created_at;
+  std::string parent;  // the set it builds on; "" for a full set
 };
 
 struct RetentionDecision {
@@ -48,9 +51,13 @@ struct RetentionDecision {
   TimePoint created_at;
   bool keep = false;
   // Every rule that keeps the set: "newest", "keep_last", "keep_daily 2026-11-23",
-  // "keep_weekly 2026-W48", "keep_monthly 2026-11", "keep_within 4d".
+  // "keep_weekly 2026-W48", "keep_monthly 2026-11", "keep_within 4d", "needed by <id>".
   std::vector<std::string> reasons;
 };
+
+// The candidates of a repository: its complete sets whose manifest reads (a set with a damaged
+// manifest is not judged: a person decides).
+std::vector<RetentionCandidate> CandidatesOf(const std::vector<SetEntry>& sets);
 
 // One decision per candidate, newest first (created_at, then id, descending).
 std::vector<RetentionDecision> ApplyRetention(const std::vector<RetentionCandidate>& sets,

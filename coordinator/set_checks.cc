@@ -6,9 +6,11 @@
 #include <thread>
 #include <vector>
 
+#include "coordinator/chain.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/pair_identity.h"
 #include "datadir/file_index.h"
+#include "io/text.h"
 #include "pg/version.h"
 
 namespace gb {
@@ -33,6 +35,7 @@ struct HalfOutcome {
   std::vector<Finding> findings;
   std::optional<ArchiveScan> archive;
   std::optional<DumpToc> toc;
+  std::optional<IndexSummary> index;
 };
 
 // A file name from the manifest must name a file inside the set directory.
@@ -51,9 +54,12 @@ Status Drain(ByteSource& source) {
 
 class HalfChecker {
  public:
+  // `chain_ids`: the sets an index entry may point into; empty = not known (the chain did
+  // not load, which is a finding of its own).
   HalfChecker(const Repository& repository, const Manifest& manifest, HalfSpec spec,
-              const SetCheckOptions& options)
-      : repository_(repository), manifest_(manifest), spec_(std::move(spec)), options_(options) {}
+              const SetCheckOptions& options, const std::set<std::string>& chain_ids)
+      : repository_(repository), manifest_(manifest), spec_(std::move(spec)), options_(options),
+        chain_ids_(chain_ids) {}
 
   HalfOutcome Run() {
     if (!Present()) return std::move(outcome_);
@@ -156,28 +162,48 @@ class HalfChecker {
     else CompareToc();
   }
 
-  // Every entry parses and belongs to this set; as many as the manifest says, which are the
-  // data dir's archived members.
+  // Every entry parses, comes in the walk's order, each path once, and lies in a set of the
+  // chain; as many as the manifest says. This set's half may hold more members than the index
+  // points to (a file archived in pass 1 and again in pass 2 is listed once; one that vanished
+  // before pass 2, not at all), never fewer.
   Status ReadIndex(ZstdReader& reader) {
     FileIndexReader index(reader, Name());
     FileIndexEntry entry;
-    bool foreign_found = false;  // one finding says it: the rest would be the same
+    IndexSummary summary;
+    std::string previous;
+    bool foreign_found = false;  // one finding each: the rest would say the same
+    bool disorder_found = false;
     for (;;) {
       GB_ASSIGN_OR_RETURN(bool more, index.Next(entry));
       if (!more) break;
-      if (entry.set_id == manifest_.id || foreign_found) continue;
+      if (summary.entries > 0 && ComparePaths(previous, entry.path) >= 0 && !disorder_found) {
+        disorder_found = true;
+        Find(Name() + " lists " + entry.path + " after " + previous +
+                 ": not in the walk's order, or twice",
+             kDamagedHint);
+      }
+      previous = entry.path;
+      ++summary.entries;
+      if (entry.set_id == manifest_.id) ++summary.own_entries;
+      if (entry.type == "file") summary.file_bytes += entry.size;
+      if (chain_ids_.empty() || chain_ids_.count(entry.set_id) || foreign_found) continue;
       foreign_found = true;
-      Find(Name() + " lists " + entry.path + " in set " + entry.set_id + ", not " + manifest_.id,
-             kSwappedHint);
+      Find(Name() + " lists " + entry.path + " in set " + entry.set_id + ", which is not " +
+               (chain_ids_.size() == 1 ? manifest_.id : "a set of its chain") + " (" +
+               Join({chain_ids_.begin(), chain_ids_.end()}) + ")",
+           kSwappedHint);
     }
     const uint64_t expected = manifest_.index->entries;
-    // Not datadir.files: an incremental set archives fewer members than it indexes, and a set
-    // taken in two passes may archive a path twice.
-    if (index.entries() != expected)
-      Find(Name() + " lists " + std::to_string(index.entries()) + " entries, the manifest says " +
-               std::to_string(expected) + " (and the data dir " +
-               std::to_string(manifest_.datadir.files) + " files)",
+    if (summary.entries != expected)
+      Find(Name() + " lists " + std::to_string(summary.entries) + " entries, the manifest says " +
+               std::to_string(expected),
            kDamagedHint);
+    if (summary.own_entries > manifest_.datadir.files)
+      Find(Name() + " lists " + std::to_string(summary.own_entries) + " entries in set " +
+               manifest_.id + ", whose data-dir half holds " +
+               std::to_string(manifest_.datadir.files) + " members",
+           kDamagedHint);
+    outcome_.index = summary;
     return Drain(reader);
   }
 
@@ -248,6 +274,7 @@ class HalfChecker {
   const Manifest& manifest_;
   HalfSpec spec_;
   const SetCheckOptions& options_;
+  const std::set<std::string>& chain_ids_;
   uint64_t size_ = 0;
   HalfOutcome outcome_;
 };
@@ -278,6 +305,20 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
     return report;
   }
 
+  // The sets an index entry may point into: the set itself, and for an incremental set every
+  // set it builds on.
+  std::set<std::string> chain_ids;
+  Result<std::vector<Manifest>> chain =
+      manifest.type == SetType::kFull ? Result<std::vector<Manifest>>(std::vector<Manifest>{manifest})
+      : options.complete_sets != nullptr ? ChainOf(*options.complete_sets, id)
+                                         : LoadChain(repository, id);
+  if (chain.ok()) {
+    report.chain = std::move(chain).value();
+    for (const Manifest& each : report.chain) chain_ids.insert(each.id);
+  } else {
+    report.findings.push_back(Finding::Problem(SetSubject(id, kChainPart), chain.status()));
+  }
+
   std::vector<HalfSpec> halves;
   halves.push_back({kRoleDatadir, kDatadirPart, manifest.datadir.file, "",
                     manifest.datadir.bytes, manifest.datadir.sha256});
@@ -303,14 +344,17 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   std::vector<HalfOutcome> outcomes(halves.size());
   std::vector<std::thread> readers;
   for (size_t i = 1; i < halves.size(); ++i)
-    readers.emplace_back([&, i] { outcomes[i] = HalfChecker(repository, manifest, halves[i], options).Run(); });
-  outcomes[0] = HalfChecker(repository, manifest, halves[0], options).Run();
+    readers.emplace_back([&, i] {
+      outcomes[i] = HalfChecker(repository, manifest, halves[i], options, chain_ids).Run();
+    });
+  outcomes[0] = HalfChecker(repository, manifest, halves[0], options, chain_ids).Run();
   for (auto& reader : readers) reader.join();
 
   for (auto& outcome : outcomes) {
     for (auto& finding : outcome.findings) report.findings.push_back(std::move(finding));
     if (outcome.archive) report.archive = std::move(outcome.archive);
     if (outcome.toc) report.toc = std::move(outcome.toc);
+    if (outcome.index) report.index = outcome.index;
   }
   return report;
 }

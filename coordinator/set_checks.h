@@ -4,8 +4,10 @@
 // frame, and the archive's .govern-backup/pair.toml) matching the manifest and each other;
 // the archive reads through; the dump's table of contents reads and agrees with the manifest;
 // a format-2 set's per-file index is checked like a half (present, size, SHA-256, the data-dir
-// identity in its first frame) and, read through, lists one entry per archived member of the
-// data dir (manifest datadir.files: the pair member is not listed), each of this set.
+// identity in its first frame) and, read through, lists every entry of the data dir once, in
+// the walk's order (ComparePaths), each in a set of the set's chain (chain.h), as many as the
+// manifest says, and no more of this set than its half holds members; an incremental set's
+// chain loads (every set it builds on is complete and has an index).
 #pragma once
 
 #include <map>
@@ -30,17 +32,30 @@ constexpr char kManifestPart[] = "manifest";
 constexpr char kDatadirPart[] = "data-dir half";
 constexpr char kDatabasePart[] = "database half";
 constexpr char kIndexPart[] = "index";
+constexpr char kChainPart[] = "chain";
 
 struct SetCheckOptions {
   // Decompress and read both halves through (archive members, dump TOC) while hashing.
   // false = sizes and embedded identities only (seconds, for audit of large repositories).
   bool read_through = true;
   const DumpTools* tools = nullptr;  // needed to read the dump's TOC
+  // The repository's complete sets, when the caller has read them all (audit): an incremental
+  // set's chain is found among them (ChainOf) instead of read again from the store.
+  const std::vector<Manifest>* complete_sets = nullptr;
+};
+
+// What a read-through index lists.
+struct IndexSummary {
+  uint64_t entries = 0;      // every entry of the data dir
+  uint64_t own_entries = 0;  // those whose bytes lie in this set's half
+  uint64_t file_bytes = 0;   // content of the regular files (hard links not counted again)
 };
 
 struct SetCheckReport {
   std::string id;
   std::optional<Manifest> manifest;  // when it loaded
+  std::vector<Manifest> chain;       // when it loaded: LoadChain's, oldest first
+  std::optional<IndexSummary> index;   // when read through
   std::vector<Finding> findings;       // the problems only; subjects from SetSubject
   std::optional<ArchiveScan> archive;  // when read through
   std::optional<DumpToc> toc;          // when read through

@@ -290,13 +290,13 @@ Result<SetTree> MaterialiseSetTree(const Repository& repository,
   ExtractOptions extract;
   extract.destination = options.destination;
   extract.restore_owners = options.restore_owners;
-  extract.on_member = [&](const ExtractedMember& member) {
+  auto on_member = [&](const ExtractedMember& member) {
     extracted.Add(member.path, member.type, member.sha256, member.link_target);
     ++tree.entries;
     if (member.type == "file") tree.file_bytes += member.size;
     return Status::Ok();
   };
-  GB_RETURN_IF_ERROR(ExtractArchive(stream, extract).status());
+  GB_RETURN_IF_ERROR(ExtractArchive(stream, extract, on_member).status());
   tree.tar_bytes = stream.bytes();
 
   // Step: the tree is the index's.

@@ -1,6 +1,9 @@
 // `govern-backup verify [ID ...] [--all] [--deep]`: the structural checks of restore's
-// pre-flight (set_checks.h) on one or more sets; --deep also test-restores each set into
-// scratch space and compares what comes out with what the backup recorded.
+// pre-flight (set_checks.h) on one or more sets and on every set they build on (chain.h),
+// each once, parents first: a set whose chain holds a failed set fails too, naming it. --deep
+// also test-restores each set asked for into scratch space, as restore stages it (a set with
+// an index from its chain, set_tree.h; a 0.1.0 set from its half), and compares what comes out
+// with what the backup recorded.
 //
 // Verify takes no lock and never changes a set: backups may run beside it. Its scratch space
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
@@ -11,12 +14,16 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <set>
 
+#include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "coordinator/set_checks.h"
+#include "coordinator/set_tree.h"
 #include "coordinator/time_format.h"
 #include "coordinator/work_leftovers.h"
 #include "datadir/archive_reader.h"
@@ -54,19 +61,23 @@ class Scratch {
   std::optional<ConnectionParams> database_;
 };
 
-// One set: its structural report, the tools that read its dump, and what --deep found.
+// One set: its structural report, the tools that read its dump, the sets of its chain that
+// failed, and what --deep found.
 struct SetResult {
   SetCheckReport report;
+  bool requested = false;  // named (or selected); else checked because a requested set needs it
   std::optional<DumpTools> tools;
+  std::vector<Finding> chain_problems;
   bool deep = false;
   std::vector<Finding> deep_problems;
 
   std::vector<Finding> Problems() const {
     std::vector<Finding> all = report.findings;
+    all.insert(all.end(), chain_problems.begin(), chain_problems.end());
     all.insert(all.end(), deep_problems.begin(), deep_problems.end());
     return all;
   }
-  bool ok() const { return report.ok() && deep_problems.empty(); }
+  bool ok() const { return report.ok() && chain_problems.empty() && deep_problems.empty(); }
 };
 
 // Step: which sets. Ids given, --all, or else the newest complete set.
@@ -93,6 +104,22 @@ Result<std::vector<std::string>> SelectSets(const Repository& repo, const Verify
     return Status::Problems("no complete backup set in " + repo.root() + " to verify",
                             "take one: `govern-backup backup`");
   return ids;
+}
+
+// Step: a set is only as sound as every set it builds on (checked before it): one finding per
+// failed ancestor, naming it.
+void CheckAncestors(const std::map<std::string, const SetResult*>& checked, SetResult& result) {
+  const std::vector<Manifest>& chain = result.report.chain;
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    auto found = checked.find(chain[i].id);
+    if (found == checked.end() || found->second->ok()) continue;
+    result.chain_problems.push_back(Finding::Problem(
+        SetSubject(result.report.id, kChainPart),
+        "set " + result.report.id + " builds on set " + chain[i].id +
+            ", which failed verification: it cannot be restored",
+        "put back an intact copy of set " + chain[i].id + " (`govern-backup copy` from another "
+        "repository), or restore another set"));
+  }
 }
 
 // Step: the structural checks, read through; the tools that read the dump are found per
@@ -135,70 +162,106 @@ Result<std::string> MakeScratchDir(Env* env, const Repository& repo, const std::
   return dir;
 }
 
-// The extracted tree must be exactly what the manifest records, by the rule restore applies
-// to its staged copy (restore_staging.cc): every entry below the root except the
-// .govern-backup folder (the pair member is not extracted), and file bytes counting each
-// inode once. verify used to tolerate one entry too few, so a set that restore would refuse
-// could pass verify.
-void CompareExtractedTree(const std::string& dir, const ArchiveScan& scan,
-                          const Manifest& manifest, std::vector<Finding>& problems) {
-  const std::string subject = SetSubject(manifest.id, kDatadirPart);
-  const std::string& file = manifest.datadir.file;
+// A test extraction: what it read, and what the set records it must give.
+struct TestExtraction {
+  std::string source;         // what was extracted, for messages
+  uint64_t read_entries = 0;  // entries read from the archive
+  uint64_t expected_entries = 0;
+  uint64_t expected_bytes = 0;  // of file content, each inode once
+};
+
+// The extracted tree must be exactly what the set records, by the rule restore applies to its
+// staged copy (restore_staging.cc): every entry below the root except the .govern-backup
+// folder (the pair member is not extracted), and file bytes counting each inode once. verify
+// used to tolerate one entry too few, so a set that restore would refuse could pass verify.
+void CompareExtractedTree(const std::string& dir, const TestExtraction& extraction,
+                          const std::string& subject, std::vector<Finding>& problems) {
   Result<TreeStats> extracted = MeasureDataDir(dir);  // restore's count, the same rule
   if (!extracted.ok()) {
     problems.push_back(Finding::Problem(
-        subject, extracted.status().WithContext("cannot measure the test extraction of " + file)));
+        subject, extracted.status().WithContext("cannot measure the test extraction of " +
+                                                extraction.source)));
     return;
   }
   const char* hint = "the half is damaged: restore from another set";
-  // A set taken in two passes holds a path twice when the second pass read it again (the
-  // later member wins): the tree then has the index's entries, and fewer bytes.
-  const uint64_t tree_entries = manifest.index ? manifest.index->entries : manifest.datadir.files;
-  const bool read_twice = tree_entries != manifest.datadir.files;
-  if (scan.entries != manifest.datadir.files || extracted->entries != tree_entries)
+  if (extraction.read_entries != extraction.expected_entries ||
+      extracted->entries != extraction.expected_entries)
     problems.push_back(Finding::Problem(
         subject,
-        "test extraction of " + file + " gave " + std::to_string(extracted->entries) +
-            " entries on disk (" + std::to_string(scan.entries) +
-            " read from the archive), the manifest says " + std::to_string(tree_entries),
+        "test extraction of " + extraction.source + " gave " +
+            std::to_string(extracted->entries) + " entries on disk (" +
+            std::to_string(extraction.read_entries) + " read), the set records " +
+            std::to_string(extraction.expected_entries),
         hint));
-  if (!read_twice && extracted->bytes != manifest.datadir.source_bytes)
+  if (extracted->bytes != extraction.expected_bytes)
     problems.push_back(Finding::Problem(
         subject,
-        "test extraction of " + file + " gave " + std::to_string(extracted->bytes) +
-            " bytes of file content, the manifest says " +
-            std::to_string(manifest.datadir.source_bytes),
+        "test extraction of " + extraction.source + " gave " + std::to_string(extracted->bytes) +
+            " bytes of file content, the set records " +
+            std::to_string(extraction.expected_bytes),
         hint));
 }
 
-// --deep, data dir: extract into scratch space, then compare the tree with the manifest.
-void DeepDatadir(Env* env, const Repository& repo, const Manifest& manifest, Scratch& scratch,
+// A set without an index (0.1.0): its half extracted as one stream.
+Result<TestExtraction> ExtractHalf(const Repository& repo, const Manifest& manifest,
+                                   const std::string& dir) {
+  TestExtraction extraction;
+  extraction.source = "data-dir half " + manifest.datadir.file;
+  GB_ASSIGN_OR_RETURN(auto reader, OpenHalf(repo, manifest.id, manifest.datadir.file));
+  ExtractOptions options;
+  options.destination = dir;
+  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
+  GB_ASSIGN_OR_RETURN(ArchiveScan scan, ExtractArchive(*reader, options));
+  extraction.read_entries = scan.entries;
+  extraction.expected_entries = manifest.datadir.files;
+  extraction.expected_bytes = manifest.datadir.source_bytes;
+  return extraction;
+}
+
+// A set with an index (format 2, full or incremental): its data dir made from the index, each
+// entry read from the set of its chain that holds it, as restore stages it (set_tree.h, which
+// checks every member against its index entry on the way).
+Result<TestExtraction> ExtractFromIndex(const Repository& repo, const SetResult& result,
+                                        const std::string& dir) {
+  const std::vector<Manifest>& chain = result.report.chain;
+  TestExtraction extraction;
+  extraction.source = chain.size() == 1
+                          ? "the index of set " + chain.back().id
+                          : "the chain " + Join(ChainIds(chain)) + " (from the index of set " +
+                                chain.back().id + ")";
+  SetTreeOptions options;
+  options.destination = dir;
+  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
+  GB_ASSIGN_OR_RETURN(SetTree tree, MaterialiseSetTree(repo, chain, options));
+  extraction.read_entries = tree.entries;
+  extraction.expected_entries = result.report.index->entries;
+  extraction.expected_bytes = result.report.index->file_bytes;
+  return extraction;
+}
+
+// --deep, data dir: extract into scratch space, then compare the tree with the set.
+void DeepDatadir(Env* env, const Repository& repo, const SetResult& result, Scratch& scratch,
                  std::vector<Finding>& problems) {
+  const Manifest& manifest = *result.report.manifest;
   const std::string subject = SetSubject(manifest.id, kDatadirPart);
-  const std::string& file = manifest.datadir.file;
   Result<std::string> dir = MakeScratchDir(env, repo, manifest.id);
   if (!dir.ok()) {
     problems.push_back(Finding::Problem(subject, dir.status()));
     return;
   }
   scratch.SetDir(*dir);
-  auto reader = OpenHalf(repo, manifest.id, file);
-  if (!reader.ok()) {
+  // The structural checks passed, so an incremental set's chain loaded and its index was read.
+  Result<TestExtraction> extraction = HasSetTree(manifest) && result.report.index
+                                          ? ExtractFromIndex(repo, result, *dir)
+                                          : ExtractHalf(repo, manifest, *dir);
+  if (!extraction.ok()) {
     problems.push_back(Finding::Problem(
-        subject, reader.status().WithContext("data-dir half " + file + " cannot be opened")));
-    return;
-  }
-  ExtractOptions options;
-  options.destination = *dir;
-  options.restore_owners = false;  // verify needs no privilege; restore sets the owners
-  Result<ArchiveScan> scan = ExtractArchive(**reader, options);
-  if (!scan.ok()) {
-    problems.push_back(Finding::Problem(
-        subject, "data-dir half " + file + " does not extract: " + scan.status().message(),
+        subject, "the data dir of set " + manifest.id + " does not extract: " +
+                     extraction.status().message(),
         "restore from another set"));
     return;
   }
-  CompareExtractedTree(*dir, *scan, manifest, problems);
+  CompareExtractedTree(*dir, *extraction, subject, problems);
 }
 
 // The restored tables against the row counts the backup recorded.
@@ -275,14 +338,14 @@ void DeepDatabase(const Config& config, const Repository& repo, const Manifest& 
   CompareRowCounts(target, manifest, problems);
 }
 
-// Step: --deep, only on a set whose structure is sound.
+// Step: --deep, only on a set whose structure (and chain) is sound.
 void DeepCheck(const GlobalOptions& global, const Config& config, const Repository& repo,
                SetResult& result) {
   result.deep = true;
-  if (!result.report.ok() || !result.report.manifest) return;
+  if (!result.ok() || !result.report.manifest) return;
   const Manifest& manifest = *result.report.manifest;
   Scratch scratch(global.env);
-  DeepDatadir(global.env, repo, manifest, scratch, result.deep_problems);
+  DeepDatadir(global.env, repo, result, scratch, result.deep_problems);
   if (manifest.database && result.tools)
     DeepDatabase(config, repo, manifest, *result.tools, scratch, result.deep_problems);
 }
@@ -290,8 +353,16 @@ void DeepCheck(const GlobalOptions& global, const Config& config, const Reposito
 // What a sound set holds, for its ok finding.
 std::string SoundSetDetail(const SetResult& result) {
   const Manifest& m = *result.report.manifest;
-  std::string detail = "data dir " + std::to_string(m.datadir.files) + " files, " +
-                       FormatBytes(m.datadir.bytes);
+  std::string detail;
+  if (m.type == SetType::kIncremental) {
+    detail = "incremental on " + m.parent + " (chain of " +
+             std::to_string(result.report.chain.size()) + " sets); ";
+    if (result.report.index)
+      detail += "data dir " + std::to_string(result.report.index->entries) + " entries, ";
+    detail += std::to_string(m.datadir.files) + " in this set, " + FormatBytes(m.datadir.bytes);
+  } else {
+    detail = "data dir " + std::to_string(m.datadir.files) + " files, " + FormatBytes(m.datadir.bytes);
+  }
   if (m.database) {
     size_t tables = result.report.toc ? result.report.toc->tables.size() : m.database->table_rows.size();
     detail += "; database " + std::to_string(tables) + " tables, " + FormatBytes(m.database->bytes);
@@ -299,6 +370,7 @@ std::string SoundSetDetail(const SetResult& result) {
     detail += "; no database";
   }
   if (result.deep) detail += "; test-restored";
+  if (!result.requested) detail += " (checked: a set it was asked for builds on it)";
   return detail;
 }
 
@@ -309,9 +381,12 @@ std::vector<Finding> SetFindings(const SetResult& result) {
 }
 
 nlohmann::json SetJson(const SetResult& result) {
-  nlohmann::json set = {{"id", result.report.id}, {"ok", result.ok()}, {"deep", result.deep}};
+  nlohmann::json set = {{"id", result.report.id}, {"ok", result.ok()}, {"deep", result.deep},
+                         {"requested", result.requested}};
   if (result.report.manifest) {
     const Manifest& m = *result.report.manifest;
+    set["type"] = ToString(m.type);
+    set["parent"] = m.parent;
     set["created_at"] = FormatRfc3339(m.created_at);
     set["datadir_files"] = m.datadir.files;
     set["datadir_bytes"] = m.datadir.bytes;
@@ -346,20 +421,27 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
       PrintVerifyJson({}, {Finding::Problem("repository", selected.status())});
     return selected.status();
   }
-  const std::vector<std::string>& ids = *selected;
+  // Every set a selected set builds on is checked too, once, before the sets that need it.
+  const std::set<std::string> requested(selected->begin(), selected->end());
+  const std::vector<std::string> ids = WithAncestors(repo, *selected);
 
   DumpToolsCache tools_cache(config.database.pg_bin_dir);
   std::vector<SetResult> results;
+  results.reserve(ids.size());  // CheckAncestors keeps pointers to earlier results
+  std::map<std::string, const SetResult*> checked;
   size_t failed = 0;
   for (const auto& id : ids) {
     SetResult result = CheckStructure(repo, tools_cache, id);
-    if (options.deep) DeepCheck(global, config, repo, result);
+    result.requested = requested.count(id) > 0;
+    CheckAncestors(checked, result);
+    if (options.deep && result.requested) DeepCheck(global, config, repo, result);
     if (!global.json) {  // each set as soon as it is done: verify --all can take long
       PrintFindings(SetFindings(result), std::cout);
       std::cout.flush();
     }
     failed += result.ok() ? 0 : 1;
     results.push_back(std::move(result));
+    checked[id] = &results.back();
   }
   if (global.json) PrintVerifyJson(results);
   if (failed > 0)

@@ -155,8 +155,9 @@ class ContentHash {
 // One pass over a tar stream; with a destination it also extracts.
 class ArchiveReaderSession {
  public:
-  ArchiveReaderSession(ByteSource& source, const ExtractOptions* extract)
-      : adapter_(source), extract_(extract) {}
+  ArchiveReaderSession(ByteSource& source, const ExtractOptions* extract,
+                       const ExtractedMemberVisitor& on_member)
+      : adapter_(source), extract_(extract), on_member_(on_member) {}
 
   Result<ArchiveScan> Run() {
     ScopedUtf8Locale utf8;
@@ -266,7 +267,7 @@ class ArchiveReaderSession {
       return Status::Failed("archive member " + last_ + " links to nothing", kUnsafeArchiveHint);
     }
     if (archive_entry_filetype(entry) != AE_IFDIR) safe_directories_.erase(name);
-    if (extract_->on_member) {
+    if (on_member_) {
       reported_ = ExtractedMember{name, IndexTypeOf(entry), 0, "", target};
       if (const char* symlink = archive_entry_symlink(entry)) reported_.link_target = symlink;
     }
@@ -281,7 +282,7 @@ class ArchiveReaderSession {
       archive_entry_copy_pathname(entry, (destination_ + "/" + name).c_str());
       GB_RETURN_IF_ERROR(WriteMember(entry));
     }
-    return extract_->on_member ? extract_->on_member(reported_) : Status::Ok();
+    return on_member_ ? on_member_(reported_) : Status::Ok();
   }
 
   // A member too deep for a path: written relative to its anchor (see DeepExtraction). A
@@ -407,7 +408,7 @@ class ArchiveReaderSession {
     uint64_t read = 0;
     const bool file = entry != nullptr && archive_entry_filetype(entry) == AE_IFREG &&
                       archive_entry_size_is_set(entry) && archive_entry_hardlink(entry) == nullptr;
-    const bool hash = file && disk != nullptr && extract_->on_member;
+    const bool hash = file && disk != nullptr && on_member_;
     ContentHash content;
     for (;;) {
       const int r = archive_read_data_block(reader_.get(), &block, &size, &offset);
@@ -448,6 +449,7 @@ class ArchiveReaderSession {
 
   SourceAdapter adapter_;
   const ExtractOptions* extract_;
+  const ExtractedMemberVisitor on_member_;  // a copy: ScanArchive passes a temporary
   std::unique_ptr<struct archive, ReadArchiveDeleter> reader_;
   std::unique_ptr<struct archive, WriteArchiveDeleter> disk_;
   int disk_flags_ = 0;
@@ -469,12 +471,13 @@ bool IsUnsafeArchive(const Status& status) {
 }
 
 Result<ArchiveScan> ScanArchive(ByteSource& tar_stream) {
-  ArchiveReaderSession session(tar_stream, nullptr);
+  ArchiveReaderSession session(tar_stream, nullptr, {});
   return session.Run();
 }
 
-Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options) {
-  ArchiveReaderSession session(tar_stream, &options);
+Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options,
+                                   const ExtractedMemberVisitor& on_member) {
+  ArchiveReaderSession session(tar_stream, &options, on_member);
   return session.Run();
 }
 

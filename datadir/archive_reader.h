@@ -42,17 +42,20 @@ struct ExtractedMember {
 struct ExtractOptions {
   std::string destination;      // must exist and be empty
   bool restore_owners = true;   // as tar -xp as root; ignored when not root
-  // Called after each member is written (the pair member excluded), with its content's
-  // SHA-256 computed on the way to the disk: a caller checks the tree against an index
-  // without reading every file again. An error stops the extraction. May be empty.
-  std::function<Status(const ExtractedMember&)> on_member;
 };
+
+// Called after each member is written (the pair member excluded), with its content's
+// SHA-256 computed on the way to the disk: a caller checks the tree against an index
+// without reading every file again. An error stops the extraction.
+using ExtractedMemberVisitor = std::function<Status(const ExtractedMember&)>;
 
 // Extracts into `destination` with modes, owners (when root), mtimes, symlinks, hard links,
 // extended attributes, POSIX ACLs and holes. Fails (IsUnsafeArchive) on absolute members,
 // "..", and any member whose path would pass through a symlink. The pair member is not
 // extracted; it is returned in the scan. I/O errors name their cause (errno's text).
 // On error, what was extracted so far stays in `destination`: the caller removes it.
-Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options);
+// With `on_member`, each member is reported (and each regular file hashed) as it is written.
+Result<ArchiveScan> ExtractArchive(ByteSource& tar_stream, const ExtractOptions& options,
+                                   const ExtractedMemberVisitor& on_member = {});
 
 }  // namespace gb

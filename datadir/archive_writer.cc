@@ -134,7 +134,7 @@ Status DataDirArchiver::State::Redescribe(PassPlan& plan, const WalkEntry& node,
   entry.sha256 = before.sha256;
   entry.link_target = before.link_target;
   entry.racy = IsRacy(node.st, read_at);
-  if (plan.directories) plan.directories->Met(relative, true);
+  if (plan.directories) plan.directories->Met(relative, S_ISDIR(node.st.st_mode));
   return plan.redescribed(entry);
 }
 

@@ -1,6 +1,7 @@
 // The retention rules of CONTRACT.md over (id, created_at) lists: calendar buckets (UTC days,
 // ISO weeks across a year boundary, months), keep_within from the newest set, the newest
-// set always kept, and a policy that keeps nothing refused.
+// set always kept, every set a kept set builds on kept ("needed by"), and a policy that keeps
+// nothing refused.
 #include "coordinator/retention.h"
 
 #include <gtest/gtest.h>
@@ -20,7 +21,7 @@ TimePoint At(const std::string& rfc3339) {
 // Sets named by their time, so that a failure message reads by itself.
 std::vector<RetentionCandidate> Sets(const std::vector<std::string>& times) {
   std::vector<RetentionCandidate> sets;
-  for (const auto& time : times) sets.push_back({time, At(time)});
+  for (const auto& time : times) sets.push_back({time, At(time), ""});
   return sets;
 }
 
@@ -175,9 +176,53 @@ TEST(Retention, ASetKeptByAnyRuleIsKeptAndEveryRuleIsNamed) {
   EXPECT_TRUE(Reasons(decisions)["2026-04-01T10:00:00Z"].empty());
 }
 
+// Two chains: full 01 <- 02 <- 03, full 04 <- 05; a full set 06 after them.
+std::vector<RetentionCandidate> TwoChains() {
+  std::vector<RetentionCandidate> sets = Sets({"2026-05-01T10:00:00Z", "2026-05-02T10:00:00Z",
+                                               "2026-05-03T10:00:00Z", "2026-05-04T10:00:00Z",
+                                               "2026-05-05T10:00:00Z", "2026-05-06T10:00:00Z"});
+  sets[1].parent = sets[0].id;
+  sets[2].parent = sets[1].id;
+  sets[4].parent = sets[3].id;
+  return sets;
+}
+
+TEST(Retention, WhatAKeptSetBuildsOnIsKeptAndSaysByWhom) {
+  std::vector<RetentionCandidate> sets = TwoChains();
+  sets[5].parent = sets[2].id;  // the newest set ends the first chain
+  auto decisions = ApplyRetention(sets, Only(1, 0, 0, 0));
+  EXPECT_EQ(Kept(decisions), (std::vector<std::string>{"2026-05-01T10:00:00Z", "2026-05-02T10:00:00Z",
+                                                      "2026-05-03T10:00:00Z", "2026-05-06T10:00:00Z"}));
+  auto reasons = Reasons(decisions);
+  EXPECT_EQ(reasons["2026-05-03T10:00:00Z"], (std::vector<std::string>{"needed by 2026-05-06T10:00:00Z"}));
+  EXPECT_EQ(reasons["2026-05-01T10:00:00Z"], (std::vector<std::string>{"needed by 2026-05-02T10:00:00Z"}));
+  EXPECT_TRUE(reasons["2026-05-05T10:00:00Z"].empty());
+}
+
+TEST(Retention, ASetKeptByARuleAndNeededSaysBoth) {
+  std::vector<RetentionCandidate> sets = TwoChains();
+  // keep_last 2: 06 and 05; 05 needs 04.
+  auto decisions = ApplyRetention(sets, Only(2, 0, 0, 0));
+  EXPECT_EQ(Kept(decisions), (std::vector<std::string>{"2026-05-04T10:00:00Z", "2026-05-05T10:00:00Z",
+                                                      "2026-05-06T10:00:00Z"}));
+  // keep_last 3: 04 by the rule and because 05 needs it; 01-03 go (no kept set needs them).
+  decisions = ApplyRetention(sets, Only(3, 0, 0, 0));
+  EXPECT_EQ(Reasons(decisions)["2026-05-04T10:00:00Z"],
+            (std::vector<std::string>{"keep_last", "needed by 2026-05-05T10:00:00Z"}));
+  EXPECT_EQ(Kept(decisions).size(), 3u);
+}
+
+TEST(Retention, AMissingParentIsNoCandidateAndStopsTheClosure) {
+  std::vector<RetentionCandidate> sets = TwoChains();
+  sets.erase(sets.begin() + 1);  // 02 is gone: 03 builds on a set prune cannot see
+  sets.back().parent = sets[1].id;  // 06 builds on 03
+  auto decisions = ApplyRetention(sets, Only(1, 0, 0, 0));
+  EXPECT_EQ(Kept(decisions), (std::vector<std::string>{"2026-05-03T10:00:00Z", "2026-05-06T10:00:00Z"}));
+}
+
 TEST(Retention, EqualTimesAreOrderedById) {
-  std::vector<RetentionCandidate> sets = {{"20260101T000000Z-aaaaaa", At("2026-01-01T00:00:00Z")},
-                                          {"20260101T000000Z-bbbbbb", At("2026-01-01T00:00:00Z")}};
+  std::vector<RetentionCandidate> sets = {{"20260101T000000Z-aaaaaa", At("2026-01-01T00:00:00Z"), ""},
+                                          {"20260101T000000Z-bbbbbb", At("2026-01-01T00:00:00Z"), ""}};
   auto decisions = ApplyRetention(sets, Only(0, 1, 0, 0));
   EXPECT_EQ(Kept(decisions), (std::vector<std::string>{"20260101T000000Z-bbbbbb"}));
 }
@@ -188,7 +233,7 @@ TEST(Retention, TheContractDefaultsOverAYearOfNightlyBackups) {
   TimePoint first = At("2026-01-01T02:00:00Z");
   for (int day = 0; day < 365; ++day) {
     TimePoint time = first + std::chrono::hours(24 * day);
-    sets.push_back({FormatRfc3339(time), time});
+    sets.push_back({FormatRfc3339(time), time, ""});
   }
   auto decisions = ApplyRetention(sets, RetentionPolicy::FromConfig(defaults));
   std::vector<std::string> kept = Kept(decisions);

@@ -152,6 +152,10 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   ASSERT_EQ(std::system(("head -c 24000000 /dev/urandom > " + big).c_str()), 0);
   ::chown(big.c_str(), node_.owner_uid, node_.owner_gid);
   WriteConfig("[backup]\ncompression_level = 19\nthreads = 1\n");
+  // DSS runs during the first pass and is down only for the second: a DSS that never comes
+  // back keeps the backup in its DSS window, its half unfinished, until it is killed.
+  const std::string hang = node_.control_dir + "/hang-start";
+  ASSERT_TRUE(WriteFile(hang, "", 0644).ok());
 
   std::unique_ptr<Subprocess> backup = Start({"backup"});
   ASSERT_NE(backup, nullptr);
@@ -159,6 +163,7 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
   bool capturing = testing::WaitUntil(
       [&] {
         std::error_code error;
+        if (node_.IsRunning()) return false;
         for (const auto& dir : fs::directory_iterator(repo_, error))
           for (const auto& file : fs::directory_iterator(dir.path(), error))
             if (IsHalfBeingWritten(file.path())) {
@@ -168,9 +173,10 @@ TEST_F(AuditTest, KilledBackupLeavesLeftoverAndStoppedDss) {
         return false;
       },
       std::chrono::seconds(60));
-  ASSERT_TRUE(capturing);  // DSS is stopped once the capture writes its data-dir half
+  ASSERT_TRUE(capturing);  // DSS stopped, the data-dir half not finished
   backup->Signal(SIGKILL);
   backup->Wait();
+  fs::remove(hang);
 
   JsonRun result = AuditWithProblems();
   EXPECT_TRUE(HasProblem(result.doc, fs::path(set_dir).filename().string(),

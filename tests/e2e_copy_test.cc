@@ -117,8 +117,8 @@ TEST_F(CopyTest, BackupCopyToCopiesTheNewSet) {
 TEST_F(CopyTest, EachRepositoryPrunesByItsOwnRetention) {
   WriteWithSecond("[repositories.second.retention]\nkeep_last = 1\nkeep_daily = 0\n"
                   "keep_weekly = 0\nkeep_monthly = 0\nkeep_within = \"0s\"\n");
-  BackupOkInItsOwnSecond();
-  std::string newest = BackupOk();
+  BackupOkInItsOwnSecond({"--full"});  // full: the newest set builds on no other
+  std::string newest = BackupOk({"--full"});
   ASSERT_EQ(RunJson(config_path_, {"copy", "--to", "second"}).exit_code, 0);
   JsonRun pruned_second = RunJson(config_path_, {"--repo", "second", "prune"});
   ASSERT_EQ(pruned_second.exit_code, 0) << pruned_second.out << pruned_second.err;

@@ -46,6 +46,11 @@ TEST_F(ListTest, ACompleteSetIsListedAndShownAsJson) {
   EXPECT_EQ(manifest["id"], id);
   EXPECT_EQ(manifest["pair_token"].get<std::string>().size(), 32u);
   EXPECT_EQ(manifest["datadir"]["file"], Repository::DatadirFileName(id));
+  EXPECT_EQ(manifest["type"], "full");
+
+  // The index is a part of the set like its halves: list says when it is gone.
+  ASSERT_TRUE(fs::remove(repo_ + "/" + id + "/" + manifest["index"]["file"].get<std::string>()));
+  EXPECT_EQ(Listed(id)["status"], "index missing");
 }
 
 TEST_F(ListTest, AHalfNamedOutsideTheSetIsDamagedForEveryCommand) {

@@ -60,7 +60,9 @@ class PruneTest : public GovernNodeTest {
   // A real backup whose clock (and so created_at and id) starts at `when` (UTC).
   std::string BackupAt(const std::string& when) {
     SubprocessOptions options;
-    options.argv = {GOVERN_BACKUP_BINARY, "--config", config_path_, "backup"};
+    // Full sets: these tests are about the calendar; what a kept set builds on is kept too
+    // (e2e_chain_test).
+    options.argv = {GOVERN_BACKUP_BINARY, "--config", config_path_, "backup", "--full"};
     options.extra_env = FakeClockEnvironment("@" + when);
     options.timeout = std::chrono::minutes(2);
     Result<ExitInfo> exit = RunSubprocess(options);

@@ -180,7 +180,8 @@ TEST_F(S3Test, PruneRemovesWholePairsPerTheRetentionOfEachRepository) {
       "[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\n"
       "keep_within = \"0s\"\n\n[repositories.local.retention]\nkeep_last = 2\n");
   std::vector<std::string> ids;
-  for (int i = 0; i < 3; ++i) ids.push_back(BackupOkInItsOwnSecond());
+  // Full sets: what a kept set builds on would be kept too (e2e_s3_chain_test).
+  for (int i = 0; i < 3; ++i) ids.push_back(BackupOkInItsOwnSecond({"--full"}));
   CommandResult copied = Run({"copy", "--to", "local"});
   ASSERT_EQ(copied.exit_code, 0) << copied.out << copied.err;
   ASSERT_EQ(SetIds(), ids);
