@@ -154,12 +154,16 @@ class DatabaseCapture {
   // Row counts and content hashes as the snapshot saw them, taken while pg_dump runs; then
   // the exporting transaction ends (pg_dump keeps its own).
   void CountRows() {
+    const auto started = std::chrono::steady_clock::now();
     Result<std::map<std::string, TableSummary>> tables = snapshot_->SummarizeTables();
     if (tables.ok()) {
       for (const auto& [table, summary] : *tables) {
         table_rows_[table] = summary.rows;
         table_hashes_[table] = summary.hash;
       }
+      spdlog::info("row counts and content hashes of {} tables in {:.1f} s", tables->size(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                       .count());
     } else {
       spdlog::warn("row counts and table hashes not recorded: {}", tables.status().message());
     }

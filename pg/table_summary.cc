@@ -10,18 +10,19 @@
 namespace gb {
 namespace {
 
-// A row's hash is the first 64 bits of the md5 of its text; a table's is the sum of its
-// rows' hashes mod 2^64. A sum does not depend on the order of the rows (no sort: one
-// sequential scan, the same cost as count(*) plus md5), and unlike XOR it counts duplicates
-// (two equal rows do not cancel out). A change goes unseen only if the changed rows' hashes
-// happen to sum to the same value: about 2^-64 for changes not crafted against md5. It is
-// not a defence against crafted collisions (md5 is broken, sums are malleable): diff reports
-// what changed; the integrity of a set is the SHA-256 of its halves.
+// A row's hash is hashtextextended (PostgreSQL's own 64-bit hash of a text, the one hash
+// partitioning uses, so kept stable across major versions) of the row's text; a table's is
+// the sum of its rows' hashes mod 2^64. A sum does not depend on the order of the rows (no
+// sort: one sequential scan), and unlike XOR it counts duplicates (two equal rows do not
+// cancel out). A change goes unseen only if the changed rows' hashes happen to sum to the
+// same value: about 2^-64 for changes not crafted to collide. It is not a defence against
+// crafted collisions: diff reports what changed; the integrity of a set is the SHA-256 of
+// its halves. Measured on the benchmark's 326 MB database: 1.3-1.6 s for every table, where
+// md5 of the same text took 2.2-2.6 s (writing the rows as text is most of either).
 // ROW(r.*) rather than r: a column named like the alias would be taken instead of the row.
 constexpr char kSummaryQuery[] =
-    "SELECT count(*), mod(mod(coalesce(sum(('x' || substr(md5(ROW(r.*)::text), 1, 16))"
-    "::bit(64)::bigint), 0), 18446744073709551616) + 18446744073709551616, "
-    "18446744073709551616)::text FROM ";
+    "SELECT count(*), mod(mod(coalesce(sum(hashtextextended(ROW(r.*)::text, 0)), 0), "
+    "18446744073709551616) + 18446744073709551616, 18446744073709551616)::text FROM ";
 
 // The settings that change how a value is written as text, pinned for the transaction.
 constexpr char kStableTextSettings[] =

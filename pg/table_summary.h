@@ -17,7 +17,7 @@ namespace gb {
 
 // The content hash's scheme, spelled at the start of every hash: a hash made another way
 // (a later version) is never taken for a difference, only for "not comparable".
-inline constexpr char kTableHashScheme[] = "md5sum64:";
+inline constexpr char kTableHashScheme[] = "hte64sum:";
 
 struct TableSummary {
   uint64_t rows = 0;
