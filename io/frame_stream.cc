@@ -76,7 +76,7 @@ class FrameStream::BackgroundHash {
   }
 
  private:
-  static constexpr size_t kPending = 2;
+  static constexpr size_t kPending = 1;
 
   void Run() {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -153,7 +153,7 @@ FrameStream::FrameStream(const SeekableZstdReader& half, std::vector<Piece> piec
   }
   if (whole_) hasher_ = std::make_unique<BackgroundHash>();
   workers_ = std::make_unique<OrderedWorkers>(
-      workers - 1, 2 * static_cast<size_t>(workers),
+      workers - 1, static_cast<size_t>(workers) + 1,
       [this](int worker, uint64_t, std::string& input, std::string* output) {
         std::string& stored = scratch_[worker];
         GB_RETURN_IF_ERROR(

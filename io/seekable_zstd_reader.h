@@ -68,7 +68,7 @@ class SeekableZstdReader {
     std::string file_sha256_hex;  // of every byte of the file, read once in order
   };
   // The whole stream into `sink`, frames decompressed on `threads` threads (0 = all online
-  // cores; the calling thread is one of them) with at most 2 x threads frames in memory.
+  // cores; the calling thread is one of them) with at most threads + 3 frames in memory.
   Result<WholeStream> DecompressAll(ByteSink& sink, int threads) const;
 
  private:
