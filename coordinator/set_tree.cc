@@ -14,6 +14,7 @@
 #include "coordinator/pair_identity.h"
 #include "coordinator/set_index.h"
 #include "datadir/archive_reader.h"
+#include "datadir/index_metadata.h"
 #include "io/frame_stream.h"
 #include "io/seekable_zstd_reader.h"
 #include "io/sha256.h"
@@ -308,6 +309,18 @@ Result<SetTree> MaterialiseSetTree(const Repository& repository,
                              std::to_string(plan.entries) + " (" + std::to_string(plan.file_bytes) +
                              " bytes)");
   }
+
+  // Step: each entry's mode, owner and mtime as the index records them (a folder's member
+  // may be older than its entry). A child's metadata never touches its folder's mtime: one
+  // pass in index order is enough.
+  IndexMetadata metadata(options.destination, options.restore_owners);
+  GB_RETURN_IF_ERROR(ForEachSelectedEntry(repository, set, options.paths,
+                                          [&](const FileIndexEntry& entry) {
+                                            return metadata.Apply(entry);
+                                          }));
+  if (metadata.changed() > 0)
+    spdlog::debug("set {}: {} entries given the index's mode, owner or mtime", set.id,
+                  metadata.changed());
   return tree;
 }
 

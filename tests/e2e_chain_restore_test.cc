@@ -426,6 +426,8 @@ TEST_F(CapturedChainTest, EverySetOfTheChainRestoresExactlyAndExtractReachesItsO
   fs::remove(dir_ + "/flip.txt");
   fs::create_symlink("stable/old.txt", dir_ + "/flip.txt");
   Put("new/added.txt", "added in the second set\n");
+  // Only a folder's mode changes: its member stays in the first set, the index has the mode.
+  fs::permissions(dir_ + "/stable", fs::perms(0750));
   const std::string second = Take();
 
   fs::remove(dir_ + "/flip.txt");
