@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-#include "coordinator/chain.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/restore_marker.h"
@@ -91,8 +90,11 @@ RestoredFromMarker MarkerFor(const RestorePlan& plan, TimePoint restored_at) {
 // The data dir of a format-2 set, from its index: each file from the set of the chain that
 // holds it (set_tree.h), checked against the index on its way to the disk.
 Status ExtractFromIndex(const RestorePlan& plan, Progress* progress, ArchiveScan* scan) {
-  GB_ASSIGN_OR_RETURN(std::vector<Manifest> chain,
-                      LoadChain(*plan.repository, plan.manifest.id));
+  // The chain the pre-flight checked, not one read again: what was checked is what is staged.
+  const std::vector<Manifest>& chain = plan.chain;
+  if (chain.empty() || chain.back().id != plan.manifest.id)
+    return Status::Failed("internal error: restore of set " + plan.manifest.id +
+                          " staged without its checked chain");
   SetTreeOptions options;
   options.destination = plan.staging_dir;
   options.restore_owners = true;

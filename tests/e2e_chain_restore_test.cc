@@ -209,7 +209,8 @@ class ChainRestoreTest : public GovernNodeTest {
     unchanged_ = PickFile("config", changed_, removed_);
     ASSERT_FALSE(unchanged_.empty());
     second_tree_ = TreeDigest(dir, SkippedByRestore());
-    const std::string full = BackupOkInItsOwnSecond();
+    // --full: the hand-made chain is cut from a set whose index points into its own half only.
+    const std::string full = BackupOkInItsOwnSecond({"--full"});
     chain_ = MakeIncremental(repo_, first_, full);
     ASSERT_GT(chain_.from_parent, 10u);
     ASSERT_GT(chain_.from_child, 2u);
@@ -320,6 +321,9 @@ TEST_F(ChainRestoreTest, ADamagedHolderSetFailsNamingItAndNothingStaysStaged) {
   RestorePlan plan;
   plan.manifest = *child;
   plan.repository = repository_.get();
+  Result<std::vector<Manifest>> chain = LoadChain(*repository_, child->id);
+  ASSERT_TRUE(chain.ok()) << chain.status().ToString();
+  plan.chain = *chain;
   plan.data_dir = root_ + "/target";
   plan.staging_dir = root_ + "/target.restore-" + child->id;
   plan.datadir_file = half_path;
