@@ -22,6 +22,7 @@
 #include "datadir/file_index.h"
 #include "io/files.h"
 #include "io/zstd_file.h"
+#include "tests/datadir_archive_util.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/wait.h"
 
@@ -32,17 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kDefaultExcludes = BackupConfig::DefaultExcludes();
-
-std::string Output(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return output;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  EXPECT_EQ(pclose(pipe), 0) << command;
-  return output;
-}
 
 class IncrementalTest : public GovernNodeTest {
  protected:
@@ -113,7 +103,7 @@ class IncrementalTest : public GovernNodeTest {
   // The member names of a half (directories without their trailing '/'), as GNU tar lists them.
   std::vector<std::string> Members(const Manifest& manifest) {
     std::vector<std::string> names;
-    std::istringstream lines(Output("zstd -dc " + Half(manifest) + " | LC_ALL=C.UTF-8 tar -tf -"));
+    std::istringstream lines(RunCommand("zstd -dc " + Half(manifest) + " | LC_ALL=C.UTF-8 tar -tf -"));
     for (std::string line; std::getline(lines, line);) {
       if (!line.empty() && line.back() == '/') line.pop_back();
       names.push_back(line);
@@ -131,8 +121,8 @@ class IncrementalTest : public GovernNodeTest {
       next = chain.front().parent;
     }
     for (const Manifest& set : chain) {
-      Output("zstd -dc " + Half(set) + " | tar -xp --recursive-unlink -f - -C " + target);
-      Output("cd " + target + " && xargs -0 rm -rf -- < .govern-backup/vanished");
+      RunCommand("zstd -dc " + Half(set) + " | tar -xp --recursive-unlink -f - -C " + target);
+      RunCommand("cd " + target + " && xargs -0 rm -rf -- < .govern-backup/vanished");
     }
     fs::remove_all(target + "/.govern-backup");
     return target;
@@ -257,7 +247,7 @@ TEST_F(IncrementalTest, AnUnreadableParentIndexGivesAFullSet) {
   Put("a.txt", "a\n");
 
   // Damaged inside: the first pass fails on it and starts again as a full set.
-  Output("printf 'not an index entry\\n' | zstd -q -c > " + index + ".bad && mv " + index +
+  RunCommand("printf 'not an index entry\\n' | zstd -q -c > " + index + ".bad && mv " + index +
          ".bad " + index);
   LetTheTreeAge();
   CommandResult damaged = Run({"backup"});
