@@ -41,15 +41,13 @@ Status IndexMetadata::Apply(const FileIndexEntry& entry) {
   const int64_t index_seconds =
       entry.mtime_ns >= 0 ? entry.mtime_ns / 1000000000 : -((-entry.mtime_ns + 999999999) / 1000000000);
   if (static_cast<int64_t>(st.st_mtim.tv_sec) != index_seconds) {
+    // Whole seconds, as the member of a full set would give them: a restore of a chain and
+    // one of a full set of the same moment make the same tree.
     struct timespec times[2];
     times[0].tv_sec = 0;
     times[0].tv_nsec = UTIME_OMIT;  // atime is not kept
-    times[1].tv_sec = static_cast<time_t>(entry.mtime_ns / 1000000000);
-    times[1].tv_nsec = static_cast<long>(entry.mtime_ns % 1000000000);
-    if (times[1].tv_nsec < 0) {
-      times[1].tv_nsec += 1000000000;
-      times[1].tv_sec -= 1;
-    }
+    times[1].tv_sec = static_cast<time_t>(index_seconds);
+    times[1].tv_nsec = 0;
     if (::utimensat(AT_FDCWD, path.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
       return SetFailed("modification time", path);
     changed = true;

@@ -22,7 +22,8 @@ class IndexMetadata {
   IndexMetadata(std::string root, bool owners) : root_(std::move(root)), owners_(owners) {}
 
   // Owner, then mode (chown clears set-id bits), then mtime of `entry`'s path, each only when
-  // it differs (mtime: in whole seconds); a missing path is an error naming it. Symlinks:
+  // it differs (mtime: compared and set in whole seconds, as a ustar header keeps it); a
+  // missing path is an error naming it. Symlinks:
   // owner and mtime only.
   Status Apply(const FileIndexEntry& entry);
   uint64_t changed() const { return changed_; }

@@ -454,6 +454,25 @@ TEST_F(CapturedChainTest, EverySetOfTheChainRestoresExactlyAndExtractReachesItsO
     EXPECT_EQ(TreeDigest(target, SkippedByRestore()), trees_[id]);
   }
 
+  // The chain's restore and a full set's of the same moment make the same tree, folders'
+  // mtimes included (to the nanosecond: the chain must not be more precise than a full set).
+  const std::string full = BackupOkInItsOwnSecond({"--full"});
+  const std::string full_target = root_ + "/restored-full";
+  JsonRun restore_full = RunJson(config_path_, {"restore", full, "--data-dir", full_target,
+                                                "--dbname", dbname_ + "_rfull", "--yes"});
+  ASSERT_EQ(restore_full.exit_code, 0) << restore_full.out << restore_full.err;
+  auto times = [](const std::string& root) {
+    std::map<std::string, std::pair<int64_t, long>> found;
+    for (auto it = fs::recursive_directory_iterator(root + "/config/chain");
+         it != fs::recursive_directory_iterator(); ++it) {
+      struct stat st {};
+      if (lstat(it->path().c_str(), &st) == 0)
+        found[it->path().lexically_relative(root).string()] = {st.st_mtim.tv_sec, st.st_mtim.tv_nsec};
+    }
+    return found;
+  };
+  EXPECT_EQ(times(root_ + "/restored-" + third), times(full_target));
+
   // extract from the newest set: a file only the first set holds, and a folder.
   const std::string to = root_ + "/extracted";
   JsonRun extract = RunJson(config_path_, {"extract", third, "config/chain/stable/old.txt",
