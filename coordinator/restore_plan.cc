@@ -152,9 +152,8 @@ class Planner {
            (tools_found_ ? "; the dump's table of contents agrees with the manifest" : "");
   }
 
-  // Every set the set builds on: complete, its data-dir half and index present with the sizes
-  // and pair identities of its manifest (they are read through while restoring, which checks
-  // every byte taken from them). Their database halves are not needed.
+  // Every set the set builds on: complete, its data-dir half and index read through with the
+  // sizes, SHA-256 and pair identities of its manifest. Their database halves are not needed.
   std::string CheckTheChain() {
     Result<std::vector<Manifest>> chain = LoadChain(repo_, options_.id);
     if (!chain.ok()) {
@@ -163,13 +162,16 @@ class Planner {
     }
     plan_.chain = std::move(chain).value();
     if (plan_.chain.size() == 1) return "a full set: it builds on no other set";
-    SetCheckOptions structure_only;
-    structure_only.read_through = false;
+    // Read through, as the set itself is: a damaged frame of a parent found only while staging
+    // would be a failed restore (exit 1), not a refused one. Their database halves are not
+    // needed.
+    SetCheckOptions data_dir_only;
+    data_dir_only.database_half = false;
     std::vector<std::string> ancestors;
     for (size_t i = 0; i + 1 < plan_.chain.size(); ++i) {
       const std::string& id = plan_.chain[i].id;
       ancestors.push_back(id);
-      SetCheckReport report = CheckSet(repo_, id, structure_only);
+      SetCheckReport report = CheckSet(repo_, id, data_dir_only);
       for (Finding& finding : report.findings) {
         if (finding.subject == SetSubject(id, kDatabasePart)) continue;
         plan_.findings.push_back(Finding::Problem(
@@ -182,8 +184,8 @@ class Planner {
       }
     }
     return "builds on " + Join(ancestors) +
-           ": each complete, its data-dir half and index of the sizes and pair identities its "
-           "manifest records";
+           ": each complete, its data-dir half and index read through with the sizes, SHA-256 and "
+           "pair identities its manifest records";
   }
 
   std::string CheckTargetDataDir() {

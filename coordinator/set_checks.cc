@@ -322,7 +322,7 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
   std::vector<HalfSpec> halves;
   halves.push_back({kRoleDatadir, kDatadirPart, manifest.datadir.file, "",
                     manifest.datadir.bytes, manifest.datadir.sha256});
-  if (manifest.database)
+  if (manifest.database && options.database_half)
     halves.push_back({kRoleDatabase, kDatabasePart, manifest.database->file, "",
                       manifest.database->bytes, manifest.database->sha256});
   if (manifest.index)

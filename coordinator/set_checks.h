@@ -39,6 +39,9 @@ struct SetCheckOptions {
   // false = sizes and embedded identities only (seconds, for audit of large repositories).
   bool read_through = true;
   const DumpTools* tools = nullptr;  // needed to read the dump's TOC
+  // false: the database half is not looked at (a parent of the set a restore takes: only its
+  // data-dir half and index are read).
+  bool database_half = true;
   // The repository's complete sets, when the caller has read them all (audit): an incremental
   // set's chain is found among them (ChainOf) instead of read again from the store.
   const std::vector<Manifest>* complete_sets = nullptr;
