@@ -32,6 +32,9 @@ for fd in /proc/$$/fd/*; do
 done
 echo $$ > "$dip/run/supervisord.pid.tmp" && mv -f "$dip/run/supervisord.pid.tmp" "$dip/run/supervisord.pid"
 echo "$(date "+%Y/%m/%d-%H:%M:%S.%3N") [governserver] Govern server started" >> "$dip/run/backend.log"
+# Run from the data dir, as DSS does: the directory of the caller (a 0700 build tree in CI) may not
+# be ours to enter, and psql fails in a directory it cannot read.
+cd "$dip" || exit 1
 writer=
 if [ -e "$control/counter" ]; then
   rm -f "$control/counter.stop"
