@@ -334,7 +334,7 @@ TEST_F(ChainTest, BackupCopyToCopiesTheChainOfAnIncrementalSet) {
   ASSERT_TRUE(WriteFile(node_.data_dir + "/config/chain-test.txt", "one\n", 0644).ok());
   const std::string first = BackupOkInItsOwnSecond();
   ASSERT_TRUE(WriteFile(node_.data_dir + "/config/chain-test.txt", "two, longer\n", 0644).ok());
-  const std::string second = BackupOk({"--copy-to", "second"});
+  const std::string second = BackupOkInItsOwnSecond({"--copy-to", "second"});
   Result<Manifest> manifest = Manifest::Load(ManifestPath(second));
   ASSERT_TRUE(manifest.ok());
   ASSERT_EQ(manifest->type, SetType::kIncremental);
