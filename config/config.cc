@@ -20,7 +20,9 @@
 
 #include "config/repository_reader.h"
 #include "config/toml_reader.h"
+#include "io/age_keys.h"
 #include "io/files.h"
+#include "io/signing.h"
 #include "io/text.h"
 
 namespace gb {
@@ -37,11 +39,15 @@ constexpr const char* kRepositoriesTable = "repositories";
 // The sections and their keys, as in CONTRACT.md.
 const std::map<std::string, std::vector<std::string>>& Schema() {
   static const auto* schema = new std::map<std::string, std::vector<std::string>>{
-      {"node", {"data_dir", "dss_command", "dss_user"}},
+      {"node", {"data_dir", "dss_command", "dss_user", "api_key_file", "api_url", "wait_for_tasks"}},
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
       {"repository", RepositoryKeys()},
       {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every"}},
       {"snapshot", {"create", "path", "destroy"}},
+      {"encryption", {"recipients", "identity_file", "passphrase_file", "signing_key_file",
+                      "trusted_keys"}},
+      {"hooks", {"pre_backup", "post_backup", "on_failure", "timeout"}},
+      {"metrics", {"textfile"}},
       {"retention", {"keep_last", "keep_daily", "keep_weekly", "keep_monthly", "keep_within"}},
   };
   return *schema;
@@ -142,6 +148,9 @@ class ConfigReader {
     ReadRepository(reader_, RepositoryConfig::kMainName, &config.repository);
     ReadBackup(&config.backup);
     ReadSnapshot(&config.snapshot);
+    ReadEncryption(&config.encryption);
+    ReadHooks(&config.hooks);
+    if (auto value = reader_.AbsolutePath("metrics", "textfile")) config.metrics.textfile = *value;
     ReadRetention("retention", &config.retention);
     ReadNamedRepositories(&config);
     // Rules across keys only make sense once every key on its own is right.
@@ -258,6 +267,24 @@ class ConfigReader {
         node->dss_user = *value;
       }
     }
+    if (auto value = reader_.AbsolutePath("node", "api_key_file")) node->api_key_file = *value;
+    if (auto value = reader_.String("node", "api_url")) {
+      if (!value->empty() && value->rfind("http://", 0) != 0 && value->rfind("https://", 0) != 0) {
+        reader_.Report(reader_.LineOf("node", "api_url"),
+                       "node.api_url: '" + *value + "' is not an http(s) URL",
+                       "e.g. \"http://127.0.0.1:11200\" (the DSS port of install.ini); empty: "
+                       "that default");
+      } else {
+        node->api_url = *value;
+        while (!node->api_url.empty() && node->api_url.back() == '/') node->api_url.pop_back();
+      }
+    }
+    if (auto wait = reader_.DurationAtLeast("node", "wait_for_tasks", std::chrono::seconds(0),
+                                            "e.g. \"10m\"; \"0s\" gives up at once while a task "
+                                            "runs")) {
+      node->wait_for_tasks = wait->value;
+      node->wait_for_tasks_text = wait->text;
+    }
   }
 
   void ReadDatabase(DatabaseConfig* database) {
@@ -292,25 +319,14 @@ class ConfigReader {
   }
 
   void ReadExclude(std::vector<std::string>* exclude) {
-    const toml::array* array = reader_.Array("backup", "exclude", "an array of strings");
-    if (array == nullptr) return;
-    const std::uint32_t array_line = reader_.LineOf("backup", "exclude");
+    const auto strings = reader_.StringArray("backup", "exclude");
+    if (!strings) return;
     std::vector<std::string> names;
     bool valid = true;
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      const toml::node& element = *array->get(i);
-      const std::string dotted = "backup.exclude[" + std::to_string(i) + "]";
-      const std::uint32_t line =
-          element.source().begin.line > 0 ? element.source().begin.line : array_line;
-      const auto* name = element.as_string();
-      if (name == nullptr) {
-        reader_.Report(line, dotted + ": expected a string, got " + TomlTypeName(element.type()));
-        valid = false;
-        continue;
-      }
-      const std::string& text = name->get();
+    for (const auto& name : *strings) {
+      const std::string& text = name.text;
       if (text.empty() || text == "." || text == ".." || text.find('/') != std::string::npos) {
-        reader_.Report(line, dotted + ": '" + text + "' is not a folder name",
+        reader_.Report(name.line, name.dotted + ": '" + text + "' is not a folder name",
                        "exclude names top-level folders of the data dir, e.g. \"tmp\" or "
                        "\"caches\"");
         valid = false;
@@ -342,6 +358,54 @@ class ConfigReader {
     if (auto value = reader_.String("snapshot", "create")) snapshot->create = *value;
     if (auto value = reader_.AbsolutePath("snapshot", "path")) snapshot->path = *value;
     if (auto value = reader_.String("snapshot", "destroy")) snapshot->destroy = *value;
+  }
+
+  void ReadEncryption(EncryptionConfig* encryption) {
+    if (const auto recipients = reader_.StringArray("encryption", "recipients")) {
+      for (const auto& recipient : *recipients) {
+        const auto parsed = AgeRecipient::Parse(recipient.text);
+        if (!parsed.ok()) {
+          reader_.Report(recipient.line, recipient.dotted + ": " + parsed.status().message(),
+                         "a recipient is the public key that `govern-backup keygen` or "
+                         "age-keygen prints: \"age1\" and 58 more characters");
+        } else {
+          encryption->recipients.push_back(recipient.text);
+        }
+      }
+    }
+    if (const auto keys = reader_.StringArray("encryption", "trusted_keys")) {
+      for (const auto& key : *keys) {
+        const Status valid = ValidatePublicKey(key.text);
+        if (!valid.ok()) {
+          reader_.Report(key.line, key.dotted + ": " + valid.message(),
+                         "a trusted key is what `govern-backup keygen --signing` prints: "
+                         "\"ed25519:\" and 43 more characters");
+        } else {
+          encryption->trusted_keys.push_back(key.text);
+        }
+      }
+    }
+    if (auto value = reader_.AbsolutePath("encryption", "identity_file")) {
+      encryption->identity_file = *value;
+    }
+    if (auto value = reader_.AbsolutePath("encryption", "passphrase_file")) {
+      encryption->passphrase_file = *value;
+    }
+    if (auto value = reader_.AbsolutePath("encryption", "signing_key_file")) {
+      encryption->signing_key_file = *value;
+    }
+  }
+
+  void ReadHooks(HooksConfig* hooks) {
+    if (auto value = reader_.String("hooks", "pre_backup")) hooks->pre_backup = *value;
+    if (auto value = reader_.String("hooks", "post_backup")) hooks->post_backup = *value;
+    if (auto value = reader_.String("hooks", "on_failure")) hooks->on_failure = *value;
+    if (auto timeout = reader_.DurationAtLeast("hooks", "timeout", std::chrono::seconds(1),
+                                               "e.g. \"5m\"; a hook still running then is "
+                                               "killed and counts as failed")) {
+      hooks->timeout = timeout->value;
+      hooks->timeout_text = timeout->text;
+    }
   }
 
   // [retention] or [repositories.NAME.retention]: the keys given replace those of `retention`.

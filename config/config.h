@@ -24,6 +24,12 @@ struct NodeConfig {
   std::string data_dir;     // required, absolute
   std::string dss_command;  // "" = <data_dir>/bin/dss
   std::string dss_user;     // "" = owner of data_dir
+  // The DSS public API, asked for running long tasks before DSS is stopped. No key file: the
+  // step is skipped (check says so).
+  std::string api_key_file;  // absolute; "" = not configured
+  std::string api_url;       // "" = http://127.0.0.1:<install.ini [server] port>
+  std::chrono::seconds wait_for_tasks = std::chrono::minutes(10);
+  std::string wait_for_tasks_text = "10m";
 };
 
 struct DatabaseConfig {
@@ -54,6 +60,35 @@ struct SnapshotConfig {
   std::string path;  // absolute when set
   std::string destroy;
   bool enabled() const { return !create.empty(); }
+};
+
+// [encryption]: sets encrypted to age recipients, manifests signed with an Ed25519 key.
+// Values are as written; recipients and trusted keys are checked to parse (io/age_keys.h,
+// io/signing.h). The key files are only named here: reading them is the commands' business.
+struct EncryptionConfig {
+  std::vector<std::string> recipients;  // "age1..."; none = sets are not encrypted
+  std::string identity_file;            // absolute; "" = none on this host
+  std::string passphrase_file;          // absolute; for a passphrase-protected identity_file
+  std::string signing_key_file;         // absolute; "" = manifests are not signed
+  std::vector<std::string> trusted_keys;  // "ed25519:..."
+  bool encrypts() const { return !recipients.empty(); }
+  bool signs() const { return !signing_key_file.empty(); }
+  // A manifest must carry a trusted signature once anything about signing is configured.
+  bool requires_signature() const { return signs() || !trusted_keys.empty(); }
+};
+
+// [hooks]: shell commands run around commands (/bin/sh -c), each at most `timeout`.
+struct HooksConfig {
+  std::string pre_backup;
+  std::string post_backup;
+  std::string on_failure;
+  std::chrono::seconds timeout = std::chrono::minutes(5);
+  std::string timeout_text = "5m";
+};
+
+// [metrics]: a Prometheus node_exporter textfile rewritten after each command.
+struct MetricsConfig {
+  std::string textfile;  // absolute; "" = no metrics
 };
 
 struct RetentionConfig {
@@ -106,6 +141,9 @@ struct Config {
   std::map<std::string, RepositoryConfig> repositories;  // [repositories.NAME], by NAME
   BackupConfig backup;
   SnapshotConfig snapshot;
+  EncryptionConfig encryption;
+  HooksConfig hooks;
+  MetricsConfig metrics;
   RetentionConfig retention;
 
   // "" or "main": `repository`; else repositories[name]. An unknown name is a Code::kUsage

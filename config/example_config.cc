@@ -26,6 +26,14 @@ data_dir = "/data/dataiku/dss_data"
 dss_command = ""
 # The user that runs bin/dss (it refuses to run as root). Empty: the owner of data_dir.
 dss_user = ""
+# A DSS public API key (admin) in a file of its own (mode 0600): before stopping DSS, backup
+# asks DSS for running jobs and scenarios and waits for them, as the DSS backup page asks.
+# Empty: that step is skipped (check says so).
+api_key_file = ""
+# Where the DSS public API answers. Empty: http://127.0.0.1:<install.ini [server] port>.
+api_url = ""
+# How long backup waits for running tasks before it gives up (exit 1, DSS untouched).
+wait_for_tasks = "10m"
 
 [database]
 # On a Govern node every key below defaults from <data_dir>/config/dip.properties
@@ -103,6 +111,38 @@ full_every = "7d"
 create = ""
 path = ""
 destroy = ""
+
+[encryption]
+# Optional: encrypt every set to age public keys, and sign every manifest.
+# recipients: age X25519 public keys ("age1...", from `govern-backup keygen --out FILE` or
+# age-keygen). Every half and index is encrypted to all of them; none: sets are not encrypted.
+# The backup host needs only these public keys: keep the identity (the private key) offline.
+recipients = []
+# The age identity file that decrypts (restore, extract, ls, diff, verify --deep). Leave it
+# empty on the backup host; set it on the host that restores. A passphrase-protected identity
+# (age-keygen | age -p > key.age) asks for its passphrase on the terminal, or reads the first
+# line of passphrase_file (mode 0600).
+identity_file = ""
+passphrase_file = ""
+# An Ed25519 key (`govern-backup keygen --signing --out FILE`, mode 0600) that signs every
+# manifest, and the public keys whose signatures verify and restore accept. Once either is
+# set, an unsigned manifest, a tampered one, or one signed by another key is refused.
+signing_key_file = ""
+trusted_keys = []
+
+[hooks]
+# Optional shell commands (/bin/sh -c), their output in the log, each killed after timeout.
+# The environment says what ran: GOVERN_BACKUP_COMMAND, GOVERN_BACKUP_SET_ID,
+# GOVERN_BACKUP_STATUS (success | failure), GOVERN_BACKUP_EXIT_CODE, GOVERN_BACKUP_REPOSITORY.
+pre_backup = ""     # before backup touches anything; a non-zero exit: no backup (exit 1)
+post_backup = ""    # after a complete set
+on_failure = ""     # after any command that failed (also when stopped by a signal)
+timeout = "5m"
+
+[metrics]
+# Optional: a Prometheus node_exporter textfile (e.g. in the collector's --collector.textfile.
+# directory), rewritten atomically after each backup, verify, audit and prune.
+textfile = ""
 
 [retention]
 # What prune keeps. A set is kept if ANY rule keeps it, and the newest complete set is

@@ -158,6 +158,30 @@ const toml::array* TomlReader::Array(const std::string& section, const std::stri
   return array;
 }
 
+std::optional<std::vector<TomlReader::ArrayString>> TomlReader::StringArray(
+    const std::string& section, const std::string& name) {
+  const toml::array* array = Array(section, name, "an array of strings");
+  if (array == nullptr) return std::nullopt;
+  const std::uint32_t array_line = LineOf(section, name);
+  std::vector<ArrayString> strings;
+  bool valid = true;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const std::string dotted = section + "." + name + "[" + std::to_string(i) + "]";
+    const std::uint32_t line =
+        element.source().begin.line > 0 ? element.source().begin.line : array_line;
+    const auto* text = element.as_string();
+    if (text == nullptr) {
+      Report(line, dotted + ": expected a string, got " + TomlTypeName(element.type()));
+      valid = false;
+      continue;
+    }
+    strings.push_back({text->get(), line, dotted});
+  }
+  if (!valid) return std::nullopt;
+  return strings;
+}
+
 std::optional<std::string> TomlReader::OneOf(const std::string& section, const std::string& name,
                                              const std::vector<std::string>& choices,
                                              const std::string& hint) {

@@ -59,6 +59,15 @@ class TomlReader {
   // An array (its elements are the caller's to check); `expected` names it in a type error.
   const toml::array* Array(const std::string& section, const std::string& name,
                            const std::string& expected);
+  // An array of strings, each with its line. A non-string element is reported (naming the
+  // key and the element's index) and the whole key read as nullopt.
+  struct ArrayString {
+    std::string text;
+    std::uint32_t line;
+    std::string dotted;  // e.g. "backup.exclude[2]", for the caller's own checks
+  };
+  std::optional<std::vector<ArrayString>> StringArray(const std::string& section,
+                                                      const std::string& name);
   // One of `choices` ("" may be one of them).
   std::optional<std::string> OneOf(const std::string& section, const std::string& name,
                                    const std::vector<std::string>& choices,

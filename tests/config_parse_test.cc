@@ -10,6 +10,8 @@
 #include <string>
 
 #include "config/config.h"
+#include "io/age_keys.h"
+#include "io/signing.h"
 #include "tests/support/scratch_dir.h"
 
 namespace gb {
@@ -429,6 +431,44 @@ TEST(ResolveConfigPathTest, FlagThenEnvironmentThenSystemDefault) {
     EXPECT_EQ(ResolveConfigPath(""), "/etc/govern-backup/config.toml");
     EXPECT_EQ(ResolveConfigPath("relative.toml"), "relative.toml");
   }
+}
+
+}  // namespace
+}  // namespace gb
+
+namespace gb {
+namespace {
+
+TEST(ConfigParseTest, OperationsAndEncryptionSectionsAreRead) {
+  const std::string recipient = AgeIdentity::Generate().Recipient().ToString();
+  const std::string trusted = SigningKey::Generate().PublicKey();
+  auto config = ParseConfig(With("[encryption]\nrecipients = [\"" + recipient +
+                                 "\"]\nidentity_file = \"/keys/id.txt\"\n"
+                                 "signing_key_file = \"/keys/sign.pem\"\ntrusted_keys = [\"" +
+                                 trusted + "\"]\n[hooks]\npre_backup = \"true\"\ntimeout = \"30s\"\n"
+                                 "[metrics]\ntextfile = \"/var/lib/node_exporter/gb.prom\"\n"),
+                            "c.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->encryption.recipients, std::vector<std::string>{recipient});
+  EXPECT_EQ(config->encryption.trusted_keys, std::vector<std::string>{trusted});
+  EXPECT_TRUE(config->encryption.encrypts());
+  EXPECT_TRUE(config->encryption.requires_signature());
+  EXPECT_EQ(config->hooks.pre_backup, "true");
+  EXPECT_EQ(config->hooks.timeout, std::chrono::seconds(30));
+  EXPECT_EQ(config->metrics.textfile, "/var/lib/node_exporter/gb.prom");
+  EXPECT_EQ(config->node.wait_for_tasks, std::chrono::minutes(10));
+}
+
+TEST(ConfigParseTest, BadKeysOfEncryptionAndApiAreNamed) {
+  std::string message = ParseError(With("[encryption]\nrecipients = [\"age1nope\"]\n")).ToString();
+  EXPECT_NE(message.find("encryption.recipients[0]"), std::string::npos) << message;
+  message = ParseError(With("[encryption]\ntrusted_keys = [\"ed25519:short\"]\n")).ToString();
+  EXPECT_NE(message.find("encryption.trusted_keys[0]"), std::string::npos) << message;
+  message = ParseError(With("[encryption]\nidentity_file = \"key.txt\"\n")).ToString();
+  EXPECT_NE(message.find("encryption.identity_file"), std::string::npos) << message;
+  message = ParseError("[node]\ndata_dir = \"/srv/dss\"\napi_url = \"localhost:11200\"\n"
+                       "[repository]\npath = \"/b\"\n").ToString();
+  EXPECT_NE(message.find("node.api_url"), std::string::npos) << message;
 }
 
 }  // namespace
