@@ -120,15 +120,15 @@ struct Manifest {
   std::string parent;  // the set this one builds on; "" for a full set
   std::string tool_version;
   std::string note;
+  // The last table when signed (manifest_signature.h): ToText() ends with it.
+  std::optional<Signature> signature;
+  // Set by Parse: the exact bytes read, which a signature is checked over.
+  std::string text;
   ManifestNode node;
   ManifestDatadir datadir;
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;
   ManifestWindow window;
-  // The last table when signed (manifest_signature.h): ToText() ends with it.
-  std::optional<Signature> signature;
-  // Set by Parse: the exact bytes read, which a signature is checked over.
-  std::string text;
 
   // The TOML text, [checksum] last (then [signature], when signed).
   std::string ToText() const;
