@@ -25,10 +25,10 @@ Consistency ConsistencyFor(const Config& config, const BackupOptions& options) {
 
 // The manifest's fields known before the capture; the halves and the window come after.
 Manifest NewManifest(const NodeContext& context, Consistency consistency,
-                     const BackupOptions& options, Env* env) {
+                     const BackupOptions& options, const std::string& newest_id, Env* env) {
   Manifest manifest;
   manifest.created_at = env->Now();
-  manifest.id = Repository::NewSetId(manifest.created_at);
+  manifest.id = Repository::NewSetId(manifest.created_at, newest_id);
   manifest.pair_token = NewPairToken();
   manifest.consistency = consistency;
   manifest.tool_version = GOVERN_BACKUP_VERSION;
@@ -168,7 +168,9 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   spdlog::info("{} set: {}", choice.parent ? "incremental" : "full", choice.reason);
 
   // Step: the new set; not listed as complete until its manifest is stored.
-  Manifest manifest = NewManifest(context, consistency, options, global.env);
+  GB_ASSIGN_OR_RETURN(const std::vector<std::string> ids, repo.CompleteSetIds());
+  Manifest manifest =
+      NewManifest(context, consistency, options, ids.empty() ? "" : ids.back(), global.env);
   UnfinishedSet unfinished(repo, manifest.id, global.env);
   spdlog::info("backup {} of {} ({})", manifest.id, context.node.data_dir, ToString(consistency));
 

@@ -86,8 +86,11 @@ class Repository {
   // Whether anything was ever stored: false for a local directory that does not exist.
   bool Exists() const;
 
-  // A new id that sorts by time: 20261124T081500Z-3f9a1c.
-  static std::string NewSetId(TimePoint now);
+  // A new id that sorts by time, 20261124T081500Z-3f9a1c, and after `newest` (the newest id
+  // in the repository, "" for none): the parent choice, list and prune read id order as the
+  // order sets were taken in, which must hold for two sets of one second (the random suffix
+  // alone would order them by chance) and after the clock stepped back.
+  static std::string NewSetId(TimePoint now, const std::string& newest = "");
   static bool LooksLikeSetId(const std::string& name);
 
   // Every set, complete or not (data objects without a manifest are what an interrupted
