@@ -123,7 +123,9 @@ class HalfChecker {
   bool EmbeddedIdentityMatches() {
     Result<std::string> frame = ReadHalfHeader(repository_, manifest_.id, spec_.file);
     if (!frame.ok()) {
-      Find(Name() + " cannot be read: " + frame.status().message(), kDamagedHint);
+      const std::string& hint = frame.status().hint();
+      Find(Name() + " cannot be read: " + frame.status().message(),
+           hint.empty() ? kDamagedHint : hint);
       return false;
     }
     Result<PairIdentity> identity = PairIdentity::Parse(*frame, Name());
@@ -167,7 +169,10 @@ class HalfChecker {
     if (CannotDecrypt()) return HashStored();
     Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(repository_, manifest_.id, spec_.file);
     if (!opened.ok()) {
-      Find(Name() + " cannot be opened: " + opened.status().message(), kDamagedHint);
+      // A missing or wrong key says what to configure; anything else is damage.
+      const std::string& hint = opened.status().hint();
+      Find(Name() + " cannot be opened: " + opened.status().message(),
+           hint.empty() ? kDamagedHint : hint);
       return;
     }
     ZstdReader& reader = **opened;

@@ -6,7 +6,8 @@ namespace gb {
 
 Status NoIdentityError(const std::string& set_id) {
   return Status::Failed("set " + set_id +
-                            " is encrypted and no identity to decrypt it is configured",
+                            " is encrypted and no identity to decrypt it is configured "
+                            "([encryption] identity_file is not set)",
                         "set `[encryption] identity_file` to the age identity file whose "
                         "public key is one of the set's recipients (on the restore host)");
 }
