@@ -69,6 +69,7 @@ void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point
   manifest.datadir = std::move(captured.datadir);
   manifest.database = std::move(captured.database);
   manifest.index = std::move(captured.index);
+  manifest.recipients = std::move(captured.recipients);
   manifest.window = captured.window;
   manifest.window.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

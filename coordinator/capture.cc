@@ -13,6 +13,7 @@
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
+#include "coordinator/set_keys.h"
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
@@ -182,6 +183,7 @@ class DatabaseCapture {
     ManifestDatabase database;
     database.file = file_;
     database.sha256 = upload_->sha256_hex();
+    database.encrypted = upload_->encrypted();
     database.bytes = upload_->stored_bytes();
     database.dump_bytes = upload_->input_bytes();
     database.dbname = context.database->dbname;
@@ -277,6 +279,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   database.AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
   GB_ASSIGN_OR_RETURN(result.datadir, datadir.Finish(result.index));
+  if (result.datadir.encrypted) result.recipients = request.repository->keys()->recipient_texts();
   result.type = datadir.parent() ? SetType::kIncremental : SetType::kFull;
   result.parent = datadir.parent() ? datadir.parent()->id : std::string();
 

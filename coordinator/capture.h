@@ -44,6 +44,7 @@ struct CaptureResult {
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;
   ManifestWindow window;
+  std::vector<std::string> recipients;  // of an encrypted set ([encryption] recipients)
 };
 
 Result<CaptureResult> CaptureHalves(const CaptureRequest& request);

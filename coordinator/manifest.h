@@ -75,6 +75,7 @@ struct ManifestDatadir {
   // NUL-separated, in the half's kVanishedMemberName member too).
   uint64_t vanished = 0;
   bool seekable = false;  // independent frames + seek table (format 2); else one zstd stream
+  bool encrypted = false;  // an age file (to [encryption] recipients) around the zstd stream
 };
 
 // The set's per-file index object (datadir/file_index.h), format 2 only.
@@ -83,6 +84,10 @@ struct ManifestIndex {
   std::string sha256;
   uint64_t bytes = 0;
   uint64_t entries = 0;  // == datadir.files: the pair member is not listed
+  bool encrypted = false;
+  // Encrypted only: SHA-256 of the zstd stream inside the age file, so that the plaintext
+  // copy a backup host keeps (coordinator/index_cache.h) is checked without the identity.
+  std::string plain_sha256;
 };
 
 struct ManifestDatabase {
@@ -99,6 +104,7 @@ struct ManifestDatabase {
   // "schema.table" -> a hash of the table's content at the snapshot, independent of row
   // order (format 2; absent in older sets): what `diff` compares.
   std::map<std::string, std::string> table_hashes;
+  bool encrypted = false;
 };
 
 struct ManifestWindow {
@@ -124,6 +130,12 @@ struct Manifest {
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;
   ManifestWindow window;
+  // [encryption] recipients: the age recipients the set's objects are encrypted to (public
+  // keys); empty for a set stored in clear. sha256/bytes of each part stay those of the
+  // stored (encrypted) object, so that verify checks them without any key.
+  std::vector<std::string> recipients;
+
+  bool encrypted() const { return !recipients.empty(); }
 
   // The TOML text, [checksum] last.
   std::string ToText() const;

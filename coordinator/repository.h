@@ -30,6 +30,8 @@
 
 namespace gb {
 
+class SetKeys;
+
 inline constexpr char kManifestName[] = "manifest.toml";
 inline constexpr char kLockFileName[] = ".lock";
 inline constexpr char kWorkDirName[] = ".work";
@@ -61,6 +63,10 @@ class Repository {
   // The directory (local) or the s3://bucket/prefix/ URL (S3).
   const std::string& root() const { return root_; }
   Store& store() const { return *store_; }
+  // The age keys new sets are encrypted with and encrypted sets decrypted with (set_keys.h);
+  // null = none configured (sets written in clear; an encrypted set cannot be decrypted).
+  const SetKeys* keys() const { return keys_.get(); }
+  void set_keys(std::shared_ptr<const SetKeys> keys) { keys_ = std::move(keys); }
 
   std::string ManifestKey(const std::string& id) const;
   std::string SetPrefix(const std::string& id) const;  // ends with "/"
@@ -121,6 +127,7 @@ class Repository {
   Kind kind_;
   std::string root_;
   std::unique_ptr<Store> store_;
+  std::shared_ptr<const SetKeys> keys_;
 };
 
 // A set being written: unless Committed() is called, going out of scope removes what was
