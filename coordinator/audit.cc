@@ -21,6 +21,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/half_stream.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
@@ -102,6 +103,8 @@ class Audit {
     }
     sets_ = std::move(listed).value();
     const std::vector<Manifest> complete = CompleteManifests();
+    Result<ManifestTrust> trust = ManifestTrust::FromConfig(config_.encryption);
+    if (!trust.ok()) Add("keys", trust.status().message(), trust.status().hint());
     DumpToolsCache tools_cache(config_.database.pg_bin_dir);
     for (const auto& set : sets_) {
       if (!set.has_manifest) {
@@ -109,6 +112,7 @@ class Audit {
         continue;
       }
       ++sets_checked_;
+      if (trust.ok()) CheckSignature(*trust, set);
       SetCheckOptions check;
       check.read_through = !options_.quick;
       check.complete_sets = &complete;
@@ -136,6 +140,15 @@ class Audit {
       CheckSetDirectory(set);
     }
     CheckChains(complete);
+  }
+
+  // A set no trusted key vouches for (when signing is configured) is as bad as a damaged one.
+  void CheckSignature(const ManifestTrust& trust, const SetEntry& set) {
+    if (!set.manifest.ok()) return;
+    Status accepted = trust.Accept(*set.manifest);
+    if (accepted.ok()) return;
+    damaged_.insert(set.id);
+    findings_.push_back(Finding::Problem(SetSubject(set.id, kSignaturePart), accepted));
   }
 
   std::vector<Manifest> CompleteManifests() const {

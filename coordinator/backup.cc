@@ -8,6 +8,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/json_output.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository.h"
@@ -144,6 +145,8 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   const Repository& repo = *repository;
   Consistency consistency = ConsistencyFor(config, options);
+  // The signing key is read now: a key that cannot sign must fail the backup before DSS stops.
+  GB_ASSIGN_OR_RETURN(ManifestSigner signer, ManifestSigner::FromConfig(config.encryption));
   if (!options.copy_to.empty())  // a wrong name is a usage error before anything runs
     GB_RETURN_IF_ERROR(config.FindRepository(options.copy_to).status());
 
@@ -186,6 +189,7 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   // Step: the manifest, last, only while the lock is surely ours: the commit.
   GB_RETURN_IF_ERROR(CheckInterrupted());
   GB_RETURN_IF_ERROR(lock->Healthy());
+  GB_RETURN_IF_ERROR(signer.Sign(manifest));
   GB_RETURN_IF_ERROR(repo.CommitManifest(manifest));
   unfinished.Committed();
 

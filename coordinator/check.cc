@@ -5,6 +5,7 @@
 
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
+#include "coordinator/key_checks.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository_checks.h"
 
@@ -14,7 +15,9 @@ Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   Preflight preflight = RunPreflight(config, *repository);
-  const bool backup_possible = preflight.ok();
+  const std::vector<Finding> keys = CheckKeys(config.encryption);
+  const bool backup_possible = preflight.ok() && AllOk(keys);
+  preflight.findings.insert(preflight.findings.end(), keys.begin(), keys.end());
   // The other repositories too: a copy to one that cannot take it fails only later.
   for (const auto& [name, settings] : config.repositories) {
     if (name == repository->name()) continue;

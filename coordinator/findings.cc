@@ -21,7 +21,7 @@ std::string ProblemSubjects(const std::vector<Finding>& findings) {
 
 void PrintFindings(const std::vector<Finding>& findings, std::ostream& out) {
   for (const Finding& finding : findings) {
-    out << (finding.ok() ? "ok    " : "FAIL  ") << finding.subject << ": " << finding.message()
+    out << (!finding.ok() ? "FAIL  " : finding.warning ? "WARN  " : "ok    ") << finding.subject << ": " << finding.message()
         << "\n";
     if (!finding.ok() && !finding.status.hint().empty())
       out << "      hint: " << finding.status.hint() << "\n";
@@ -29,10 +29,12 @@ void PrintFindings(const std::vector<Finding>& findings, std::ostream& out) {
 }
 
 nlohmann::json FindingJson(const Finding& finding) {
-  return {{"subject", finding.subject},
-          {"ok", finding.ok()},
-          {"message", finding.message()},
-          {"hint", finding.status.hint()}};
+  nlohmann::json json = {{"subject", finding.subject},
+                         {"ok", finding.ok()},
+                         {"message", finding.message()},
+                         {"hint", finding.status.hint()}};
+  if (finding.warning) json["warning"] = true;
+  return json;
 }
 
 nlohmann::json ReportJson(const std::string& command, const std::vector<Finding>& findings) {

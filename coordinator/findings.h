@@ -4,9 +4,11 @@
 // admin (or a monitoring script reading --json) sees one layout and one set of keys:
 //
 //   text:  "ok    <subject>: <detail>"
+//          "WARN  <subject>: <detail>"       (ok, but worth acting on)
 //          "FAIL  <subject>: <problem>"
 //          "      hint: <what to do>"
 //   JSON:  {"subject": ..., "ok": bool, "message": detail or problem, "hint": ...}
+//          (and "warning": true on a warning)
 //
 // A command's JSON document is {"command": ..., "ok": ..., "findings": [...]} plus fields
 // of its own (see ReportJson). Plain values; the functions are stateless and thread-safe.
@@ -26,9 +28,15 @@ struct Finding {
   std::string subject;  // what was checked: "config", "space", "set <id> data-dir half", a path
   Status status;        // ok, or the problem (naming the object) with its hint
   std::string detail;   // what was found, when ok
+  // Ok, but the admin should act: printed "WARN", JSON "warning": true. Not a problem: it
+  // fails nothing.
+  bool warning = false;
 
   static Finding Ok(std::string subject, std::string detail) {
     return {std::move(subject), Status::Ok(), std::move(detail)};
+  }
+  static Finding Warning(std::string subject, std::string detail) {
+    return {std::move(subject), Status::Ok(), std::move(detail), true};
   }
   // REQUIRES: !problem.ok().
   static Finding Problem(std::string subject, Status problem) {

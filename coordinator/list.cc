@@ -9,6 +9,7 @@
 
 #include "coordinator/commands.h"
 #include "coordinator/json_output.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/open_repository.h"
 #include "io/text.h"
@@ -88,6 +89,7 @@ nlohmann::json ListJson(const Repository& repo, const std::vector<SetEntry>& set
       item["database_bytes"] = m.database ? m.database->bytes : 0;
       item["downtime_seconds"] = m.window.downtime_seconds;
       item["note"] = m.note;
+      item.update(SignatureJson(m));
     }
     listed.push_back(std::move(item));
   }
@@ -120,21 +122,26 @@ Status RunList(const GlobalOptions& global) {
     return Status::Ok();
   }
   // TYPE: "full", or "incr" for a set that builds on the one its --json "parent" names.
-  std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", "ID", "CREATED",
-              "TYPE", "CONSISTENCY", "DSS", "DATA DIR", "DATABASE", "STATUS", "ALSO IN", "NOTE");
+  // SIGNED BY: the start of the key its manifest names (--json "signed_by" has all of it);
+  // verify checks it.
+  std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %-19s  %s\n", "ID",
+              "CREATED", "TYPE", "CONSISTENCY", "DSS", "DATA DIR", "DATABASE", "STATUS", "ALSO IN",
+              "SIGNED BY", "NOTE");
   for (const auto& set : sets) {
     const std::string also_in = copies[set.id].empty() ? "-" : Join(copies[set.id], ",");
     if (set.manifest.ok()) {
       const Manifest& m = *set.manifest;
-      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %s\n", set.id.c_str(),
-                  FormatRfc3339(m.created_at).c_str(),
+      const std::string signer = m.signature ? m.signature->public_key.substr(0, 16) + "..." : "-";
+      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %-19s  %s\n",
+                  set.id.c_str(), FormatRfc3339(m.created_at).c_str(),
                   m.type == SetType::kIncremental ? "incr" : "full", ToString(m.consistency),
                   m.node.dss_version.c_str(), FormatBytes(m.datadir.bytes).c_str(),
                   m.database ? FormatBytes(m.database->bytes).c_str() : "-",
-                  QuickStatus(set).c_str(), also_in.c_str(), m.note.c_str());
+                  QuickStatus(set).c_str(), also_in.c_str(), signer.c_str(), m.note.c_str());
     } else {
-      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s\n", set.id.c_str(),
-                  "-", "-", "-", "-", "-", "-", QuickStatus(set).c_str(), also_in.c_str());
+      std::printf("%-24s  %-20s  %-4s  %-11s  %-8s  %10s  %10s  %-22s  %-12s  %-19s\n",
+                  set.id.c_str(), "-", "-", "-", "-", "-", "-", QuickStatus(set).c_str(),
+                  also_in.c_str(), "-");
     }
   }
   std::fflush(stdout);
@@ -145,8 +152,13 @@ Status RunShow(const GlobalOptions& global, const std::string& id) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repo, OpenRepository(config, global.repo, global.wrap_store));
   GB_ASSIGN_OR_RETURN(Manifest manifest, repo->LoadSet(id));
-  if (global.json) PrintJson(manifest.ToJson());
-  else std::cout << manifest.ToText();
+  if (global.json) {
+    nlohmann::json document = manifest.ToJson();
+    document.update(SignatureJson(manifest));
+    PrintJson(document);
+  } else {
+    std::cout << manifest.ToText();
+  }
   return Status::Ok();
 }
 

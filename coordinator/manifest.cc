@@ -3,6 +3,7 @@
 #include <cmath>
 #include <ostream>
 
+#include "coordinator/manifest_signature.h"
 #include "coordinator/toml_text.h"
 #include "io/files.h"
 #include "io/sha256.h"
@@ -279,7 +280,8 @@ std::string Manifest::ToText() const {
   std::string body = FormatToml(BodyTable(*this), kComment);
   toml::table checksum{{"checksum", toml::table{{"sha256", Sha256::OfString(body)}}}};
   // FormatToml's text starts with "[checksum]\n": the header Parse looks for.
-  return body + "\n" + FormatToml(checksum);
+  std::string text = body + "\n" + FormatToml(checksum);
+  return signature ? text + SignatureTable(*signature) : text;
 }
 
 nlohmann::json Manifest::ToJson() const {
@@ -341,6 +343,8 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
   ReadWindow(read, manifest.window);
   manifest.recipients = read.Strings("encryption.recipients");
   if (!read.status().ok()) return read.status();
+  manifest.signature = SplitSignedText(text).signature;
+  manifest.text = text;
   return manifest;
 }
 

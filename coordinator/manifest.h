@@ -20,6 +20,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "coordinator/time_format.h"
+#include "io/signing.h"
 #include "io/status.h"
 
 namespace gb {
@@ -136,8 +137,12 @@ struct Manifest {
   std::vector<std::string> recipients;
 
   bool encrypted() const { return !recipients.empty(); }
+  // The last table when signed (manifest_signature.h): ToText() ends with it.
+  std::optional<Signature> signature;
+  // Set by Parse: the exact bytes read, which a signature is checked over.
+  std::string text;
 
-  // The TOML text, [checksum] last.
+  // The TOML text, [checksum] last (then [signature], when signed).
   std::string ToText() const;
   // The same content as one JSON document (the TOML's tables and keys; times as RFC 3339
   // strings).

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "coordinator/chain.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/set_checks.h"
 #include "coordinator/time_format.h"
@@ -54,6 +55,10 @@ class Planner {
   RestorePlan Run() {
     // The set's manifest first: every other check needs it.
     if (!Step(SetSubject(options_.id, kManifestPart), [this] { return LoadManifest(); }))
+      return std::move(plan_);
+    // Then its signature, and its parents': nothing of a set no trusted key vouches for is read.
+    if (config_.encryption.requires_signature() &&
+        !Step(SetSubject(options_.id, kSignaturePart), [this] { return CheckSignatures(); }))
       return std::move(plan_);
     Step("pg_restore", [this] { return FindTools(); });
     Step("set " + options_.id, [this] { return CheckTheSet(); });
@@ -101,6 +106,29 @@ class Planner {
           repo_.Locate(repo_.ObjectKey(options_.id, plan_.manifest.database->file));
     return repo_.Locate(repo_.ManifestKey(options_.id)) + ", taken " +
            FormatRfc3339(plan_.manifest.created_at) + " on DSS " + plan_.manifest.node.dss_version;
+  }
+
+  // The set's manifest and, in a chain, every manifest it builds on: a forged parent would put
+  // its files into the restored data dir. A chain that does not load is CheckTheChain's.
+  std::string CheckSignatures() {
+    Result<ManifestTrust> trust = ManifestTrust::FromConfig(config_.encryption);
+    if (!trust.ok()) {
+      Refuse(trust.status());
+      return {};
+    }
+    std::vector<Manifest> sets = {plan_.manifest};
+    if (plan_.manifest.type == SetType::kIncremental && trust->Accept(plan_.manifest).ok()) {
+      Result<std::vector<Manifest>> chain = LoadChain(repo_, options_.id);
+      if (chain.ok()) sets = std::move(chain).value();
+    }
+    for (const Manifest& manifest : sets) {
+      Status accepted = trust->Accept(manifest);
+      if (!accepted.ok() && manifest.id != options_.id)
+        accepted = accepted.WithContext("set " + options_.id + " builds on set " + manifest.id);
+      if (!accepted.ok()) Refuse(accepted);
+    }
+    return std::string(sets.size() == 1 ? "the manifest is " : "every manifest of the chain is ") +
+           trust->Check(plan_.manifest).Describe();
   }
 
   // pg_restore must read what the set's pg_dump wrote: a major at least the dump's.

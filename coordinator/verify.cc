@@ -20,6 +20,7 @@
 #include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "coordinator/set_checks.h"
@@ -70,6 +71,7 @@ struct SetResult {
   std::vector<Finding> chain_problems;
   bool deep = false;
   std::vector<Finding> deep_problems;
+  std::optional<SignatureVerdict> signature;  // when the config requires signed manifests
 
   std::vector<Finding> Problems() const {
     std::vector<Finding> all = report.findings;
@@ -124,10 +126,23 @@ void CheckAncestors(const std::map<std::string, const SetResult*>& checked, SetR
 
 // Step: the structural checks, read through; the tools that read the dump are found per
 // server major.
-SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache, const std::string& id) {
+SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache,
+                         const ManifestTrust& trust, const std::string& id) {
   SetResult result;
   Status tools_status;
   Result<Manifest> manifest = repo.LoadSet(id);
+  // Before anything else: the halves of a set that no trusted key vouches for are not read.
+  if (manifest.ok() && trust.required()) {
+    result.signature = trust.Check(*manifest);
+    Status trusted = trust.Accept(*manifest);
+    if (!trusted.ok()) {
+      result.report.id = id;
+      result.report.manifest = *manifest;
+      result.report.findings.push_back(
+          Finding::Problem(SetSubject(id, kSignaturePart), trusted.WithCode(Code::kProblems)));
+      return result;
+    }
+  }
   if (manifest.ok() && manifest->database) {
     Result<DumpTools> found = tools_cache.For(*manifest);
     if (found.ok()) result.tools = *found;
@@ -392,7 +407,9 @@ nlohmann::json SetJson(const SetResult& result) {
     set["datadir_files"] = m.datadir.files;
     set["datadir_bytes"] = m.datadir.bytes;
     set["database_bytes"] = m.database ? m.database->bytes : 0;
+    set.update(SignatureJson(m));
   }
+  if (result.signature) set["signature"] = ToString(result.signature->check);
   if (result.report.toc) set["database_tables"] = result.report.toc->tables.size();
   return set;
 }
@@ -415,6 +432,7 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   const Repository& repo = *repository;
+  GB_ASSIGN_OR_RETURN(ManifestTrust trust, ManifestTrust::FromConfig(config.encryption));
   Result<std::vector<std::string>> selected = SelectSets(repo, options);
   if (!selected.ok()) {
     // Nothing to verify is a problem (exit 3) that a monitoring script reads like any other.
@@ -432,7 +450,7 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   std::map<std::string, const SetResult*> checked;
   size_t failed = 0;
   for (const auto& id : ids) {
-    SetResult result = CheckStructure(repo, tools_cache, id);
+    SetResult result = CheckStructure(repo, tools_cache, trust, id);
     result.requested = requested.count(id) > 0;
     CheckAncestors(checked, result);
     if (options.deep && result.requested) DeepCheck(global, config, repo, result);

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include "io/age_keys.h"
+#include "io/files.h"
+#include "io/signing.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
 
@@ -25,6 +28,109 @@ class CheckTest : public GovernNodeTest {
         << repository << "\"\n";
   }
 };
+
+// [encryption] with an age identity, a signing key and the config that names them.
+class KeyCheckTest : public CheckTest {
+ protected:
+  void SetUp() override {
+    CheckTest::SetUp();
+    identity_file_ = root_ + "/identity.txt";
+    Result<AgeIdentity> identity = GenerateIdentityFile(identity_file_);
+    ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+    recipient_ = identity->Recipient().ToString();
+    identity_secret_ = identity->ToString();
+    signing_key_file_ = root_ + "/signing.pem";
+    SigningKey key = SigningKey::Generate();
+    ASSERT_TRUE(key.WriteFile(signing_key_file_).ok());
+    public_key_ = key.PublicKey();
+    const std::string pem = ReadWholeFile(signing_key_file_).value();
+    signing_secret_ = pem.substr(pem.find('\n') + 1, 40);
+  }
+  // The config with recipients, the signing key and `extra` in [encryption].
+  void WriteKeys(const std::string& extra) {
+    WriteConfig("[encryption]\nrecipients = [\"" + recipient_ + "\"]\nsigning_key_file = \"" +
+                signing_key_file_ + "\"\n" + extra);
+  }
+  // The finding about `subject`; null when there is none or more than one.
+  static nlohmann::json Only(const nlohmann::json& doc, const std::string& subject) {
+    std::vector<nlohmann::json> found = FindingsAbout(doc, subject);
+    EXPECT_EQ(found.size(), 1u) << subject << ": " << doc.dump();
+    return found.size() == 1 ? found[0] : nlohmann::json();
+  }
+  void ExpectNoSecret(const std::vector<std::string>& outputs) {
+    for (const std::string& output : outputs) {
+      EXPECT_EQ(output.find(identity_secret_), std::string::npos) << output;
+      EXPECT_EQ(output.find("AGE-SECRET-KEY"), std::string::npos) << output;
+      EXPECT_EQ(output.find(signing_secret_), std::string::npos) << output;
+    }
+  }
+
+  std::string identity_file_, recipient_, identity_secret_;
+  std::string signing_key_file_, public_key_, signing_secret_;
+};
+
+TEST_F(KeyCheckTest, TheKeysAreShownByTheirPublicFormsOnly) {
+  WriteKeys("trusted_keys = [\"" + public_key_ + "\"]\n");
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_TRUE(HasOk(run.doc, "encryption recipients", "1 (" + recipient_ + ")")) << run.out;
+  // No identity on the backup host: the recommended setup, said as info.
+  EXPECT_TRUE(HasOk(run.doc, "identity file", "recommended")) << run.out;
+  EXPECT_FALSE(Only(run.doc, "identity file").value("warning", false));
+  EXPECT_TRUE(HasOk(run.doc, "signing key", public_key_)) << run.out;
+  EXPECT_TRUE(HasOk(run.doc, "trusted keys", "1 (" + public_key_ + ")")) << run.out;
+  CommandResult text = Run({"check"});
+  EXPECT_NE(text.out.find("ok    signing key: " + public_key_), std::string::npos) << text.out;
+  ExpectNoSecret({run.out, run.err, text.out, text.err});
+}
+
+// The identity restore needs should not be on the backup host: a warning, not a failure.
+TEST_F(KeyCheckTest, AnIdentityOnTheBackupHostIsAWarning) {
+  WriteKeys("identity_file = \"" + identity_file_ + "\"\n");
+  JsonRun run = RunJson(config_path_, {"check"});
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  nlohmann::json identity = Only(run.doc, "identity file");
+  EXPECT_EQ(identity.value("ok", false), true) << identity;
+  EXPECT_EQ(identity.value("warning", false), true) << identity;
+  EXPECT_NE(identity.value("message", "").find("keep it offline"), std::string::npos) << identity;
+  CommandResult text = Run({"check"});
+  EXPECT_NE(text.out.find("WARN  identity file: " + identity_file_), std::string::npos) << text.out;
+  ExpectNoSecret({run.out, run.err, text.out, text.err});
+}
+
+// A key file that group or others may read, an identity file that does not parse, a signing
+// key the trusted keys do not hold: each fails the check, naming the file.
+TEST_F(KeyCheckTest, UnsafeOrUnusableKeyFilesFailTheCheck) {
+  const std::string passphrase_file = root_ + "/passphrase";
+  ASSERT_TRUE(WriteFile(passphrase_file, "correct horse\n", 0640).ok());
+  fs::permissions(signing_key_file_, fs::perms::group_read, fs::perm_options::add);
+  fs::permissions(identity_file_, fs::perms::others_read, fs::perm_options::add);
+  WriteKeys("identity_file = \"" + identity_file_ + "\"\npassphrase_file = \"" +
+            passphrase_file + "\"\n");
+  JsonRun exposed = RunJson(config_path_, {"check"});
+  EXPECT_EQ(exposed.exit_code, 1) << exposed.out << exposed.err;
+  EXPECT_TRUE(HasProblem(exposed.doc, "identity file", identity_file_ + " has mode 0604",
+                         "chmod 600"))
+      << exposed.out;
+  EXPECT_TRUE(HasProblem(exposed.doc, "passphrase file", passphrase_file + " has mode 0640"))
+      << exposed.out;
+  EXPECT_TRUE(HasProblem(exposed.doc, "signing key", signing_key_file_ + " has mode 0640"))
+      << exposed.out;
+  EXPECT_EQ(exposed.out.find("correct horse"), std::string::npos);
+  ExpectNoSecret({exposed.out, exposed.err});
+
+  fs::permissions(signing_key_file_, fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(WriteFile(identity_file_ + ".bad", "AGE-SECRET-KEY-1NOTAKEY\n", 0600).ok());
+  WriteKeys("identity_file = \"" + identity_file_ + ".bad\"\ntrusted_keys = [\"" +
+            SigningKey::Generate().PublicKey() + "\"]\n");
+  JsonRun unusable = RunJson(config_path_, {"check"});
+  EXPECT_EQ(unusable.exit_code, 1) << unusable.out << unusable.err;
+  EXPECT_TRUE(HasProblem(unusable.doc, "identity file", identity_file_ + ".bad")) << unusable.out;
+  EXPECT_TRUE(HasProblem(unusable.doc, "signing key", public_key_ + " of " + signing_key_file_,
+                         "trusted_keys"))
+      << unusable.out;
+  EXPECT_EQ(unusable.out.find("NOTAKEY"), std::string::npos) << unusable.out;
+}
 
 TEST_F(CheckTest, AllWellOnAGeneratedNode) {
   JsonRun run = RunJson(config_path_, {"check"});

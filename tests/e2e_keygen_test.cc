@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -72,6 +73,30 @@ TEST(KeygenTest, ASigningKeyPrintsAPublicKeyTrustedKeysTakes) {
   EXPECT_EQ(read->PublicKey(), public_key);
   ExitInfo openssl = RunCommand({"openssl", "pkey", "-in", key, "-noout"});
   EXPECT_EQ(openssl.exit_code, 0) << openssl.stderr_text;
+}
+
+// The file is age-keygen's text, line for line: what `age -d -i` and `age-keygen -y` expect,
+// and what an admin recognises; the signing key's plain output is its public key alone.
+TEST(KeygenTest, TheFilesAreInTheFormatsOfAgeKeygenAndOpenssl) {
+  ScratchDir dir;
+  const std::string key = dir / "identity.txt";
+  ExitInfo made = RunCommand({GOVERN_BACKUP_BINARY, "-c", kNoConfig, "keygen", "--out", key});
+  ASSERT_EQ(made.exit_code, kExitOk) << made.stderr_text;
+  const std::string recipient = made.stdout_text.substr(0, made.stdout_text.find('\n'));
+  const std::string text = ReadWholeFile(key).value();
+  EXPECT_TRUE(std::regex_match(
+      text, std::regex("# created: \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(Z|[+-]\\d\\d:\\d\\d)\n"
+                       "# public key: " + recipient + "\nAGE-SECRET-KEY-1[0-9A-Z]{58}\n")))
+      << "not age-keygen's layout";
+
+  const std::string signing = dir / "signing.pem";
+  ExitInfo signed_key =
+      RunCommand({GOVERN_BACKUP_BINARY, "-c", kNoConfig, "keygen", "--signing", "--out", signing});
+  ASSERT_EQ(signed_key.exit_code, kExitOk) << signed_key.stderr_text;
+  EXPECT_EQ(signed_key.stdout_text, SigningKey::ReadFile(signing)->PublicKey() + "\n");
+  EXPECT_EQ(signed_key.stderr_text.find("PRIVATE KEY"), std::string::npos);
+  EXPECT_EQ(ReadWholeFile(signing)->rfind("-----BEGIN PRIVATE KEY-----\n", 0), 0u);
+  EXPECT_EQ(ModeOf(signing), 0600);
 }
 
 TEST(KeygenTest, AnExistingFileIsNeverReplaced) {
