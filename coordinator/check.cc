@@ -7,6 +7,7 @@
 #include "coordinator/findings.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository_checks.h"
+#include "coordinator/task_wait.h"
 
 namespace gb {
 
@@ -14,6 +15,7 @@ Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   Preflight preflight = RunPreflight(config, *repository);
+  preflight.findings.push_back(DssTasksFinding(config, preflight.dss_state));
   const bool backup_possible = preflight.ok();
   // The other repositories too: a copy to one that cannot take it fails only later.
   for (const auto& [name, settings] : config.repositories) {

@@ -108,6 +108,10 @@ Status DssApiServer::Listen() {
     return Status::Failed("the sample DSS API cannot listen on 127.0.0.1:" + std::to_string(port_));
   server_ = std::move(server);
   listen_thread_ = std::thread([server = server_.get()] { server->listen_after_bind(); });
+  // httplib's stop() does nothing before its loop runs: a Close right after would hang.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_->is_running() && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::lock_guard<std::mutex> lock(mutex_);
   listening_ = true;
   return Status::Ok();
