@@ -97,7 +97,7 @@ Status TaskWait::FirstAsk() const {
   if (tasks->empty())
     spdlog::info("running DSS tasks: none ({})", client_->FuturesUrl());
   else
-    spdlog::info("running DSS tasks: {} now ({}); they must end before DSS stops (up to {} more)",
+    spdlog::info("running DSS tasks: {} now ({}); DSS stops only once none runs (waiting up to {})",
                  CountOf(*tasks), Describe(*tasks), wait_text_);
   return Status::Ok();
 }

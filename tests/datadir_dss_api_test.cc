@@ -77,6 +77,12 @@ TEST_F(DssApiTest, TheUrlDefaultsToTheDssPortOfInstallIni) {
   ASSERT_FALSE(endpoint.ok());
   EXPECT_NE(endpoint.status().message().find("install.ini has no [server] port"), std::string::npos);
   EXPECT_NE(endpoint.status().hint().find("api_url"), std::string::npos);
+
+  WriteText(node_.data_dir + "/install.ini", "[general]\nnodetype = govern\n[server]\nport = 11200x\n");
+  endpoint = ResolveDssApiEndpoint(node_.data_dir, "", "/k");
+  ASSERT_FALSE(endpoint.ok());
+  EXPECT_NE(endpoint.status().message().find("[server] port \"11200x\" is not a TCP port"),
+            std::string::npos) << endpoint.status().ToString();
 }
 
 TEST_F(DssApiTest, ListsTheRunningTasksWithWhatTheyAre) {
