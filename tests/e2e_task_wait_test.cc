@@ -3,6 +3,8 @@
 // runs on makes the backup wait and give up with DSS never stopped and nothing stored; a task
 // that ends during the wait lets the backup go on; a refused key, an unreachable API and a
 // non-JSON answer fail before DSS is touched; `check` tests the key.
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +91,15 @@ class TaskWaitTest : public GovernNodeTest {
     return files;
   }
 
+  std::string Listing() {
+    std::string text;
+    std::error_code error;
+    for (auto it = fs::recursive_directory_iterator(repo_, error);
+         !error && it != fs::recursive_directory_iterator(); it.increment(error))
+      text += it->path().string() + "\n";
+    return text;
+  }
+
   bool HalfBeingWritten() {
     std::error_code error;
     for (auto it = fs::recursive_directory_iterator(repo_, error);
@@ -109,26 +120,28 @@ class TaskWaitTest : public GovernNodeTest {
 };
 
 TEST_F(TaskWaitTest, ARunningTaskMakesTheBackupWaitThenGiveUpWithDssNeverStopped) {
+  WriteNodeConfig(node_.api_key_file(), "6s");
   StartApi();
   server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
   const auto started = std::chrono::steady_clock::now();
   auto backup = Start({"backup"});
   ASSERT_NE(backup, nullptr);
-  // The first pass ran before the decisive ask: its half is in the repository during the wait.
+  // The first pass ran before the decisive ask: its half is in the repository during the wait
+  // (its upload thread may open the file a moment later).
   ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
-  EXPECT_TRUE(HalfBeingWritten());
+  EXPECT_TRUE(WaitUntil([&] { return HalfBeingWritten(); }, std::chrono::seconds(5))) << Listing();
   ExitInfo exit = backup->Wait();
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   EXPECT_EQ(exit.exit_code, 1) << exit.stderr_text;
   EXPECT_TRUE(Contains(exit.stderr_text,
-                       "waiting for 1 DSS long task to end before stopping DSS (up to 3s): "
+                       "waiting for 1 DSS long task to end before stopping DSS (up to 6s): "
                        "Scenario BUILD_ALL of project SALES (jobId x8Kq2"))
       << exit.stderr_text;
-  EXPECT_TRUE(Contains(exit.stderr_text, "1 DSS long task still running after 3s"))
+  EXPECT_TRUE(Contains(exit.stderr_text, "1 DSS long task still running after 6s"))
       << exit.stderr_text;
   EXPECT_TRUE(Contains(exit.stderr_text, "backup given up, DSS not stopped")) << exit.stderr_text;
-  EXPECT_GE(waited, 3.0);
+  EXPECT_GE(waited, 6.0);
   EXPECT_GE(server_->futures_requests(), 3);  // first ask, decisive ask, at least one poll
   ExpectDssNeverStoppedAndNothingStored();
 }
@@ -153,6 +166,40 @@ TEST_F(TaskWaitTest, ATaskThatEndsDuringTheWaitLetsTheBackupGoOn) {
   EXPECT_TRUE(Contains(events, " stop")) << events;
   EXPECT_LT(events.find(" stop"), events.find(" start")) << events;
   EXPECT_TRUE(node_.IsRunning());
+}
+
+// A signal while the backup waits: it ends at once, DSS untouched, the first pass's half gone.
+TEST_F(TaskWaitTest, ASignalDuringTheWaitEndsTheBackupWithDssNeverStopped) {
+  WriteNodeConfig(node_.api_key_file(), "10m");
+  StartApi();
+  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
+  auto backup = Start({"backup"});
+  ASSERT_NE(backup, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
+  const auto signalled = std::chrono::steady_clock::now();
+  backup->Signal(SIGTERM);
+  ExitInfo exit = backup->Wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(30));
+  EXPECT_NE(exit.exit_code, 0) << exit.stderr_text;
+  EXPECT_TRUE(Contains(exit.stderr_text, "interrupted")) << exit.stderr_text;
+  ExpectDssNeverStoppedAndNothingStored();
+}
+
+// The API failing during the wait is an error too (never a stop on a guess).
+TEST_F(TaskWaitTest, TheApiFailingDuringTheWaitEndsTheBackupWithDssNeverStopped) {
+  WriteNodeConfig(node_.api_key_file(), "10m");
+  StartApi();
+  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
+  auto backup = Start({"backup"});
+  ASSERT_NE(backup, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
+  server_->SetAnswerGarbage(true);
+  ExitInfo exit = backup->Wait();
+  EXPECT_EQ(exit.exit_code, 1) << exit.stderr_text;
+  EXPECT_TRUE(Contains(exit.stderr_text, "asking DSS for running tasks before stopping it"))
+      << exit.stderr_text;
+  EXPECT_TRUE(Contains(exit.stderr_text, "not JSON")) << exit.stderr_text;
+  ExpectDssNeverStoppedAndNothingStored();
 }
 
 TEST_F(TaskWaitTest, ARefusedKeyFailsBeforeDssIsTouchedNamingTheFileNotTheKey) {
@@ -241,6 +288,12 @@ TEST_F(TaskWaitTest, CheckTestsTheKey) {
                          "Global API keys"))
       << bad.out;
   EXPECT_FALSE(Contains(bad.out + bad.err, "wrong-key-5c1d7e"));
+
+  // A stopped DSS is not asked (backup would not stop it): nothing listens anyway.
+  WriteNodeConfig(node_.api_key_file(), "3s");
+  ASSERT_TRUE(RunDss("stop").ok());
+  JsonRun stopped = RunJson(config_path_, {"check"});
+  EXPECT_TRUE(HasOk(stopped.doc, "dss tasks", "skipped: DSS is stopped already")) << stopped.out;
 
   WriteNodeConfig("", "3s");
   JsonRun none = RunJson(config_path_, {"check"});
