@@ -14,6 +14,7 @@
 #include "coordinator/repository.h"
 #include "coordinator/operation_lock.h"
 #include "coordinator/parent_choice.h"
+#include "coordinator/task_wait.h"
 
 namespace gb {
 namespace {
@@ -165,10 +166,15 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   const NodeContext& context = *preflight.context;
   const ParentChoice choice =
       ChooseParent(config, repo, context.node.data_dir, options.full, global.env->Now());
+  // Step: no long task may run when DSS stops; asked now too, to fail before any work.
+  GB_ASSIGN_OR_RETURN(TaskWait task_wait,
+                      TaskWait::Prepare(config, consistency, preflight.dss_state));
   if (options.dry_run) {
     PrintPlan(preflight, consistency, repo, choice);
+    std::cout << task_wait.Plan() << "\n";
     return Status::Ok();
   }
+  GB_RETURN_IF_ERROR(task_wait.FirstAsk());
   spdlog::info("{} set: {}", choice.parent ? "incremental" : "full", choice.reason);
 
   // Step: the new set; not listed as complete until its manifest is stored.
@@ -180,9 +186,9 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
 
   // Step: capture both halves.
   Progress progress("backup " + manifest.id, EstimatedBytes(preflight));
-  GB_ASSIGN_OR_RETURN(CaptureResult captured,
-                      CaptureHalves(CaptureRequestFor(preflight, manifest, repo, choice,
-                                                      &progress, global.env)));
+  CaptureRequest request = CaptureRequestFor(preflight, manifest, repo, choice, &progress, global.env);
+  request.task_wait = &task_wait;
+  GB_ASSIGN_OR_RETURN(CaptureResult captured, CaptureHalves(request));
   progress.Finish();
   RecordCapture(std::move(captured), started, manifest);
 

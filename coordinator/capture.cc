@@ -242,8 +242,11 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   }
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
-  // Step: stop DSS, unless online.
-  if (consistency != Consistency::kOnline) GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  // Step: stop DSS, unless online; once no long task runs (DSS's own backup procedure).
+  if (consistency != Consistency::kOnline) {
+    if (request.task_wait) GB_RETURN_IF_ERROR(request.task_wait->WaitUntilIdle());
+    GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  }
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: the atomic volume snapshot, when configured.
