@@ -39,8 +39,8 @@ constexpr ExitCodeHelp kExitCodeHelp[] = {
     {kExitProblems, "verify or audit found problems"},
     {kExitRefused, "restore refused by a pre-flight check before anything live was touched"},
     {kExitLocked, "another govern-backup operation holds the repository lock"},
-    {kExitCopyFailed, "the backup set is complete, but a step after it failed: its copy to "
-                      "another repository, or the post_backup hook"},
+    {kExitCopyFailed, "the backup set is complete, but copying it to another repository failed "
+                      "(or the post_backup hook failed)"},
 };
 
 std::string ExitCodesFooter() {
