@@ -1,9 +1,10 @@
 #include "coordinator/metrics_textfile.h"
 
+#include <spdlog/fmt/fmt.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <sstream>
 
 #include "io/text.h"
 
@@ -105,10 +106,7 @@ std::string FormatValue(double value) {
   if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 9.0e15) {
     return std::to_string(static_cast<int64_t>(value));
   }
-  std::ostringstream out;
-  out.precision(17);
-  out << value;
-  return out.str();
+  return fmt::format("{}", value);  // the shortest text that reads back as the same double
 }
 
 }  // namespace

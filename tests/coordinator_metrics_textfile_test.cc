@@ -14,14 +14,14 @@ TEST(MetricsTextfileTest, WrittenSamplesReadBackWithTheirEscapedLabels) {
   const std::vector<MetricFamily> families = {{"a_total", "counter", "As."}, {"b", "gauge", "Bs."},
                                               {"unused", "gauge", "Never written."}};
   const std::vector<MetricSample> samples = {
-      {"b", {{"repository", "odd \"name\" with \\ and\nnewline"}}, 1.5},
+      {"b", {{"repository", "odd \"name\" with \\ and\nnewline"}}, 0.137},
       {"a_total", {}, 1764460800},
       {"b", {{"repository", "main"}, {"kind", "set"}}, 0}};
   const std::string text = FormatMetrics(families, samples);
   EXPECT_EQ(text,
             "# HELP a_total As.\n# TYPE a_total counter\na_total 1764460800\n"
             "# HELP b Bs.\n# TYPE b gauge\n"
-            "b{repository=\"odd \\\"name\\\" with \\\\ and\\nnewline\"} 1.5\n"
+            "b{repository=\"odd \\\"name\\\" with \\\\ and\\nnewline\"} 0.137\n"
             "b{kind=\"set\",repository=\"main\"} 0\n");
   Result<std::vector<MetricSample>> read = ParseMetricSamples(text);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
@@ -29,7 +29,7 @@ TEST(MetricsTextfileTest, WrittenSamplesReadBackWithTheirEscapedLabels) {
   EXPECT_EQ((*read)[0].name, "a_total");
   EXPECT_EQ((*read)[0].value, 1764460800);
   EXPECT_EQ((*read)[1].labels, samples[0].labels);
-  EXPECT_EQ((*read)[1].value, 1.5);
+  EXPECT_EQ((*read)[1].value, 0.137);
   EXPECT_EQ((*read)[2].labels, samples[2].labels);
 }
 
