@@ -152,7 +152,8 @@ BackupFigures FiguresOf(const Manifest& manifest) {
 Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   auto started = std::chrono::steady_clock::now();
   InstallInterruptHandlers();
-  Progress progress("backup", 0, global.json ? ProgressOutput::kJsonLines : ProgressOutput::kTerminal);
+  Progress progress("backup", 0,
+                    global.json ? ProgressOutput::kJsonLines : ProgressOutput::kTerminal);
   CommandReport unreported;
   CommandReport& report = global.report ? *global.report : unreported;
 
@@ -164,7 +165,9 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
 
   // Step: the admin's pre_backup hook, before the repository or DSS is touched (it may be
   // what mounts the backup disk).
-  if (!options.dry_run) GB_RETURN_IF_ERROR(RunPreBackupHook(config, {"backup", global.repo, {}, {}}));
+  if (!options.dry_run)
+    GB_RETURN_IF_ERROR(RunPreBackupHook(config, {"backup", global.repo, {}, {}}));
+  GB_RETURN_IF_ERROR(CheckInterrupted());  // a signal while the hook ran: stop before anything
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   const Repository& repo = *repository;
 

@@ -124,7 +124,8 @@ Result<std::vector<MetricSample>> ParseMetricSamples(const std::string& text) {
     if (ok && reader.Take('{')) ok = reader.ReadLabels(&sample.labels);
     if (ok) ok = reader.ReadValue(&sample.value);
     if (!ok)
-      return Status::Failed("line " + std::to_string(number) + " is not a Prometheus sample: " + line);
+      return Status::Failed("line " + std::to_string(number) +
+                            " is not a Prometheus sample: " + line);
     samples.push_back(std::move(sample));
   }
   return samples;
