@@ -367,6 +367,11 @@ class Audit {
     std::stable_partition(findings_.begin(), findings_.end(),
                           [](const Finding& finding) { return !finding.ok(); });
     const size_t problems = CountProblems(findings_);
+    if (global_.report) {  // for the metrics textfile: problems by kind
+      global_.report->audit_problem_subjects.emplace();
+      for (const Finding& finding : findings_)
+        if (!finding.ok()) global_.report->audit_problem_subjects->push_back(finding.subject);
+    }
     if (global_.json) {
       nlohmann::json document = ReportJson("audit", findings_);
       document["repository"] = repo_.root();
