@@ -42,7 +42,8 @@ const std::map<std::string, std::vector<std::string>>& Schema() {
       {"node", {"data_dir", "dss_command", "dss_user", "api_key_file", "api_url", "wait_for_tasks"}},
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
       {"repository", RepositoryKeys()},
-      {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every"}},
+      {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every",
+                  "cache_dir"}},
       {"snapshot", {"create", "path", "destroy"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file", "signing_key_file",
                       "trusted_keys"}},
@@ -352,6 +353,7 @@ class ConfigReader {
       backup->full_every = every->value;
       backup->full_every_text = every->text;
     }
+    if (auto value = reader_.AbsolutePath("backup", "cache_dir")) backup->cache_dir = *value;
   }
 
   void ReadSnapshot(SnapshotConfig* snapshot) {

@@ -51,6 +51,9 @@ struct BackupConfig {
   bool incremental = true;
   std::chrono::seconds full_every = std::chrono::hours(24 * 7);
   std::string full_every_text = "7d";
+  // Where the backup host keeps a plaintext copy of each set's index, so that an encrypted
+  // repository's next set can build on it without the identity (coordinator/index_cache.h).
+  std::string cache_dir = "/var/cache/govern-backup";
 
   static std::vector<std::string> DefaultExcludes();
 };

@@ -99,6 +99,11 @@ threads = 0
 incremental = true
 # A full set starts a new chain when the chain's full set is this old ("0d": always full).
 full_every = "7d"
+# The backup host's plaintext copies of the sets' indexes (by repository and set id): with
+# [encryption] recipients and no identity on this host, the next set builds on them. They hold
+# file names and hashes of the data dir this host reads in clear anyway. Kept to the sets
+# that exist.
+cache_dir = "/var/cache/govern-backup"
 
 [snapshot]
 # Optional: capture the data dir from an atomic volume snapshot instead of the live folder.

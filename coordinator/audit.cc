@@ -20,6 +20,7 @@
 #include "coordinator/chain.h"
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
+#include "coordinator/half_stream.h"
 #include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/pair_identity.h"
@@ -114,6 +115,7 @@ class Audit {
       SetCheckOptions check;
       check.read_through = !options_.quick;
       check.complete_sets = &complete;
+      check.hash_only_without_identity = true;
       std::optional<DumpTools> tools;
       if (set.manifest.ok() && set.manifest->database && check.read_through) {
         Result<DumpTools> found = tools_cache.For(*set.manifest);
@@ -284,9 +286,7 @@ class Audit {
       return;
     }
     std::string claims;
-    Result<std::unique_ptr<StoreRangeSource>> object = StoreRangeSource::Open(repo_.store(), key);
-    Result<std::string> frame =
-        object.ok() ? ReadHeaderFrame(**object) : Result<std::string>(object.status());
+    Result<std::string> frame = ReadObjectHeader(repo_, key, name);
     if (frame.ok()) {
       Result<PairIdentity> identity = PairIdentity::Parse(*frame, path);
       if (identity.ok()) claims = "; it carries the " + identity->role + " half of set " + identity->id;
@@ -367,6 +367,11 @@ class Audit {
     std::stable_partition(findings_.begin(), findings_.end(),
                           [](const Finding& finding) { return !finding.ok(); });
     const size_t problems = CountProblems(findings_);
+    if (global_.report) {  // for the metrics textfile: problems by kind
+      global_.report->audit_problem_subjects.emplace();
+      for (const Finding& finding : findings_)
+        if (!finding.ok()) global_.report->audit_problem_subjects->push_back(finding.subject);
+    }
     if (global_.json) {
       nlohmann::json document = ReportJson("audit", findings_);
       document["repository"] = repo_.root();
@@ -410,7 +415,7 @@ Status RunAudit(const GlobalOptions& global, const AuditOptions& options) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(const RepositoryConfig* repository_config, config.FindRepository(global.repo));
   RetentionConfig retention = config.RetentionFor(*repository_config);
-  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(*repository_config, global.wrap_store));
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   return Audit(global, options, std::move(config), std::move(retention), std::move(repository))
       .Run();
 }

@@ -6,6 +6,8 @@
 #include "coordinator/capture.h"
 #include "coordinator/copy.h"
 #include "coordinator/commands.h"
+#include "coordinator/exit_codes.h"
+#include "coordinator/hooks.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/json_output.h"
 #include "coordinator/manifest_signature.h"
@@ -14,6 +16,7 @@
 #include "coordinator/repository.h"
 #include "coordinator/operation_lock.h"
 #include "coordinator/parent_choice.h"
+#include "coordinator/task_wait.h"
 
 namespace gb {
 namespace {
@@ -26,10 +29,10 @@ Consistency ConsistencyFor(const Config& config, const BackupOptions& options) {
 
 // The manifest's fields known before the capture; the halves and the window come after.
 Manifest NewManifest(const NodeContext& context, Consistency consistency,
-                     const BackupOptions& options, Env* env) {
+                     const BackupOptions& options, const std::string& newest_id, Env* env) {
   Manifest manifest;
   manifest.created_at = env->Now();
-  manifest.id = Repository::NewSetId(manifest.created_at);
+  manifest.id = Repository::NewSetId(manifest.created_at, newest_id);
   manifest.pair_token = NewPairToken();
   manifest.consistency = consistency;
   manifest.tool_version = GOVERN_BACKUP_VERSION;
@@ -70,6 +73,7 @@ void RecordCapture(CaptureResult captured, std::chrono::steady_clock::time_point
   manifest.datadir = std::move(captured.datadir);
   manifest.database = std::move(captured.database);
   manifest.index = std::move(captured.index);
+  manifest.recipients = std::move(captured.recipients);
   manifest.window = captured.window;
   manifest.window.duration_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -131,6 +135,19 @@ void PrintPlan(const Preflight& preflight, Consistency consistency, const Reposi
   else
     std::cout << "dump: none (no database on this node)\n";
   std::cout << "into: " << repo.Locate(repo.SetPrefix("<new set id>")) << "\n";
+  const HooksConfig& hooks = context.config.hooks;
+  if (!hooks.pre_backup.empty() || !hooks.post_backup.empty())
+    std::cout << "hooks: pre_backup `" << hooks.pre_backup << "`, post_backup `" << hooks.post_backup
+              << "` (not run by a dry run)\n";
+}
+
+BackupFigures FiguresOf(const Manifest& manifest) {
+  BackupFigures figures;
+  figures.datadir_bytes = manifest.datadir.bytes;
+  figures.has_database = manifest.database.has_value();
+  figures.database_bytes = manifest.database ? manifest.database->bytes : 0;
+  figures.dss_downtime_seconds = manifest.window.downtime_seconds;
+  return figures;
 }
 
 }  // namespace
@@ -138,16 +155,26 @@ void PrintPlan(const Preflight& preflight, Consistency consistency, const Reposi
 Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   auto started = std::chrono::steady_clock::now();
   InstallInterruptHandlers();
+  Progress progress("backup", 0,
+                    global.json ? ProgressOutput::kJsonLines : ProgressOutput::kTerminal);
+  CommandReport unreported;
+  CommandReport& report = global.report ? *global.report : unreported;
 
   // Step: configuration.
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
-  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
-  const Repository& repo = *repository;
   Consistency consistency = ConsistencyFor(config, options);
   // The signing key is read now: a key that cannot sign must fail the backup before DSS stops.
   GB_ASSIGN_OR_RETURN(ManifestSigner signer, ManifestSigner::FromConfig(config.encryption));
   if (!options.copy_to.empty())  // a wrong name is a usage error before anything runs
     GB_RETURN_IF_ERROR(config.FindRepository(options.copy_to).status());
+
+  // Step: the admin's pre_backup hook, before the repository or DSS is touched (it may be
+  // what mounts the backup disk).
+  if (!options.dry_run)
+    GB_RETURN_IF_ERROR(RunPreBackupHook(config, {"backup", global.repo, {}, {}}));
+  GB_RETURN_IF_ERROR(CheckInterrupted());  // a signal while the hook ran: stop before anything
+  GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
+  const Repository& repo = *repository;
 
   // Step: one operation at a time.
   std::unique_ptr<OperationLock> lock;
@@ -157,6 +184,7 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   }
 
   // Step: pre-flight; refuse before DSS is touched.
+  progress.Phase("preflight");
   PreflightOptions preflight_options;
   preflight_options.estimate_size = true;
   Preflight preflight = RunPreflight(config, repo, preflight_options);
@@ -164,31 +192,43 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   const NodeContext& context = *preflight.context;
   const ParentChoice choice =
       ChooseParent(config, repo, context.node.data_dir, options.full, global.env->Now());
+  // Step: no long task may run when DSS stops; asked now too, to fail before any work.
+  GB_ASSIGN_OR_RETURN(TaskWait task_wait,
+                      TaskWait::Prepare(config, consistency, preflight.dss_state));
   if (options.dry_run) {
     PrintPlan(preflight, consistency, repo, choice);
+    std::cout << task_wait.Plan() << "\n";
     return Status::Ok();
   }
+  GB_RETURN_IF_ERROR(task_wait.FirstAsk());
   spdlog::info("{} set: {}", choice.parent ? "incremental" : "full", choice.reason);
 
   // Step: the new set; not listed as complete until its manifest is stored.
-  Manifest manifest = NewManifest(context, consistency, options, global.env);
+  GB_ASSIGN_OR_RETURN(const std::vector<std::string> ids, repo.CompleteSetIds());
+  Manifest manifest =
+      NewManifest(context, consistency, options, ids.empty() ? "" : ids.back(), global.env);
   UnfinishedSet unfinished(repo, manifest.id, global.env);
+  report.set_id = manifest.id;
   spdlog::info("backup {} of {} ({})", manifest.id, context.node.data_dir, ToString(consistency));
 
   // Step: capture both halves.
-  Progress progress("backup " + manifest.id, EstimatedBytes(preflight));
-  GB_ASSIGN_OR_RETURN(CaptureResult captured,
-                      CaptureHalves(CaptureRequestFor(preflight, manifest, repo, choice,
-                                                      &progress, global.env)));
+  progress.SetLabel("backup " + manifest.id, EstimatedBytes(preflight));
+  progress.Phase("capture", manifest.id);
+  CaptureRequest request = CaptureRequestFor(preflight, manifest, repo, choice, &progress, global.env);
+  request.task_wait = &task_wait;
+  GB_ASSIGN_OR_RETURN(CaptureResult captured, CaptureHalves(request));
   progress.Finish();
   RecordCapture(std::move(captured), started, manifest);
 
   // Step: the manifest, last, only while the lock is surely ours: the commit.
+  progress.Phase("commit");
   GB_RETURN_IF_ERROR(CheckInterrupted());
   GB_RETURN_IF_ERROR(lock->Healthy());
   GB_RETURN_IF_ERROR(signer.Sign(manifest));
   GB_RETURN_IF_ERROR(repo.CommitManifest(manifest));
   unfinished.Committed();
+  report.backup = FiguresOf(manifest);
+  progress.Phase("complete", manifest.id);
 
   spdlog::info("set {} complete ({}): data dir {} ({} entries archived), database {}, DSS down "
                "{:.1f} s",
@@ -201,9 +241,13 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
   std::cout.flush();
   lock.reset();
 
-  // Step: the copy elsewhere, when asked: the set is complete here whatever happens to it.
-  if (!options.copy_to.empty()) return CopyNewSet(global, config, repo, manifest.id, options.copy_to);
-  return Status::Ok();
+  // Step: the admin's post_backup hook, then the copy elsewhere when asked: the set is
+  // complete here whatever happens to them (their failures are exit 6).
+  Status post = RunPostBackupHook(config, {"backup", global.repo, manifest.id, kExitOk});
+  if (options.copy_to.empty()) return post;
+  if (!post.ok()) spdlog::error("{}", post.ToString());  // the copy's outcome is returned
+  Status copied = CopyNewSet(global, config, repo, manifest.id, options.copy_to);
+  return copied.ok() ? post : copied;
 }
 
 }  // namespace gb

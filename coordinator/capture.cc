@@ -13,6 +13,7 @@
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
+#include "coordinator/set_keys.h"
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
@@ -25,11 +26,14 @@ namespace {
 // object goes away after a failure, so that DSS always comes back.
 class DssRestarter {
  public:
-  DssRestarter(const DssControlOptions& options, Env* env) : dss_(options), env_(env) {}
+  DssRestarter(const DssControlOptions& options, Env* env, Progress* progress)
+      : dss_(options), env_(env), progress_(progress) {}
   ~DssRestarter() {
     if (!stopped_by_us_) return;
     spdlog::warn("starting DSS again after the failed backup");
+    Report("starting");
     Status started = dss_.Start();
+    Report(started.ok() ? "running" : "start_failed");
     if (!started.ok())
       spdlog::error("DSS did not start again: {} (start it by hand: {} start)",
                     started.message(), dss_.options().dss_command);
@@ -48,8 +52,10 @@ class DssRestarter {
       return Status::Ok();
     }
     spdlog::info("stopping DSS");
+    Report("stopping");
     GB_RETURN_IF_ERROR(dss_.Stop().WithContext("stopping DSS"));
     stopped_by_us_ = true;
+    Report("stopped");
     stopped_at_ = std::chrono::steady_clock::now();
     window.dss_stopped_at = env_->Now();
     return Status::Ok();
@@ -59,7 +65,10 @@ class DssRestarter {
     if (!stopped_by_us_) return Status::Ok();
     spdlog::info("starting DSS again");
     stopped_by_us_ = false;  // one attempt; a failure is reported, not retried at exit
-    GB_RETURN_IF_ERROR(dss_.Start().WithContext("starting DSS again"));
+    Report("starting");
+    Status started = dss_.Start();
+    Report(started.ok() ? "running" : "start_failed");
+    GB_RETURN_IF_ERROR(started.WithContext("starting DSS again"));
     window.dss_started_at = env_->Now();
     window.downtime_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at_).count();
@@ -67,8 +76,13 @@ class DssRestarter {
   }
 
  private:
+  void Report(const char* state) {
+    if (progress_) progress_->Dss(state);
+  }
+
   DssControl dss_;
   Env* env_;
+  Progress* progress_;
   bool stopped_by_us_ = false;
   std::chrono::steady_clock::time_point stopped_at_;
 };
@@ -182,6 +196,7 @@ class DatabaseCapture {
     ManifestDatabase database;
     database.file = file_;
     database.sha256 = upload_->sha256_hex();
+    database.encrypted = upload_->encrypted();
     database.bytes = upload_->stored_bytes();
     database.dump_bytes = upload_->input_bytes();
     database.dbname = context.database->dbname;
@@ -223,7 +238,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   const NodeContext& context = *request.context;
   const Consistency consistency = request.consistency;
   CaptureResult result;
-  DssRestarter dss(context.dss, request.env);
+  DssRestarter dss(context.dss, request.env, request.progress);
   std::unique_ptr<VolumeSnapshot> volume;
   DatabaseCapture database;
   DatadirCapture datadir;
@@ -240,8 +255,11 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   }
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
-  // Step: stop DSS, unless online.
-  if (consistency != Consistency::kOnline) GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  // Step: stop DSS, unless online; once no long task runs (DSS's own backup procedure).
+  if (consistency != Consistency::kOnline) {
+    if (request.task_wait) GB_RETURN_IF_ERROR(request.task_wait->WaitUntilIdle());
+    GB_RETURN_IF_ERROR(dss.StopIfRunning(result.window));
+  }
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: the atomic volume snapshot, when configured.
@@ -277,6 +295,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   database.AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
   GB_ASSIGN_OR_RETURN(result.datadir, datadir.Finish(result.index));
+  if (result.datadir.encrypted) result.recipients = request.repository->keys()->recipient_texts();
   result.type = datadir.parent() ? SetType::kIncremental : SetType::kFull;
   result.parent = datadir.parent() ? datadir.parent()->id : std::string();
 

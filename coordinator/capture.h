@@ -17,6 +17,7 @@
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
+#include "coordinator/task_wait.h"
 #include "io/env.h"
 #include "io/status.h"
 #include "pg/dump_tools.h"
@@ -35,6 +36,7 @@ struct CaptureRequest {
   const Manifest* parent = nullptr;  // the set to build on (incremental), or nullptr (full)
   Progress* progress = nullptr;
   Env* env = Env::Default();  // the clock of the DSS window
+  const TaskWait* task_wait = nullptr;  // asked right before DSS stops; nullptr: not asked
 };
 
 struct CaptureResult {
@@ -44,6 +46,7 @@ struct CaptureResult {
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;
   ManifestWindow window;
+  std::vector<std::string> recipients;  // of an encrypted set ([encryption] recipients)
 };
 
 Result<CaptureResult> CaptureHalves(const CaptureRequest& request);

@@ -8,6 +8,7 @@
 #include "coordinator/key_checks.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository_checks.h"
+#include "coordinator/task_wait.h"
 
 namespace gb {
 
@@ -15,6 +16,7 @@ Status RunCheck(const GlobalOptions& global) {
   GB_ASSIGN_OR_RETURN(Config config, LoadConfig(global.config_path));
   GB_ASSIGN_OR_RETURN(auto repository, OpenRepository(config, global.repo, global.wrap_store));
   Preflight preflight = RunPreflight(config, *repository);
+  preflight.findings.push_back(DssTasksFinding(config, preflight.dss_state));
   const std::vector<Finding> keys = CheckKeys(config.encryption);
   const bool backup_possible = preflight.ok() && AllOk(keys);
   preflight.findings.insert(preflight.findings.end(), keys.begin(), keys.end());

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include "coordinator/command_wrap.h"
 #include "coordinator/commands.h"
 #include "coordinator/exit_codes.h"
 #include "version.h"  // generated from project(VERSION) in CMakeLists.txt
@@ -38,7 +39,8 @@ constexpr ExitCodeHelp kExitCodeHelp[] = {
     {kExitProblems, "verify or audit found problems"},
     {kExitRefused, "restore refused by a pre-flight check before anything live was touched"},
     {kExitLocked, "another govern-backup operation holds the repository lock"},
-    {kExitCopyFailed, "the backup set is complete but copying it to another repository failed"},
+    {kExitCopyFailed, "the backup set is complete, but copying it to another repository failed "
+                      "(or the post_backup hook failed)"},
 };
 
 std::string ExitCodesFooter() {
@@ -189,6 +191,18 @@ void ChangingCommands(CLI::App& app, CommandLine& line, std::vector<Command>& co
   commands.push_back({keygen, [&] { return RunKeygen(line.global, line.keygen); }});
 }
 
+// What the wrap needs to know of a command: dry runs and commands without the node's
+// config (keygen, demo) run no hooks and write no metrics.
+WrappedCommand WrapFor(const CommandLine& line, const std::string& name) {
+  WrappedCommand wrapped;
+  wrapped.name = name;
+  wrapped.dry_run = (name == "backup" && line.backup.dry_run) ||
+                    (name == "restore" && line.restore.dry_run) ||
+                    (name == "prune" && line.prune.dry_run);
+  wrapped.uses_config = name != "keygen" && name != "demo";
+  return wrapped;
+}
+
 }  // namespace
 
 int RunCommandLine(int argc, char** argv) {
@@ -213,11 +227,10 @@ int RunCommandLine(int argc, char** argv) {
   }
   SetUpLogging(line.verbose, line.quiet);
 
-  Status status;
   for (const Command& command : commands)
-    if (*command.app) status = command.run();
-  std::cout.flush();
-  return ReportAndExit(status);
+    if (*command.app)
+      return RunWrapped(WrapFor(line, command.app->get_name()), line.global, command.run);
+  return kExitUsage;  // not reached: CLI11 requires one command
 }
 
 }  // namespace gb

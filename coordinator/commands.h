@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/command_report.h"
 #include "coordinator/open_repository.h"
 #include "io/env.h"
 #include "io/status.h"
@@ -18,6 +19,7 @@ struct GlobalOptions {
   bool json = false;
   Env* env = Env::Default();
   StoreWrapper wrap_store;  // tests only: a store that fails at step N
+  CommandReport* report = nullptr;  // set by the wrap (command_wrap.h): what the command did
 };
 
 struct BackupOptions {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/half_stream.h"
+#include "coordinator/index_cache.h"
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
@@ -13,13 +14,17 @@ namespace gb {
 namespace {
 
 // The set's per-file index, streamed into its own object.
+// Encrypted, it is also kept in clear in the host's index cache (index_cache.h), for the
+// next set to build on without the identity.
 class IndexCapture {
  public:
   Status Start(const CaptureRequest& request, const PairIdentity& identity) {
+    request_ = &request;
     file_ = request.id + kFileIndexSuffix;
+    HalfOptions options = HalfOptionsFor(request.context->config, identity);
+    options.plain_copy = &plain_;
     GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
-                                                   HalfOptionsFor(request.context->config,
-                                                                  identity)));
+                                                   options));
     writer_ = std::make_unique<FileIndexWriter>(upload_->sink());
     return Status::Ok();
   }
@@ -29,15 +34,59 @@ class IndexCapture {
   }
   Result<ManifestIndex> Finish() {
     GB_RETURN_IF_ERROR(upload_->Finish().status());
-    return ManifestIndex{file_, upload_->sha256_hex(), upload_->stored_bytes(),
-                         writer_->entries()};
+    ManifestIndex index;
+    index.file = file_;
+    index.sha256 = upload_->sha256_hex();
+    index.bytes = upload_->stored_bytes();
+    index.entries = writer_->entries();
+    if (upload_->encrypted()) {
+      index.encrypted = true;
+      index.plain_sha256 = upload_->plain_sha256_hex();
+      KeepCopy();
+    }
+    return index;
   }
 
  private:
+  // A copy that cannot be written costs the next set its parent (it is taken full), not
+  // this set: a warning.
+  void KeepCopy() {
+    const Repository& repository = *request_->repository;
+    IndexCache cache(request_->context->config.backup.cache_dir, repository);
+    Status stored = cache.Store(request_->id, plain_);
+    if (!stored.ok())
+      spdlog::warn("the local copy of the index of set {} was not kept ({}): the next set will "
+                   "be full unless the identity is configured",
+                   request_->id, stored.ToString());
+    Result<std::vector<std::string>> existing = repository.CompleteSetIds();
+    if (!existing.ok()) return;
+    existing->push_back(request_->id);
+    cache.Prune(*existing);
+  }
+
+  const CaptureRequest* request_ = nullptr;
   std::string file_;
+  std::string plain_;  // the index's zstd stream as written
   std::unique_ptr<HalfUpload> upload_;
   std::unique_ptr<FileIndexWriter> writer_;
 };
+
+// The parent's index: its local copy when the repository's is encrypted and the copy is
+// there, else the stored one (decrypted when an identity is configured).
+Result<std::unique_ptr<ZstdReader>> OpenParentIndex(const CaptureRequest& request,
+                                                    const Manifest& parent) {
+  Status cached = Status::Ok();
+  if (parent.index->encrypted) {
+    IndexCache cache(request.context->config.backup.cache_dir, *request.repository);
+    Result<std::unique_ptr<ZstdReader>> copy = cache.Open(parent);
+    if (copy.ok()) return copy;
+    cached = copy.status();
+  }
+  Result<std::unique_ptr<ZstdReader>> stored =
+      OpenHalf(*request.repository, parent.id, parent.index->file);
+  if (stored.ok() || cached.ok()) return stored;
+  return Status::Failed(cached.message() + "; and the stored one: " + stored.status().message());
+}
 
 }  // namespace
 
@@ -97,7 +146,7 @@ Status DatadirCapture::Begin() {
   GB_RETURN_IF_ERROR(h.index.Start(request, identity));
   if (parent_ != nullptr) {
     const std::string& file = parent_->index->file;
-    Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(*request.repository, parent_->id, file);
+    Result<std::unique_ptr<ZstdReader>> opened = OpenParentIndex(request, *parent_);
     if (opened.ok()) {
       h.parent_half = std::move(*opened);
       h.parent_index = std::make_unique<FileIndexReader>(*h.parent_half, file);
@@ -177,6 +226,7 @@ Result<ManifestDatadir> DatadirCapture::Finish(std::optional<ManifestIndex>& ind
   const ArchiveWriteStats& stats = h.stats;
   ManifestDatadir datadir = std::move(h.datadir);
   datadir.sha256 = h.upload->sha256_hex();
+  datadir.encrypted = h.upload->encrypted();
   datadir.bytes = h.upload->stored_bytes();
   datadir.files = stats.entries;
   datadir.source_bytes = stats.source_bytes;

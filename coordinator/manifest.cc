@@ -47,14 +47,18 @@ toml::table DatadirTable(const ManifestDatadir& datadir, Consistency consistency
   // Format-1 manifests are rewritten (tests, copies) byte for byte: no key they lacked.
   if (format >= 2) table.insert("seekable", datadir.seekable);
   if (datadir.vanished > 0) table.insert("vanished", Integer(datadir.vanished));
+  if (datadir.encrypted) table.insert("encrypted", true);
   return table;
 }
 
 toml::table IndexTable(const ManifestIndex& index) {
-  return toml::table{{"file", index.file},
-                     {"sha256", index.sha256},
-                     {"bytes", Integer(index.bytes)},
-                     {"entries", Integer(index.entries)}};
+  toml::table table{{"file", index.file},
+                    {"sha256", index.sha256},
+                    {"bytes", Integer(index.bytes)},
+                    {"entries", Integer(index.entries)}};
+  if (index.encrypted) table.insert("encrypted", true);
+  if (!index.plain_sha256.empty()) table.insert("plain_sha256", index.plain_sha256);
+  return table;
 }
 
 toml::table DatabaseTable(const ManifestDatabase& database) {
@@ -73,6 +77,7 @@ toml::table DatabaseTable(const ManifestDatabase& database) {
                      {"pg_dump_version", database.pg_dump_version},
                      {"table_rows", std::move(rows)}};
   if (!database.table_hashes.empty()) result.insert("table_hashes", std::move(hashes));
+  if (database.encrypted) result.insert("encrypted", true);
   return result;
 }
 
@@ -102,6 +107,8 @@ toml::table BodyTable(const Manifest& manifest) {
   if (manifest.index) body.insert("index", IndexTable(*manifest.index));
   if (manifest.format >= 2) body.insert("type", ToString(manifest.type));
   if (!manifest.parent.empty()) body.insert("parent", manifest.parent);
+  if (manifest.encrypted())
+    body.insert("encryption", toml::table{{"recipients", StringArray(manifest.recipients)}});
   return body;
 }
 
@@ -187,6 +194,7 @@ void ReadDatadir(Reader& read, ManifestDatadir& datadir) {
   datadir.changed_while_read = read.Strings("datadir.changed_while_read");
   datadir.vanished_while_read = read.Strings("datadir.vanished_while_read");
   datadir.seekable = read.Bool("datadir.seekable");
+  datadir.encrypted = read.Bool("datadir.encrypted");
   datadir.vanished = read.Unsigned("datadir.vanished", false);
 }
 
@@ -201,6 +209,7 @@ ManifestDatabase ReadDatabase(Reader& read, const toml::table& root) {
   database.server_version = read.String("database.server_version");
   database.system_identifier = read.String("database.system_identifier", false);
   database.pg_dump_version = read.String("database.pg_dump_version", false);
+  database.encrypted = read.Bool("database.encrypted");
   if (auto rows = root.at_path("database.table_rows").as_table())
     for (auto& [key, value] : *rows)
       if (auto count = value.value_exact<int64_t>(); count && *count >= 0)
@@ -218,6 +227,8 @@ ManifestIndex ReadIndex(Reader& read) {
   index.sha256 = read.String("index.sha256");
   index.bytes = read.Unsigned("index.bytes");
   index.entries = read.Unsigned("index.entries");
+  index.encrypted = read.Bool("index.encrypted");
+  index.plain_sha256 = read.String("index.plain_sha256", false);
   return index;
 }
 
@@ -330,6 +341,7 @@ Result<Manifest> Manifest::Parse(const std::string& text, const std::string& whe
   if (read.Has("database")) manifest.database = ReadDatabase(read, root);
   if (read.Has("index")) manifest.index = ReadIndex(read);
   ReadWindow(read, manifest.window);
+  manifest.recipients = read.Strings("encryption.recipients");
   if (!read.status().ok()) return read.status();
   manifest.signature = SplitSignedText(text).signature;
   manifest.text = text;

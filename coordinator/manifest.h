@@ -76,6 +76,7 @@ struct ManifestDatadir {
   // NUL-separated, in the half's kVanishedMemberName member too).
   uint64_t vanished = 0;
   bool seekable = false;  // independent frames + seek table (format 2); else one zstd stream
+  bool encrypted = false;  // an age file (to [encryption] recipients) around the zstd stream
 };
 
 // The set's per-file index object (datadir/file_index.h), format 2 only.
@@ -84,6 +85,10 @@ struct ManifestIndex {
   std::string sha256;
   uint64_t bytes = 0;
   uint64_t entries = 0;  // == datadir.files: the pair member is not listed
+  bool encrypted = false;
+  // Encrypted only: SHA-256 of the zstd stream inside the age file, so that the plaintext
+  // copy a backup host keeps (coordinator/index_cache.h) is checked without the identity.
+  std::string plain_sha256;
 };
 
 struct ManifestDatabase {
@@ -100,6 +105,7 @@ struct ManifestDatabase {
   // "schema.table" -> a hash of the table's content at the snapshot, independent of row
   // order (format 2; absent in older sets): what `diff` compares.
   std::map<std::string, std::string> table_hashes;
+  bool encrypted = false;
 };
 
 struct ManifestWindow {
@@ -120,15 +126,21 @@ struct Manifest {
   std::string parent;  // the set this one builds on; "" for a full set
   std::string tool_version;
   std::string note;
-  // The last table when signed (manifest_signature.h): ToText() ends with it.
-  std::optional<Signature> signature;
-  // Set by Parse: the exact bytes read, which a signature is checked over.
-  std::string text;
   ManifestNode node;
   ManifestDatadir datadir;
   std::optional<ManifestDatabase> database;
   std::optional<ManifestIndex> index;
   ManifestWindow window;
+  // [encryption] recipients: the age recipients the set's objects are encrypted to (public
+  // keys); empty for a set stored in clear. sha256/bytes of each part stay those of the
+  // stored (encrypted) object, so that verify checks them without any key.
+  std::vector<std::string> recipients;
+
+  bool encrypted() const { return !recipients.empty(); }
+  // The last table when signed (manifest_signature.h): ToText() ends with it.
+  std::optional<Signature> signature;
+  // Set by Parse: the exact bytes read, which a signature is checked over.
+  std::string text;
 
   // The TOML text, [checksum] last (then [signature], when signed).
   std::string ToText() const;

@@ -1,5 +1,6 @@
 #include "coordinator/open_repository.h"
 
+#include "coordinator/set_keys.h"
 #include "store/local_store.h"
 #include "store/s3_store.h"
 
@@ -61,7 +62,10 @@ Result<std::unique_ptr<Repository>> OpenRepository(const RepositoryConfig& repos
 Result<std::unique_ptr<Repository>> OpenRepository(const Config& config, const std::string& name,
                                                    const StoreWrapper& wrap) {
   GB_ASSIGN_OR_RETURN(const RepositoryConfig* repository, config.FindRepository(name));
-  return OpenRepository(*repository, wrap);
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<Repository> opened, OpenRepository(*repository, wrap));
+  GB_ASSIGN_OR_RETURN(std::shared_ptr<const SetKeys> keys, SetKeys::FromConfig(config.encryption));
+  opened->set_keys(std::move(keys));
+  return opened;
 }
 
 }  // namespace gb

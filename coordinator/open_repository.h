@@ -21,7 +21,8 @@ using StoreWrapper = std::function<std::unique_ptr<Store>(std::unique_ptr<Store>
 
 Result<std::unique_ptr<Repository>> OpenRepository(const RepositoryConfig& repository,
                                                    const StoreWrapper& wrap = nullptr);
-// The repository `name` of `config` ("" = main): an unknown name is a usage error.
+// The repository `name` of `config` ("" = main): an unknown name is a usage error. Its
+// [encryption] keys come with it (Repository::keys()).
 Result<std::unique_ptr<Repository>> OpenRepository(const Config& config, const std::string& name,
                                                    const StoreWrapper& wrap = nullptr);
 

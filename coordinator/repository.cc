@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <atomic>
 #include <map>
@@ -113,7 +115,27 @@ Result<std::string> Repository::CheckWritable() const {
   return root_ + " does not exist yet; the first backup creates it";
 }
 
-std::string Repository::NewSetId(TimePoint now) { return FormatCompact(now) + "-" + RandomHex(3); }
+std::string Repository::NewSetId(TimePoint now, const std::string& newest) {
+  std::string time = FormatCompact(now);
+  if (!LooksLikeSetId(newest) || newest.substr(0, time.size()) < time)
+    return time + "-" + RandomHex(3);
+  // Within newest's second: a suffix above its own, in small random steps so that thousands
+  // of sets fit in one second; past the last suffix, the next second.
+  constexpr uint32_t kSuffixes = 1u << 24, kStep = 1u << 12;
+  time = newest.substr(0, time.size());
+  uint32_t next = static_cast<uint32_t>(std::stoul(newest.substr(time.size() + 1), nullptr, 16)) + 1;
+  if (next >= kSuffixes) {
+    std::tm parts{};
+    ::strptime(time.c_str(), "%Y%m%dT%H%M%SZ", &parts);
+    time = FormatCompact(std::chrono::system_clock::from_time_t(::timegm(&parts) + 1));
+    next = 0;
+  }
+  const uint32_t random = static_cast<uint32_t>(std::stoul(RandomHex(2), nullptr, 16));
+  const uint32_t suffix = next + random % std::min(kStep, kSuffixes - next);
+  char text[8];
+  std::snprintf(text, sizeof text, "%06x", suffix);
+  return time + "-" + text;
+}
 
 bool Repository::LooksLikeSetId(const std::string& name) {
   static const std::regex pattern("^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$");

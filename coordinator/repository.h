@@ -30,6 +30,8 @@
 
 namespace gb {
 
+class SetKeys;
+
 inline constexpr char kManifestName[] = "manifest.toml";
 inline constexpr char kLockFileName[] = ".lock";
 inline constexpr char kWorkDirName[] = ".work";
@@ -61,6 +63,10 @@ class Repository {
   // The directory (local) or the s3://bucket/prefix/ URL (S3).
   const std::string& root() const { return root_; }
   Store& store() const { return *store_; }
+  // The age keys new sets are encrypted with and encrypted sets decrypted with (set_keys.h);
+  // null = none configured (sets written in clear; an encrypted set cannot be decrypted).
+  const SetKeys* keys() const { return keys_.get(); }
+  void set_keys(std::shared_ptr<const SetKeys> keys) { keys_ = std::move(keys); }
 
   std::string ManifestKey(const std::string& id) const;
   std::string SetPrefix(const std::string& id) const;  // ends with "/"
@@ -86,8 +92,11 @@ class Repository {
   // Whether anything was ever stored: false for a local directory that does not exist.
   bool Exists() const;
 
-  // A new id that sorts by time: 20261124T081500Z-3f9a1c.
-  static std::string NewSetId(TimePoint now);
+  // A new id that sorts by time, 20261124T081500Z-3f9a1c, and after `newest` (the newest id
+  // in the repository, "" for none): the parent choice, list and prune read id order as the
+  // order sets were taken in, which must hold for two sets of one second (the random suffix
+  // alone would order them by chance) and after the clock stepped back.
+  static std::string NewSetId(TimePoint now, const std::string& newest = "");
   static bool LooksLikeSetId(const std::string& name);
 
   // Every set, complete or not (data objects without a manifest are what an interrupted
@@ -118,6 +127,7 @@ class Repository {
   Kind kind_;
   std::string root_;
   std::unique_ptr<Store> store_;
+  std::shared_ptr<const SetKeys> keys_;
 };
 
 // A set being written: unless Committed() is called, going out of scope removes what was

@@ -9,8 +9,11 @@
 #include "coordinator/chain.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/pair_identity.h"
+#include "coordinator/set_keys.h"
 #include "datadir/file_index.h"
+#include "io/sha256.h"
 #include "io/text.h"
+#include "store/object_stream.h"
 #include "pg/version.h"
 
 namespace gb {
@@ -120,7 +123,9 @@ class HalfChecker {
   bool EmbeddedIdentityMatches() {
     Result<std::string> frame = ReadHalfHeader(repository_, manifest_.id, spec_.file);
     if (!frame.ok()) {
-      Find(Name() + " cannot be read: " + frame.status().message(), kDamagedHint);
+      const std::string& hint = frame.status().hint();
+      Find(Name() + " cannot be read: " + frame.status().message(),
+           hint.empty() ? kDamagedHint : hint);
       return false;
     }
     Result<PairIdentity> identity = PairIdentity::Parse(*frame, Name());
@@ -139,10 +144,35 @@ class HalfChecker {
     return false;
   }
 
+  // An encrypted set on a host without its identity (verify, audit on the backup host): the
+  // stored bytes are hashed, their content cannot be read.
+  bool CannotDecrypt() const {
+    return manifest_.encrypted() && options_.hash_only_without_identity &&
+           (repository_.keys() == nullptr || !repository_.keys()->has_identity());
+  }
+
+  void HashStored() {
+    Result<std::unique_ptr<ObjectReader>> object = ObjectReader::Open(
+        repository_.store(), repository_.ObjectKey(manifest_.id, spec_.file));
+    HashingSink hashing;
+    Status read = object.ok() ? CopyStream(**object, hashing).status() : object.status();
+    if (!read.ok()) {
+      Find(Name() + " does not read through: " + read.message(), kDamagedHint);
+      return;
+    }
+    if (hashing.HexDigest() != spec_.sha256)
+      Find("SHA-256 of " + spec_.file + " differs from the manifest: the half is damaged",
+           kDamagedHint);
+  }
+
   void ReadThrough() {
+    if (CannotDecrypt()) return HashStored();
     Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(repository_, manifest_.id, spec_.file);
     if (!opened.ok()) {
-      Find(Name() + " cannot be opened: " + opened.status().message(), kDamagedHint);
+      // A missing or wrong key says what to configure; anything else is damage.
+      const std::string& hint = opened.status().hint();
+      Find(Name() + " cannot be opened: " + opened.status().message(),
+           hint.empty() ? kDamagedHint : hint);
       return;
     }
     ZstdReader& reader = **opened;

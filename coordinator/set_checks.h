@@ -45,6 +45,10 @@ struct SetCheckOptions {
   // The repository's complete sets, when the caller has read them all (audit): an incremental
   // set's chain is found among them (ChainOf) instead of read again from the store.
   const std::vector<Manifest>* complete_sets = nullptr;
+  // An encrypted set and no identity configured: read_through hashes the stored objects only
+  // (verify and audit on a backup host, which holds public keys only). false: it is a finding
+  // naming the missing key (restore must decrypt).
+  bool hash_only_without_identity = false;
 };
 
 // What a read-through index lists.

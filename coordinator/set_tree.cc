@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/half_stream.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/set_index.h"
 #include "datadir/archive_reader.h"
@@ -156,12 +157,12 @@ Result<std::unique_ptr<SeekableZstdReader>> OpenHolder(const Repository& reposit
     return Status::Failed("the data-dir half of set " + holder.id + needed +
                               " is not seekable: its files cannot be read one by one",
                           kDamagedHint);
-  const std::string key = repository.ObjectKey(holder.id, holder.datadir.file);
-  GB_ASSIGN_OR_RETURN(std::unique_ptr<StoreRangeSource> object,
-                      StoreRangeSource::Open(repository.store(), key));
+  uint64_t stored_bytes = 0;
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<RangeSource> object,
+                      OpenHalfRanges(repository, holder.id, holder.datadir.file, &stored_bytes));
   const std::string name = object->name();
-  if (object->size() != holder.datadir.bytes)
-    return Status::Failed(name + needed + " is " + std::to_string(object->size()) +
+  if (stored_bytes != holder.datadir.bytes)
+    return Status::Failed(name + needed + " is " + std::to_string(stored_bytes) +
                               " bytes, its manifest says " + std::to_string(holder.datadir.bytes),
                           kDamagedHint);
   GB_ASSIGN_OR_RETURN(std::unique_ptr<SeekableZstdReader> half,

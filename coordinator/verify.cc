@@ -150,6 +150,7 @@ SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache,
   }
   SetCheckOptions check;
   check.read_through = true;
+  check.hash_only_without_identity = true;  // a backup host verifies without the identity
   check.tools = result.tools ? &*result.tools : nullptr;
   spdlog::debug("verifying set {}", id);
   result.report = CheckSet(repo, id, check);

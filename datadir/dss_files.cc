@@ -1,6 +1,7 @@
 #include "datadir/dss_files.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <string_view>
 #include <vector>
 
@@ -221,6 +222,14 @@ Result<InstallIni> ReadInstallIni(const std::string& path) {
   install.node_type = value_of("nodetype");
   install.node_id = value_of("nodeid");
   install.install_id = value_of("installid");
+  const std::string port = ini["server"]["port"];
+  if (!port.empty()) {
+    char* end = nullptr;
+    long value = std::strtol(port.c_str(), &end, 10);
+    if (*end != '\0' || value < 1 || value > 65535)
+      return Status::Failed(path + ": [server] port \"" + port + "\" is not a TCP port");
+    install.server_port = static_cast<int>(value);
+  }
   if (install.node_type.empty()) {
     return Status::Failed(path + ": no nodetype in [general]",
                           "a DSS install.ini names its node type (design, automation, "

@@ -15,11 +15,12 @@
 
 namespace gb {
 
-// install.ini's [general] section.
+// install.ini's [general] section, and the DSS port of [server].
 struct InstallIni {
   std::string node_type;   // nodetype; never empty (its absence is an error)
   std::string node_id;     // nodeid
   std::string install_id;  // installid
+  int server_port = 0;     // [server] port; 0 when absent
 };
 Result<InstallIni> ReadInstallIni(const std::string& path);
 

@@ -1,7 +1,9 @@
 #include "sandbox/sample_node.h"
 
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,12 +107,33 @@ std::string JdbcUrl(const SampleNodeOptions& options) {
   return url;
 }
 
+// A TCP port free on loopback now, for the node's DSS: nodes generated side by side (tests
+// run in parallel) must not share one. The kernel picks it; the tiny window before the API
+// double binds it again is harmless in practice (ephemeral ports are handed out in turn).
+Result<int> FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::FromErrno("sample node: cannot create a socket", errno);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    ::close(fd);
+    return Status::FromErrno("sample node: cannot find a free loopback port", error);
+  }
+  ::close(fd);
+  return static_cast<int>(ntohs(address.sin_port));
+}
+
 struct Layout {
   const SampleNodeOptions& options;
   std::string root;
   std::string data_dir;
   std::string install_dir;
   std::string control_dir;
+  int server_port;
   Rng rng{RandomSeed()};
 
   std::string D(const std::string& relative) const { return data_dir + "/" + relative; }
@@ -149,7 +172,8 @@ struct Layout {
         "[general]\nnodetype = " + options.node_type + "\ninstallid = " +
             RandomString(rng, 24, kAlphaNumeric) + "\nnodeid = " +
             RandomString(rng, 8, "abcdefghijklmnopqrstuvwxyz0123456789") +
-            "\n\n[server]\nport = 11200\n\n[javaopts]\ngovernserver.xmx = 4g\n"));
+            "\n\n[server]\nport = " + std::to_string(server_port) +
+            "\n\n[javaopts]\ngovernserver.xmx = 4g\n"));
     GB_RETURN_IF_ERROR(Write("instance-id.txt", RandomString(rng, 32, kHex) + "\n"));
     GB_RETURN_IF_ERROR(Write("install-support/expected-dip-home.txt", data_dir + "\n"));
     GB_RETURN_IF_ERROR(Write("install-support/installer.log",
@@ -159,9 +183,11 @@ struct Layout {
                              "# Environment of this DSS data directory, written by the installer\n"
                              "export DKUINSTALLDIR=\"" + install_dir + "\"\n"
                              "export DKUJAVABIN=\"/usr/bin/java\"\n"
-                             "export DKU_BACKEND_PORT=11200\n",
+                             "export DKU_BACKEND_PORT=" + std::to_string(server_port) + "\n",
                              0644));
     GB_RETURN_IF_ERROR(Write("bin/env-site.sh", "# Site-specific environment\n"));
+    GB_RETURN_IF_ERROR(
+        WriteFile(control_dir + "/api-key", RandomString(rng, 32, kAlphaNumeric) + "\n", 0600));
     return Write("bin/dss", ReplaceAll(kFakeDssScript, "@CONTROL_DIR@", ShellQuote(control_dir)),
                  0755);
   }
@@ -403,7 +429,12 @@ Result<SampleNode> GenerateSampleNode(const SampleNodeOptions& options) {
 
   GB_RETURN_IF_ERROR(MakeDirs(options.root));
   GB_ASSIGN_OR_RETURN(std::string root, RealPath(options.root));
-  Layout layout{options, root, root + "/data_dir", root + "/install_dir", root + "/control"};
+  int server_port = options.server_port;
+  if (server_port == 0) {
+    GB_ASSIGN_OR_RETURN(server_port, FreeLoopbackPort());
+  }
+  Layout layout{options,        root, root + "/data_dir", root + "/install_dir", root + "/control",
+                server_port};
   for (const std::string* dir : {&layout.data_dir, &layout.install_dir, &layout.control_dir}) {
     struct stat st;
     if (::lstat(dir->c_str(), &st) == 0) {
@@ -427,6 +458,7 @@ Result<SampleNode> GenerateSampleNode(const SampleNodeOptions& options) {
   node.control_dir = layout.control_dir;
   node.owner_uid = owner.uid;
   node.owner_gid = owner.gid;
+  node.server_port = server_port;
   spdlog::debug("sample node generated in {} ({} config files, {} large files) in {} ms", root,
                 options.small_files, options.large_files,
                 std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -35,6 +35,7 @@ struct SampleNodeOptions {
   std::string owner;                  // when root: this unprivileged user owns the node
                                       // (created if missing); "" = current user
   bool start_running = true;          // leave DSS "running"
+  int server_port = 0;                // install.ini [server] port; 0 = a free loopback port
 };
 
 struct SampleNode {
@@ -44,6 +45,7 @@ struct SampleNode {
   std::string control_dir;  // <root>/control: bin/dss's state and fault switches
   uid_t owner_uid = 0;
   gid_t owner_gid = 0;
+  int server_port = 0;      // install.ini [server] port: where its DSS API would listen
 
   // The fake bin/dss's behaviour switches (files in control_dir; each acts while it exists):
   //   fail-stop, fail-start, hang-stop, hang-start  -> stop / start fails / hangs (sleep 3600)
@@ -55,6 +57,9 @@ struct SampleNode {
   // and its record: control_dir/events.log, one line "<unix-time> start|stop" per change.
   // Its supervisor writes data_dir/run/supervisord.pid (run/ is created if missing).
   std::string events_log() const { return control_dir + "/events.log"; }
+  // A valid DSS public API key of this node (0600), for [node] api_key_file; the API itself
+  // is served by sandbox/dss_api_server.h.
+  std::string api_key_file() const { return control_dir + "/api-key"; }
   std::string switch_path(const std::string& name) const { return control_dir + "/" + name; }
   bool IsRunning() const;   // by the fake supervisor's pid file (and that the pid is it)
   // Kills the fake supervisor outright, whatever the switches say: cleanup for tests.

@@ -1,0 +1,44 @@
+// Metrics: the [metrics] textfile that node_exporter's textfile collector reads, rewritten
+// atomically (a temporary file in the same directory, then a rename: io/atomic_file.h)
+// after each backup, verify, audit and prune. Every figure is labelled with the repository's
+// name; the file holds the figures of every command and repository, each command replacing
+// only its own (the previous file is read back; one we cannot read is replaced, with a
+// warning). Families (gauges):
+//   govern_backup_last_run_timestamp_seconds{repository,command}      when it last finished
+//   govern_backup_last_success_timestamp_seconds{repository,command}  when it last exited 0
+//   govern_backup_last_exit_code{repository,command}
+//   govern_backup_last_duration_seconds{repository,command}
+//   govern_backup_last_backup_bytes{repository,half="datadir|database"}  the last complete set
+//   govern_backup_last_backup_dss_downtime_seconds{repository}
+//   govern_backup_sets{repository}                                     complete sets
+//   govern_backup_audit_findings{repository,kind}  problems of the last audit, every kind
+//                                                 listed (0 when none)
+// Processes that rewrite one file at once are serialised by a lock on its directory.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "coordinator/command_report.h"
+#include "io/status.h"
+
+namespace gb {
+
+struct CommandMetrics {
+  std::string command;     // backup, verify, audit, prune
+  std::string repository;  // the repository's name
+  int exit_code = 0;
+  double duration_seconds = 0;
+  std::chrono::system_clock::time_point finished_at;
+  std::optional<int64_t> complete_sets;  // unset: the repository could not be listed
+  const CommandReport* report = nullptr;
+};
+
+Status UpdateMetricsTextfile(const std::string& path, const CommandMetrics& metrics);
+
+// The kind an audit problem is counted under, from its subject: set, repository, lock,
+// retention, node, database or leftover (a path: a stray file, an unfinished upload).
+std::string AuditFindingKind(const std::string& subject);
+
+}  // namespace gb

@@ -1,0 +1,182 @@
+// End-to-end tests of the [metrics] textfile: after backup, verify, audit and prune the real
+// binary rewrites it, and Prometheus' own parser (python3-prometheus-client's
+// text_string_to_metric_families, the format node_exporter's textfile collector reads)
+// reads back the values each command left.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "io/files.h"
+#include "io/subprocess.h"
+#include "tests/support/cli_json.h"
+#include "tests/support/govern_fixture.h"
+
+namespace gb {
+namespace testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Debian's python3 (the package's module is not on a pyenv python's path).
+constexpr char kParser[] = R"(
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = []
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    if not family.documentation:
+        sys.exit("no HELP for " + family.name)
+    for sample in family.samples:
+        samples.append({"name": sample.name, "labels": sample.labels, "value": sample.value,
+                        "type": family.type})
+print(json.dumps(samples))
+)";
+
+// Every sample of the textfile, as Prometheus' parser reads it; a test failure if it cannot.
+nlohmann::json ParseWithPrometheus(const std::string& path) {
+  SubprocessOptions options;
+  options.argv = {"/usr/bin/python3", "-c", kParser, path};
+  options.timeout = std::chrono::seconds(60);
+  Result<ExitInfo> ran = RunSubprocess(options);
+  EXPECT_TRUE(ran.ok() && ran->success())
+      << (ran.ok() ? ran->Describe() : ran.status().ToString());
+  if (!ran.ok() || !ran->success()) return nlohmann::json::array();
+  return nlohmann::json::parse(ran->stdout_text);
+}
+
+// The value of the one sample `name` whose labels include `labels`; NaN when there is none.
+double Value(const nlohmann::json& samples, const std::string& name,
+             const std::map<std::string, std::string>& labels) {
+  for (const auto& sample : samples) {
+    if (sample["name"] != name) continue;
+    bool match = true;
+    for (const auto& [key, value] : labels) match = match && sample["labels"].value(key, "") == value;
+    if (match) return sample["value"].get<double>();
+  }
+  return NAN;
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+class MetricsTest : public GovernNodeTest {
+ protected:
+  void SetUp() override {
+    GovernNodeTest::SetUp();
+    fs::create_directories(root_ + "/textfiles");
+    textfile_ = root_ + "/textfiles/govern-backup.prom";
+    WriteConfig("[metrics]\ntextfile = \"" + textfile_ + "\"\n[retention]\nkeep_last = 1\n"
+                "keep_daily = 0\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_within = \"0s\"\n");
+  }
+  double Of(const std::string& name, const std::map<std::string, std::string>& labels) {
+    return Value(ParseWithPrometheus(textfile_), name, labels);
+  }
+  static std::map<std::string, std::string> Cmd(const std::string& command) {
+    return {{"repository", "main"}, {"command", command}};
+  }
+  std::string textfile_;
+};
+
+TEST_F(MetricsTest, EachCommandLeavesItsFiguresAndKeepsTheOthers) {
+  // backup: its outcome, the halves' bytes, DSS downtime, the number of sets.
+  const double before = std::floor(Now());
+  JsonRun backup = RunJson(config_path_, {"backup"});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  nlohmann::json samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("backup")), 0);
+  const double success = Value(samples, "govern_backup_last_success_timestamp_seconds", Cmd("backup"));
+  EXPECT_GE(success, before);
+  EXPECT_LE(success, Now());
+  EXPECT_GT(Value(samples, "govern_backup_last_duration_seconds", Cmd("backup")), 0);
+  EXPECT_EQ(Value(samples, "govern_backup_last_backup_bytes", {{"half", "datadir"}}),
+            backup.doc["datadir"]["bytes"].get<double>());
+  EXPECT_EQ(Value(samples, "govern_backup_last_backup_bytes", {{"half", "database"}}),
+            backup.doc["database"]["bytes"].get<double>());
+  EXPECT_NEAR(Value(samples, "govern_backup_last_backup_dss_downtime_seconds", {}),
+              backup.doc["window"]["downtime_seconds"].get<double>(), 0.01);
+  EXPECT_EQ(Value(samples, "govern_backup_sets", {{"repository", "main"}}), 1);
+
+  // verify: its own figures; the backup's stay.
+  JsonRun verify = RunJson(config_path_, {"verify"});
+  ASSERT_EQ(verify.exit_code, 0) << verify.err;
+  samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("verify")), 0);
+  EXPECT_EQ(Value(samples, "govern_backup_last_success_timestamp_seconds", Cmd("backup")), success);
+  EXPECT_EQ(Value(samples, "govern_backup_last_backup_bytes", {{"half", "datadir"}}),
+            backup.doc["datadir"]["bytes"].get<double>());
+
+  // audit, clean then with a stray file: findings by kind, exit code 3, no new success.
+  JsonRun clean = RunJson(config_path_, {"audit", "--quick"});
+  ASSERT_EQ(clean.exit_code, 0) << clean.out << clean.err;
+  samples = ParseWithPrometheus(textfile_);
+  for (const char* kind : {"set", "repository", "lock", "retention", "node", "database", "leftover"})
+    EXPECT_EQ(Value(samples, "govern_backup_audit_findings", {{"kind", kind}}), 0) << kind;
+  const double audit_success =
+      Value(samples, "govern_backup_last_success_timestamp_seconds", Cmd("audit"));
+  EXPECT_GE(audit_success, before);
+  ASSERT_TRUE(WriteFile(repo_ + "/stray.txt", "not a set").ok());
+  JsonRun dirty = RunJson(config_path_, {"audit", "--quick"});
+  ASSERT_EQ(dirty.exit_code, 3) << dirty.out << dirty.err;
+  samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_audit_findings", {{"kind", "leftover"}}), 1);
+  EXPECT_EQ(Value(samples, "govern_backup_audit_findings", {{"kind", "set"}}), 0);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("audit")), 3);
+  EXPECT_EQ(Value(samples, "govern_backup_last_success_timestamp_seconds", Cmd("audit")),
+            audit_success);
+  fs::remove(repo_ + "/stray.txt");
+
+  // prune (keep_last = 1) after a second, full, backup: the count of sets follows.
+  BackupOkInItsOwnSecond({"--full"});
+  EXPECT_EQ(Of("govern_backup_sets", {{"repository", "main"}}), 2);
+  CommandResult prune = Run({"prune"});
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("prune")), 0);
+  EXPECT_EQ(Value(samples, "govern_backup_sets", {{"repository", "main"}}), 1);
+  for (const char* command : {"backup", "verify", "audit", "prune"})
+    EXPECT_FALSE(std::isnan(Value(samples, "govern_backup_last_run_timestamp_seconds", Cmd(command))))
+        << command;
+}
+
+TEST_F(MetricsTest, AFailedBackupRecordsItsExitCodeAndNoSuccess) {
+  WriteConfig("[metrics]\ntextfile = \"" + textfile_ + "\"\n[hooks]\npre_backup = \"exit 1\"\n");
+  CommandResult result = Run({"backup"});
+  ASSERT_EQ(result.exit_code, 1) << result.err;
+  nlohmann::json samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("backup")), 1);
+  EXPECT_TRUE(std::isnan(Value(samples, "govern_backup_last_success_timestamp_seconds", Cmd("backup"))));
+  EXPECT_FALSE(std::isnan(Value(samples, "govern_backup_last_run_timestamp_seconds", Cmd("backup"))));
+}
+
+TEST_F(MetricsTest, TheFileIsReplacedByARenameNeverRewrittenInPlace) {
+  ASSERT_NE(Run({"verify"}).exit_code, 0);  // no set yet: a failed verify still reports
+  struct stat first {};
+  ASSERT_EQ(stat(textfile_.c_str(), &first), 0);
+  EXPECT_EQ(first.st_mode & 0777, 0644u) << "node_exporter reads it as another user";
+  const int exit_code = Run({"verify"}).exit_code;
+  struct stat second {};
+  ASSERT_EQ(stat(textfile_.c_str(), &second), 0);
+  EXPECT_NE(first.st_ino, second.st_ino) << "a new file renamed over the old one";
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(root_ + "/textfiles"))
+    names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"govern-backup.prom"}) << "no temporary file left";
+  EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), exit_code);
+}
+
+TEST_F(MetricsTest, AnUnreadablePreviousFileIsReplacedWithAWarning) {
+  ASSERT_TRUE(WriteFile(textfile_, "this is { not prometheus\n", 0644).ok());
+  CommandResult result = Run({"verify"});
+  EXPECT_NE(result.err.find("writing it anew"), std::string::npos) << result.err;
+  EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), result.exit_code);
+}
+
+}  // namespace
+}  // namespace testing
+}  // namespace gb
