@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/manifest.h"
+#include "io/age_keys.h"
 #include "io/files.h"
 #include "io/signing.h"
 #include "tests/support/cli_json.h"
@@ -174,17 +175,22 @@ TEST_F(SigningTest, AnUnsignedSetIsRefusedOnceSigningIsConfigured) {
   EXPECT_TRUE(HasProblem(audit.doc, "set " + id + " signature", "not signed")) << audit.out;
 }
 
-// Someone who can write to the repository builds a whole set with a key of their own (and,
-// the recipient being public, could encrypt it as this node does): refused.
+// Someone who can write to the repository builds a whole set with a signing key of their
+// own, encrypted to this node's (public) recipient as this node's sets are: refused.
 TEST_F(SigningTest, AWholeSetForgedWithAnotherKeyIsRefused) {
+  const std::string identity_file = root_ + "/identity.txt";
+  Result<AgeIdentity> identity = GenerateIdentityFile(identity_file);
+  ASSERT_TRUE(identity.ok()) << identity.status().ToString();
+  const std::string recipients = "recipients = [\"" + identity->Recipient().ToString() + "\"]\n";
   const std::string forger_repo = root_ + "/forger";
   repository_toml_ = "[repository]\npath = \"" + forger_repo + "\"\n\n";
-  Sign(other_key_file_);
+  Sign(other_key_file_, recipients);  // the forger knows the public recipient, not our key
   const std::string id = BackupOk();
   repository_toml_.clear();
-  Sign(key_file_);
+  Sign(key_file_, recipients + "identity_file = \"" + identity_file + "\"\n");
   BackupOk();  // the repository exists, with a set of its own
   fs::copy(forger_repo + "/" + id, repo_ + "/" + id, fs::copy_options::recursive);
+  ASSERT_TRUE(Manifest::Load(ManifestPath(id))->encrypted()) << "decryptable with our identity";
 
   ExpectVerifyRefuses(id, id, other_key_ + ", which is not a trusted key");
   ExpectRestoreRefuses(id, id, "not a trusted key");
@@ -192,7 +198,8 @@ TEST_F(SigningTest, AWholeSetForgedWithAnotherKeyIsRefused) {
   EXPECT_EQ(audit.exit_code, 3) << audit.out;
   EXPECT_TRUE(HasProblem(audit.doc, "set " + id + " signature", "not a trusted key")) << audit.out;
   // Trusting the other key explicitly is how an admin accepts it.
-  Sign(key_file_, "trusted_keys = [\"" + key_ + "\", \"" + other_key_ + "\"]\n");
+  Sign(key_file_, recipients + "identity_file = \"" + identity_file + "\"\ntrusted_keys = [\"" +
+                     key_ + "\", \"" + other_key_ + "\"]\n");
   JsonRun verify = RunJson(config_path_, {"verify", id});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 }
