@@ -176,6 +176,18 @@ TEST_F(MetricsTest, TheFileIsReplacedByARenameNeverRewrittenInPlace) {
   EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), exit_code);
 }
 
+TEST_F(MetricsTest, DryRunsAndOtherCommandsWriteNoMetrics) {
+  BackupOk();
+  const std::string after_backup = *ReadWholeFile(textfile_);
+  // A dry run did nothing: a metric would say it did. list is not one of the four commands.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"backup", "--dry-run"}, {"prune", "--dry-run"}, {"list"}}) {
+    CommandResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << args[0] << ": " << result.err;
+  }
+  EXPECT_EQ(*ReadWholeFile(textfile_), after_backup);
+}
+
 TEST_F(MetricsTest, AnUnreadablePreviousFileIsReplacedWithAWarning) {
   ASSERT_TRUE(WriteFile(textfile_, "this is { not prometheus\n", 0644).ok());
   CommandResult result = Run({"verify"});
