@@ -198,6 +198,8 @@ TEST_F(EncryptionTest, ChainOnAPublicKeyHostRestoresWithTheIdentityAndStoresNoPl
   ExpectRefusedUntouched({"verify", "--deep", third}, 3, "identity_file");
   ExpectRefusedUntouched({"extract", third, kOtherFile, "--to", root_ + "/x1"}, 1,
                          "identity_file");
+  ExpectRefusedUntouched({"ls", third}, 1, "identity_file");
+  ExpectRefusedUntouched({"diff", full, third}, 1, "identity_file");
   UseKeys(Keys::kWrongIdentity);
   const std::string no_match = "no identity in " + wrong_identity_file_ +
                                " matches the recipients of set ";
