@@ -112,7 +112,6 @@ class Audit {
         continue;
       }
       ++sets_checked_;
-      if (trust.ok()) CheckSignature(*trust, set);
       SetCheckOptions check;
       check.read_through = !options_.quick;
       check.complete_sets = &complete;
@@ -138,6 +137,7 @@ class Audit {
         findings_.push_back(std::move(finding));
       }
       CheckSetDirectory(set);
+      if (trust.ok()) CheckSignature(*trust, set);
     }
     CheckChains(complete);
   }
