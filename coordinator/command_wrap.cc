@@ -21,15 +21,16 @@ bool WritesMetrics(const std::string& command) {
   return commands.count(command) > 0;
 }
 
-// The complete sets now in the repository; unset (the gauge keeps its value) when it
+// The complete sets now in the repository; unset (the gauges keep their values) when it
 // cannot be listed, e.g. when that is why the command failed.
-std::optional<int64_t> CountCompleteSets(const Config& config, const GlobalOptions& global) {
+std::optional<std::vector<std::string>> CompleteSetIds(const Config& config,
+                                                       const GlobalOptions& global) {
   Result<std::unique_ptr<Repository>> repository =
       OpenRepository(config, global.repo, global.wrap_store);
   if (!repository.ok()) return std::nullopt;
   Result<std::vector<std::string>> ids = (*repository)->CompleteSetIds();
   if (!ids.ok()) return std::nullopt;
-  return static_cast<int64_t>(ids->size());
+  return std::move(ids).value();
 }
 
 void WriteMetrics(const Config& config, const GlobalOptions& global, const std::string& command,
@@ -40,7 +41,7 @@ void WriteMetrics(const Config& config, const GlobalOptions& global, const std::
   metrics.exit_code = exit_code;
   metrics.duration_seconds = seconds;
   metrics.finished_at = global.env->Now();
-  metrics.complete_sets = CountCompleteSets(config, global);
+  metrics.complete_set_ids = CompleteSetIds(config, global);
   metrics.report = &report;
   Status written = UpdateMetricsTextfile(config.metrics.textfile, metrics);
   if (!written.ok())

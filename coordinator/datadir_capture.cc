@@ -7,6 +7,7 @@
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
+#include "coordinator/set_keys.h"
 #include "datadir/archive_writer.h"
 #include "datadir/file_index.h"
 
@@ -22,7 +23,8 @@ class IndexCapture {
     request_ = &request;
     file_ = request.id + kFileIndexSuffix;
     HalfOptions options = HalfOptionsFor(request.context->config, identity);
-    options.plain_copy = &plain_;
+    const SetKeys* keys = request.repository->keys();
+    if (keys != nullptr && keys->encrypts()) options.plain_copy = &plain_;
     GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
                                                    options));
     writer_ = std::make_unique<FileIndexWriter>(upload_->sink());

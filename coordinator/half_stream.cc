@@ -304,11 +304,4 @@ Result<std::unique_ptr<RangeSource>> OpenHalfRanges(const Repository& repository
   return Decrypting(repository, id, std::move(object));
 }
 
-Result<bool> IsHalfEncrypted(const Repository& repository, const std::string& id,
-                             const std::string& file) {
-  GB_ASSIGN_OR_RETURN(std::unique_ptr<StoreRangeSource> object,
-                      StoreRangeSource::Open(repository.store(), repository.ObjectKey(id, file)));
-  return StartsLikeAge(*object);
-}
-
 }  // namespace gb

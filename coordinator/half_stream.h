@@ -111,8 +111,5 @@ Result<std::unique_ptr<RangeSource>> OpenHalfRanges(const Repository& repository
                                                     const std::string& id,
                                                     const std::string& file,
                                                     uint64_t* stored_bytes = nullptr);
-// Whether the stored half is an age file (one small read).
-Result<bool> IsHalfEncrypted(const Repository& repository, const std::string& id,
-                             const std::string& file);
 
 }  // namespace gb

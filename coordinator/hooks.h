@@ -1,7 +1,7 @@
 // Hooks: the admin's shell commands of [hooks] (pre_backup, post_backup, on_failure), run
-// with /bin/sh -c for at most [hooks] timeout (then killed: a failed hook). Their stdout and
-// stderr go to our log line by line, prefixed with the hook's name. Their environment
-// describes the run:
+// with /bin/sh -c for at most [hooks] timeout (then killed: a failed hook). Their output
+// goes to our log line by line, prefixed with the hook's name: stdout as it comes, stderr
+// (its last 64 KiB) when the hook ends. Their environment describes the run:
 //   GOVERN_BACKUP_COMMAND              the command: backup, verify, ...
 //   GOVERN_BACKUP_REPOSITORY           the repository's name: main, or a NAME of [repositories]
 //   GOVERN_BACKUP_REPOSITORY_LOCATION  where it is: its path, or its s3:// url

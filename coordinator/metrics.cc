@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -28,6 +29,7 @@ constexpr char kLastDuration[] = "govern_backup_last_duration_seconds";
 constexpr char kBackupBytes[] = "govern_backup_last_backup_bytes";
 constexpr char kDowntime[] = "govern_backup_last_backup_dss_downtime_seconds";
 constexpr char kSets[] = "govern_backup_sets";
+constexpr char kNewestSet[] = "govern_backup_newest_set_timestamp_seconds";
 constexpr char kAuditFindings[] = "govern_backup_audit_findings";
 
 const std::vector<MetricFamily>& Families() {
@@ -39,6 +41,7 @@ const std::vector<MetricFamily>& Families() {
       {kBackupBytes, "gauge", "Stored bytes of each half of the last complete backup set."},
       {kDowntime, "gauge", "Seconds DSS was stopped during the last complete backup set."},
       {kSets, "gauge", "Complete backup sets in the repository."},
+      {kNewestSet, "gauge", "Unix time of the newest complete set in the repository."},
       {kAuditFindings, "gauge", "Problems found by the last audit, by kind."},
   };
   return families;
@@ -113,6 +116,14 @@ class SampleSet {
   std::vector<MetricSample> samples_;
 };
 
+// The second a set id names ("20261124T081500Z-3f9a1c": UTC), in unix seconds.
+std::optional<int64_t> SetIdTime(const std::string& id) {
+  std::tm parts{};
+  const char* end = strptime(id.c_str(), "%Y%m%dT%H%M%SZ", &parts);
+  if (end == nullptr) return std::nullopt;
+  return static_cast<int64_t>(timegm(&parts));
+}
+
 void PutReport(SampleSet& samples, const CommandMetrics& metrics) {
   const std::string& repository = metrics.repository;
   const CommandReport* report = metrics.report;
@@ -133,8 +144,17 @@ void PutReport(SampleSet& samples, const CommandMetrics& metrics) {
     for (const auto& [kind, count] : by_kind)
       samples.Put(kAuditFindings, {{"repository", repository}, {"kind", kind}}, count);
   }
-  if (metrics.complete_sets)
-    samples.Put(kSets, {{"repository", repository}}, static_cast<double>(*metrics.complete_sets));
+  if (metrics.complete_set_ids) {
+    const std::vector<std::string>& ids = *metrics.complete_set_ids;
+    samples.Put(kSets, {{"repository", repository}}, static_cast<double>(ids.size()));
+    samples.Clear(kNewestSet, repository);
+    std::optional<int64_t> newest;
+    for (const std::string& id : ids) {
+      std::optional<int64_t> time = SetIdTime(id);
+      if (time && (!newest || *time > *newest)) newest = time;
+    }
+    if (newest) samples.Put(kNewestSet, {{"repository", repository}}, static_cast<double>(*newest));
+  }
 }
 
 // Holds an exclusive lock on the textfile's directory while it lives: two commands that end

@@ -11,6 +11,8 @@
 //   govern_backup_last_backup_bytes{repository,half="datadir|database"}  the last complete set
 //   govern_backup_last_backup_dss_downtime_seconds{repository}
 //   govern_backup_sets{repository}                                     complete sets
+//   govern_backup_newest_set_timestamp_seconds{repository}  the newest complete set's time
+//                                                 (from its id), whoever made it
 //   govern_backup_audit_findings{repository,kind}  problems of the last audit, every kind
 //                                                 listed (0 when none)
 // Processes that rewrite one file at once are serialised by a lock on its directory.
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "coordinator/command_report.h"
 #include "io/status.h"
@@ -31,7 +34,9 @@ struct CommandMetrics {
   int exit_code = 0;
   double duration_seconds = 0;
   std::chrono::system_clock::time_point finished_at;
-  std::optional<int64_t> complete_sets;  // unset: the repository could not be listed
+  // The complete sets' ids; unset when the repository could not be listed (the gauges keep
+  // their values).
+  std::optional<std::vector<std::string>> complete_set_ids;
   const CommandReport* report = nullptr;
 };
 

@@ -13,6 +13,9 @@
 //     sets/<ID>/<ID>.database.dump.zst
 //     locks/...                           the operation lock (store_lock.h)
 //
+// With [encryption] recipients, every object of a set but its manifest is an age file around
+// the zstd stream (same names; coordinator/half_stream.h reads both kinds).
+//
 // A Repository owns its Store; its methods read the store each time and are safe from any
 // thread (the Store is).
 #pragma once

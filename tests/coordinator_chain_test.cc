@@ -16,7 +16,8 @@ Manifest Set(const std::string& id, const std::string& parent = "") {
   Manifest manifest;
   manifest.id = id;
   manifest.node.data_dir = "/data";
-  manifest.index = ManifestIndex{id + ".index.jsonl.zst", "", 0, 0};
+  manifest.index.emplace();
+  manifest.index->file = id + ".index.jsonl.zst";
   if (!parent.empty()) {
     manifest.type = SetType::kIncremental;
     manifest.parent = parent;

@@ -182,7 +182,11 @@ TEST(Manifest, Format2RecordsTheSeekableHalfAndTheIndex) {
   Manifest manifest = SampleManifest();
   EXPECT_EQ(manifest.format, 2);
   manifest.datadir.seekable = true;
-  manifest.index = ManifestIndex{manifest.id + ".index.jsonl.zst", "cccc", 321, 56};
+  manifest.index.emplace();
+  manifest.index->file = manifest.id + ".index.jsonl.zst";
+  manifest.index->sha256 = "cccc";
+  manifest.index->bytes = 321;
+  manifest.index->entries = 56;
   const std::string text = manifest.ToText();
   Result<Manifest> parsed = Manifest::Parse(text, "new");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();

@@ -198,6 +198,8 @@ TEST_F(EncryptionTest, ChainOnAPublicKeyHostRestoresWithTheIdentityAndStoresNoPl
   ExpectRefusedUntouched({"verify", "--deep", third}, 3, "identity_file");
   ExpectRefusedUntouched({"extract", third, kOtherFile, "--to", root_ + "/x1"}, 1,
                          "identity_file");
+  ExpectRefusedUntouched({"ls", third}, 1, "identity_file");
+  ExpectRefusedUntouched({"diff", full, third}, 1, "identity_file");
   UseKeys(Keys::kWrongIdentity);
   const std::string no_match = "no identity in " + wrong_identity_file_ +
                                " matches the recipients of set ";
@@ -252,6 +254,29 @@ TEST_F(EncryptionTest, HalvesDecryptByHandWithAgeAndAgeEncryptedHalvesDecryptWit
   JsonRun verify = RunJson(config_path_, {"verify", id});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   RestoreBeside(id, tree, rows);
+}
+
+// The README's by-hand restore of a chain, with age in front of zstd.
+TEST_F(EncryptionTest, AChainRestoresByHandWithAgeInFront) {
+  const std::string full = BackupOkInItsOwnSecond();
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/" + kOtherFile, "changed\n", 0644).ok());
+  fs::remove(node_.data_dir + "/" + kSecretFile);
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/config/added.txt", "added\n", 0644).ok());
+  const std::string child = BackupOkInItsOwnSecond();
+  ASSERT_EQ(Load(child).type, SetType::kIncremental);
+  std::vector<std::string> skip = SkippedByRestore();
+  const auto tree = TreeDigest(node_.data_dir, skip);
+
+  const std::string out = root_ + "/by-hand";
+  fs::create_directories(out);
+  Shell("cd " + out + " && for id in " + full + " " + child + "; do age -d -i " +
+        identity_file_ + " " + repo_ + "/$id/$id.datadir.tar.zst | zstd -dc | tar --xattrs "
+        "--xattrs-include='*' --acls -xp --recursive-unlink -f - && xargs -0 rm -rf -- < "
+        ".govern-backup/vanished; done && rm -rf .govern-backup");
+  EXPECT_FALSE(fs::exists(out + "/" + kSecretFile));
+  EXPECT_EQ(ReadWholeFile(out + "/" + kOtherFile).value(), "changed\n");
+  // Folders' times are not compared by TreeDigest; every file, link and mode is.
+  EXPECT_EQ(TreeDigest(out, skip), tree);
 }
 
 TEST_F(EncryptionTest, DamagedOrSwappedHalvesAreRefusedBeforeAnythingLiveIsTouched) {

@@ -159,6 +159,28 @@ TEST_F(HooksTest, OnFailureRunsAfterSigtermOnceDssRunsAgain) {
   EXPECT_TRUE(node_.IsRunning());
 }
 
+TEST_F(HooksTest, AHooksOutputIsLoggedWhileItRuns) {
+  // The hook says a line, then waits for the test to have seen it in the log.
+  const std::string go = root_ + "/go";
+  WriteHooks("pre_backup = " +
+             Toml("echo mounting the backup disk; while [ ! -e " + go + " ]; do sleep 0.05; done") +
+             "\n");
+  const std::string log = root_ + "/backup.log";
+  SubprocessOptions options;
+  options.argv = {"/bin/sh", "-c",
+                  std::string(GOVERN_BACKUP_BINARY) + " --config " + config_path_ + " backup 2> " + log};
+  options.timeout = std::chrono::minutes(5);
+  Result<std::unique_ptr<Subprocess>> backup = Subprocess::Start(options);
+  ASSERT_TRUE(backup.ok()) << backup.status().ToString();
+  const bool seen = WaitUntil(
+      [&] { return ReadText(log).find("pre_backup hook: mounting the backup disk") != std::string::npos; },
+      std::chrono::seconds(30));
+  ASSERT_TRUE(WriteFile(go, "").ok());
+  EXPECT_TRUE(seen) << "the hook's line was not logged while it ran:\n" << ReadText(log);
+  ExitInfo exit = (*backup)->Wait();
+  EXPECT_EQ(exit.exit_code, 0) << ReadText(log);
+}
+
 TEST_F(HooksTest, OnFailureRunsAfterAnyFailedCommand) {
   WriteHooks("on_failure = " + Toml(Recorder("on_failure")) + "\n");
   CommandResult result = Run({"verify", "20200101T000000Z-000000"});

@@ -101,6 +101,10 @@ TEST_F(MetricsTest, EachCommandLeavesItsFiguresAndKeepsTheOthers) {
   EXPECT_NEAR(Value(samples, "govern_backup_last_backup_dss_downtime_seconds", {}),
               backup.doc["window"]["downtime_seconds"].get<double>(), 0.01);
   EXPECT_EQ(Value(samples, "govern_backup_sets", {{"repository", "main"}}), 1);
+  // The set's second, from its id (the manifest's created_at, to the second).
+  const double newest = Value(samples, "govern_backup_newest_set_timestamp_seconds", {});
+  EXPECT_GE(newest, before);
+  EXPECT_LE(newest, success);
 
   // verify: its own figures; the backup's stay.
   JsonRun verify = RunJson(config_path_, {"verify"});
@@ -139,6 +143,8 @@ TEST_F(MetricsTest, EachCommandLeavesItsFiguresAndKeepsTheOthers) {
   samples = ParseWithPrometheus(textfile_);
   EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("prune")), 0);
   EXPECT_EQ(Value(samples, "govern_backup_sets", {{"repository", "main"}}), 1);
+  EXPECT_GT(Value(samples, "govern_backup_newest_set_timestamp_seconds", {}), newest)
+      << "the second set is the one kept";
   for (const char* command : {"backup", "verify", "audit", "prune"})
     EXPECT_FALSE(std::isnan(Value(samples, "govern_backup_last_run_timestamp_seconds", Cmd(command))))
         << command;
@@ -168,6 +174,18 @@ TEST_F(MetricsTest, TheFileIsReplacedByARenameNeverRewrittenInPlace) {
     names.push_back(entry.path().filename().string());
   EXPECT_EQ(names, std::vector<std::string>{"govern-backup.prom"}) << "no temporary file left";
   EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), exit_code);
+}
+
+TEST_F(MetricsTest, DryRunsAndOtherCommandsWriteNoMetrics) {
+  BackupOk();
+  const std::string after_backup = *ReadWholeFile(textfile_);
+  // A dry run did nothing: a metric would say it did. list is not one of the four commands.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"backup", "--dry-run"}, {"prune", "--dry-run"}, {"list"}}) {
+    CommandResult result = Run(args);
+    EXPECT_EQ(result.exit_code, 0) << args[0] << ": " << result.err;
+  }
+  EXPECT_EQ(*ReadWholeFile(textfile_), after_backup);
 }
 
 TEST_F(MetricsTest, AnUnreadablePreviousFileIsReplacedWithAWarning) {

@@ -4,6 +4,7 @@
 // that ends during the wait lets the backup go on; a refused key, an unreachable API and a
 // non-JSON answer fail before DSS is touched; `check` tests the key.
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -13,9 +14,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/files.h"
 #include "sandbox/dss_api_server.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
+#include "tests/support/s3_node_fixture.h"
 #include "tests/support/wait.h"
 
 namespace gb {
@@ -35,48 +38,63 @@ bool Contains(const std::string& text, const std::string& words) {
   return text.find(words) != std::string::npos;
 }
 
-class TaskWaitTest : public GovernNodeTest {
+// What both repositories' tests share: the API double, the config with the DSS API keys, the
+// fake DSS's record. `Base` is GovernNodeTest (local repository) or S3NodeTest (a bucket).
+template <class Base>
+class TaskWaitFixture : public Base {
  protected:
   void SetUp() override {
-    GovernNodeTest::SetUp();
-    if (HasFatalFailure()) return;
-    WriteNodeConfig(node_.api_key_file(), "3s");
-    events_before_ = ReadText(node_.events_log());
+    Base::SetUp();
+    if (this->HasFatalFailure()) return;
+    WriteNodeConfig(this->node_.api_key_file(), "3s");
+    events_before_ = ReadText(this->node_.events_log());
   }
   void TearDown() override {
     server_.reset();
-    GovernNodeTest::TearDown();
+    Base::TearDown();
   }
 
   void StartApi() {
-    Result<std::unique_ptr<DssApiServer>> server = DssApiServer::Start(node_);
+    Result<std::unique_ptr<DssApiServer>> server = DssApiServer::Start(this->node_);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
     server_ = std::move(*server);
   }
 
   // The fixture's config with the DSS API keys in [node] ("" key file: none).
-  void WriteNodeConfig(const std::string& key_file, const std::string& wait_for_tasks,
-                       const std::string& extra_toml = "") {
-    std::ofstream out(config_path_, std::ios::trunc);
-    out << "[node]\ndata_dir = \"" << node_.data_dir << "\"\n";
+  void WriteNodeConfig(const std::string& key_file, const std::string& wait_for_tasks) {
+    std::ofstream out(this->config_path_, std::ios::trunc);
+    out << "[node]\ndata_dir = \"" << this->node_.data_dir << "\"\n";
     if (!key_file.empty()) out << "api_key_file = \"" << key_file << "\"\n";
     out << "wait_for_tasks = \"" << wait_for_tasks << "\"\n\n"
         << "[database]\npassword_file = \"" << SharedCluster().password_file() << "\"\n"
         << "pg_bin_dir = \"" << SharedCluster().bin_dir() << "\"\n\n"
-        << "[repository]\npath = \"" << repo_ << "\"\n\n"
-        << extra_toml;
+        << (this->repository_toml_.empty() ? "[repository]\npath = \"" + this->repo_ + "\"\n"
+                                           : this->repository_toml_);
   }
 
   std::string WrongKeyFile(const std::string& key) {
-    std::string path = root_ + "/wrong-api-key";
+    std::string path = this->root_ + "/wrong-api-key";
     std::ofstream(path) << key << "\n";
     fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
     return path;
   }
 
   // bin/dss stop / start since the test began.
-  std::string NewEvents() { return ReadText(node_.events_log()).substr(events_before_.size()); }
+  std::string NewEvents() {
+    return ReadText(this->node_.events_log()).substr(events_before_.size());
+  }
 
+  void ExpectDssNeverStopped() {
+    EXPECT_FALSE(Contains(NewEvents(), " stop")) << NewEvents();
+    EXPECT_TRUE(this->node_.IsRunning());
+  }
+
+  std::unique_ptr<DssApiServer> server_;
+  std::string events_before_;
+};
+
+class TaskWaitTest : public TaskWaitFixture<GovernNodeTest> {
+ protected:
   // Every file of the repository that belongs to a set, finished or not.
   std::vector<std::string> SetFiles() {
     std::vector<std::string> files;
@@ -109,14 +127,10 @@ class TaskWaitTest : public GovernNodeTest {
   }
 
   void ExpectDssNeverStoppedAndNothingStored() {
-    EXPECT_FALSE(Contains(NewEvents(), " stop")) << NewEvents();
-    EXPECT_TRUE(node_.IsRunning());
+    ExpectDssNeverStopped();
     EXPECT_TRUE(SetIds().empty());
     EXPECT_TRUE(SetFiles().empty()) << ::testing::PrintToString(SetFiles());
   }
-
-  std::unique_ptr<DssApiServer> server_;
-  std::string events_before_;
 };
 
 TEST_F(TaskWaitTest, ARunningTaskMakesTheBackupWaitThenGiveUpWithDssNeverStopped) {
@@ -299,6 +313,43 @@ TEST_F(TaskWaitTest, CheckTestsTheKey) {
   JsonRun none = RunJson(config_path_, {"check"});
   EXPECT_EQ(none.exit_code, 0) << none.out << none.err;
   EXPECT_TRUE(HasOk(none.doc, "dss tasks", "skipped: [node] api_key_file is not set")) << none.out;
+}
+
+// On S3 the first pass's half is a multipart upload under way during the wait: giving up
+// aborts it, and the bucket keeps nothing of the set.
+class S3TaskWaitTest : public TaskWaitFixture<S3NodeTest> {
+ protected:
+  std::vector<PendingWrite> Pending() {
+    Result<std::vector<PendingWrite>> pending = bucket_->ListPendingWrites("");
+    EXPECT_TRUE(pending.ok()) << pending.status().ToString();
+    return pending.ok() ? *pending : std::vector<PendingWrite>{};
+  }
+};
+
+TEST_F(S3TaskWaitTest, GivingUpLeavesNothingInTheBucket) {
+  S3_NODE_TEST_OR_SKIP();
+  // Parts of 5 MiB go up during the first pass (random bytes do not compress).
+  const std::string large = node_.data_dir + "/managed_folders/large.bin";
+  std::string bytes(24 << 20, '\0');
+  std::ifstream("/dev/urandom", std::ios::binary).read(bytes.data(), bytes.size());
+  ASSERT_TRUE(WriteFile(large, bytes, 0644).ok());
+  ASSERT_EQ(::chown(large.c_str(), node_.owner_uid, node_.owner_gid), 0);
+  WriteNodeConfig(node_.api_key_file(), "6s");
+  StartApi();
+  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
+  auto backup = Start({"backup"});
+  ASSERT_NE(backup, nullptr);
+  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
+  EXPECT_TRUE(WaitUntil([&] { return !Pending().empty(); }, std::chrono::seconds(5)))
+      << ::testing::PrintToString(Keys(""));
+  ExitInfo exit = backup->Wait();
+  EXPECT_EQ(exit.exit_code, 1) << exit.stderr_text;
+  EXPECT_TRUE(Contains(exit.stderr_text, "1 DSS long task still running after 6s")) << exit.stderr_text;
+  ExpectDssNeverStopped();
+  EXPECT_TRUE(RemoteSetIds().empty());
+  EXPECT_TRUE(Keys("sets/").empty()) << ::testing::PrintToString(Keys("sets/"));
+  EXPECT_TRUE(Keys("locks/").empty());
+  EXPECT_TRUE(Pending().empty());
 }
 
 }  // namespace
