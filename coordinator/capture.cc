@@ -13,6 +13,7 @@
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
+#include "coordinator/task_wait.h"
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
