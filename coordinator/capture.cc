@@ -13,11 +13,8 @@
 #include "coordinator/interrupt.h"
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
-<<<<<<< HEAD
 #include "coordinator/set_keys.h"
-=======
 #include "coordinator/task_wait.h"
->>>>>>> api
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
