@@ -14,6 +14,7 @@
 #include "coordinator/pair_identity.h"
 #include "coordinator/repository.h"
 #include "coordinator/set_keys.h"
+#include "coordinator/task_wait.h"
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"

@@ -17,13 +17,14 @@
 #include "coordinator/node_context.h"
 #include "coordinator/progress.h"
 #include "coordinator/repository.h"
-#include "coordinator/task_wait.h"
 #include "io/env.h"
 #include "io/status.h"
 #include "pg/dump_tools.h"
 #include "pg/server.h"
 
 namespace gb {
+
+class TaskWait;  // coordinator/task_wait.h
 
 struct CaptureRequest {
   const NodeContext* context = nullptr;
