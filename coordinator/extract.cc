@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/chain.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/commands.h"
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
@@ -74,6 +75,9 @@ Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& opti
   GB_ASSIGN_OR_RETURN(Manifest manifest, repo->LoadSet(options.id));
   if (!HasSetTree(manifest)) return NoIndexError(*repo, manifest);
   GB_ASSIGN_OR_RETURN(std::vector<Manifest> chain, LoadChain(*repo, manifest.id));
+  // A planted set must not write files either: the same trust as restore's, every set read.
+  GB_ASSIGN_OR_RETURN(ManifestTrust trust, ManifestTrust::FromConfig(config.encryption));
+  for (const Manifest& each : chain) GB_RETURN_IF_ERROR(trust.Accept(each));
 
   // Step: the destination, then the tree of the named paths into it.
   std::error_code error;

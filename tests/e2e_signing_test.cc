@@ -194,6 +194,12 @@ TEST_F(SigningTest, AWholeSetForgedWithAnotherKeyIsRefused) {
 
   ExpectVerifyRefuses(id, id, other_key_ + ", which is not a trusted key");
   ExpectRestoreRefuses(id, id, "not a trusted key");
+  // Nor does extract write a single file of it.
+  const std::string out = root_ + "/extracted";
+  CommandResult extract = Run({"extract", id, "config", "--to", out});
+  EXPECT_EQ(extract.exit_code, 1) << extract.out << extract.err;
+  EXPECT_NE(extract.err.find("not a trusted key"), std::string::npos) << extract.err;
+  EXPECT_FALSE(fs::exists(out));
   JsonRun audit = RunJson(config_path_, {"audit", "--quick"});
   EXPECT_EQ(audit.exit_code, 3) << audit.out;
   EXPECT_TRUE(HasProblem(audit.doc, "set " + id + " signature", "not a trusted key")) << audit.out;
