@@ -16,6 +16,7 @@
 
 #include "coordinator/manifest.h"
 #include "io/age_keys.h"
+#include "io/age_stream.h"
 #include "io/files.h"
 #include "io/sha256.h"
 #include "io/subprocess.h"
@@ -224,6 +225,31 @@ TEST_F(EncryptionTest, ChainOnAPublicKeyHostRestoresWithTheIdentityAndStoresNoPl
   std::string id = fallback.out.substr(0, fallback.out.find('\n'));
   EXPECT_EQ(Load(id).type, SetType::kFull);
   EXPECT_NE(fallback.err.find("identity_file"), std::string::npos) << fallback.err;
+}
+
+// The restore host's identity file protected with a passphrase (what `age-keygen | age -p`
+// writes: the key file encrypted to an scrypt recipient), its passphrase in passphrase_file.
+TEST_F(EncryptionTest, APassphraseProtectedIdentityRestoresWithItsPassphraseFile) {
+  const std::string id = BackupOkInItsOwnSecond();
+  const auto tree = TreeDigest(node_.data_dir, SkippedByRestore());
+  const auto rows = DatabaseDigest(db_);
+  AgeEncryptOptions options;
+  options.recipients = {AgeRecipient::Passphrase("correct horse battery", 10)};
+  Result<std::string> protected_key =
+      AgeEncryptString(ReadWholeFile(identity_file_).value(), options);
+  ASSERT_TRUE(protected_key.ok()) << protected_key.status().ToString();
+  const std::string key_file = root_ + "/identity.age";
+  const std::string passphrase_file = root_ + "/passphrase";
+  ASSERT_TRUE(WriteFile(key_file, *protected_key, 0600).ok());
+  const std::string keys = "[backup]\ncache_dir = \"" + cache_dir_ +
+                           "\"\n\n[encryption]\nrecipients = [\"" + recipient_ +
+                           "\"]\nidentity_file = \"" + key_file + "\"\npassphrase_file = \"" +
+                           passphrase_file + "\"\n";
+  WriteConfig(keys);
+  ASSERT_TRUE(WriteFile(passphrase_file, "not the passphrase\n", 0600).ok());
+  ExpectRefusedUntouched({"restore", id, "--yes"}, 4, key_file);
+  ASSERT_TRUE(WriteFile(passphrase_file, "correct horse battery\n", 0600).ok());
+  RestoreBeside(id, tree, rows);
 }
 
 TEST_F(EncryptionTest, HalvesDecryptByHandWithAgeAndAgeEncryptedHalvesDecryptWithOurs) {
