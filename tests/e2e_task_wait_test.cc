@@ -54,6 +54,19 @@ class TaskWaitFixture : public Base {
     Base::TearDown();
   }
 
+  // A backup started while DSS reports one running scenario, once it is waiting on it (the
+  // first ask and the decisive one made); null when it never got there.
+  std::unique_ptr<Subprocess> StartBackupWaitingOnATask() {
+    StartApi();
+    if (server_ == nullptr) return nullptr;
+    server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
+    auto backup = this->Start({"backup"});
+    if (backup == nullptr ||
+        !WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)))
+      return nullptr;
+    return backup;
+  }
+
   void StartApi() {
     Result<std::unique_ptr<DssApiServer>> server = DssApiServer::Start(this->node_);
     ASSERT_TRUE(server.ok()) << server.status().ToString();
@@ -162,11 +175,8 @@ TEST_F(TaskWaitTest, ARunningTaskMakesTheBackupWaitThenGiveUpWithDssNeverStopped
 
 TEST_F(TaskWaitTest, ATaskThatEndsDuringTheWaitLetsTheBackupGoOn) {
   WriteNodeConfig(node_.api_key_file(), "60s");
-  StartApi();
-  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
-  auto backup = Start({"backup"});
+  auto backup = StartBackupWaitingOnATask();
   ASSERT_NE(backup, nullptr);
-  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
   EXPECT_FALSE(Contains(NewEvents(), " stop"));
   server_->SetRunningTasks(nlohmann::json::array());
   ExitInfo exit = backup->Wait();
@@ -185,11 +195,8 @@ TEST_F(TaskWaitTest, ATaskThatEndsDuringTheWaitLetsTheBackupGoOn) {
 // A signal while the backup waits: it ends at once, DSS untouched, the first pass's half gone.
 TEST_F(TaskWaitTest, ASignalDuringTheWaitEndsTheBackupWithDssNeverStopped) {
   WriteNodeConfig(node_.api_key_file(), "10m");
-  StartApi();
-  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
-  auto backup = Start({"backup"});
+  auto backup = StartBackupWaitingOnATask();
   ASSERT_NE(backup, nullptr);
-  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
   const auto signalled = std::chrono::steady_clock::now();
   backup->Signal(SIGTERM);
   ExitInfo exit = backup->Wait();
@@ -202,11 +209,8 @@ TEST_F(TaskWaitTest, ASignalDuringTheWaitEndsTheBackupWithDssNeverStopped) {
 // The API failing during the wait is an error too (never a stop on a guess).
 TEST_F(TaskWaitTest, TheApiFailingDuringTheWaitEndsTheBackupWithDssNeverStopped) {
   WriteNodeConfig(node_.api_key_file(), "10m");
-  StartApi();
-  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
-  auto backup = Start({"backup"});
+  auto backup = StartBackupWaitingOnATask();
   ASSERT_NE(backup, nullptr);
-  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
   server_->SetAnswerGarbage(true);
   ExitInfo exit = backup->Wait();
   EXPECT_EQ(exit.exit_code, 1) << exit.stderr_text;
@@ -335,11 +339,8 @@ TEST_F(S3TaskWaitTest, GivingUpLeavesNothingInTheBucket) {
   ASSERT_TRUE(WriteFile(large, bytes, 0644).ok());
   ASSERT_EQ(::chown(large.c_str(), node_.owner_uid, node_.owner_gid), 0);
   WriteNodeConfig(node_.api_key_file(), "6s");
-  StartApi();
-  server_->SetRunningTasks({DssApiServer::ScenarioFuture("x8Kq2", "SALES", "BUILD_ALL")});
-  auto backup = Start({"backup"});
+  auto backup = StartBackupWaitingOnATask();
   ASSERT_NE(backup, nullptr);
-  ASSERT_TRUE(WaitUntil([&] { return server_->futures_requests() >= 2; }, std::chrono::seconds(60)));
   EXPECT_TRUE(WaitUntil([&] { return !Pending().empty(); }, std::chrono::seconds(5)))
       << ::testing::PrintToString(Keys(""));
   ExitInfo exit = backup->Wait();
