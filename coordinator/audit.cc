@@ -39,7 +39,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::system_clock;
 
-class Audit {
+class Audit : private FindingList {
  public:
   Audit(const GlobalOptions& global, const AuditOptions& options, Config config,
         RetentionConfig retention, std::unique_ptr<Repository> repository)
@@ -84,13 +84,6 @@ class Audit {
 
  private:
   // A problem: subject is a set id, a path, "node", "database", "repository" or "retention".
-  void Add(std::string subject, std::string problem, std::string todo) {
-    findings_.push_back(Finding::Problem(std::move(subject), std::move(problem), std::move(todo)));
-  }
-  // Worth knowing, not a problem.
-  void Note(std::string subject, std::string note) {
-    findings_.push_back(Finding::Ok(std::move(subject), std::move(note)));
-  }
 
   std::string AgeAndSize(const std::string& path) const { return PathAgeAndSize(path, now_); }
 
@@ -406,7 +399,6 @@ class Audit {
   bool backup_leftover_ = false;
   bool repo_exists_ = false;
   std::optional<std::chrono::seconds> newest_age_;
-  std::vector<Finding> findings_;  // problems and notes (ok findings)
 };
 
 }  // namespace

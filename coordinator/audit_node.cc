@@ -18,7 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class LiveNodeChecks {
+class LiveNodeChecks : private FindingList {
  public:
   explicit LiveNodeChecks(const LiveNodeAudit& audit)
       : config_(*audit.config), newest_(audit.newest), sets_(*audit.sets),
@@ -30,12 +30,6 @@ class LiveNodeChecks {
   }
 
  private:
-  void Add(std::string subject, std::string problem, std::string todo) {
-    findings_.push_back(Finding::Problem(std::move(subject), std::move(problem), std::move(todo)));
-  }
-  void Note(std::string subject, std::string note) {
-    findings_.push_back(Finding::Ok(std::move(subject), std::move(note)));
-  }
   std::string AgeAndSize(const std::string& path) const { return PathAgeAndSize(path, now_); }
 
   // Step: the live node against the newest set.
@@ -186,7 +180,6 @@ class LiveNodeChecks {
   const std::optional<LockHolder> running_;
   const bool backup_leftover_;
   const TimePoint now_;
-  std::vector<Finding> findings_;
 };
 
 }  // namespace

@@ -51,6 +51,22 @@ struct Finding {
   const std::string& message() const { return ok() ? detail : status.message(); }
 };
 
+// The findings of a check that goes through many things (audit's checkers): problems and
+// notes added as they are found. Not thread-safe.
+class FindingList {
+ public:
+  void Add(std::string subject, std::string problem, std::string todo) {
+    findings_.push_back(Finding::Problem(std::move(subject), std::move(problem), std::move(todo)));
+  }
+  // Worth knowing, not a problem.
+  void Note(std::string subject, std::string note) {
+    findings_.push_back(Finding::Ok(std::move(subject), std::move(note)));
+  }
+
+ protected:
+  std::vector<Finding> findings_;
+};
+
 // How many findings are problems.
 size_t CountProblems(const std::vector<Finding>& findings);
 inline bool AllOk(const std::vector<Finding>& findings) { return CountProblems(findings) == 0; }
