@@ -6,6 +6,7 @@
 #include "coordinator/commands.h"
 #include "coordinator/findings.h"
 #include "coordinator/key_checks.h"
+#include "coordinator/metrics.h"
 #include "coordinator/preflight.h"
 #include "coordinator/repository_checks.h"
 #include "coordinator/task_wait.h"
@@ -20,6 +21,7 @@ Status RunCheck(const GlobalOptions& global) {
   const std::vector<Finding> keys = CheckKeys(config.encryption);
   const bool backup_possible = preflight.ok() && AllOk(keys);
   preflight.findings.insert(preflight.findings.end(), keys.begin(), keys.end());
+  preflight.findings.push_back(MetricsTextfileFinding(config.metrics.textfile));
   // The other repositories too: a copy to one that cannot take it fails only later.
   for (const auto& [name, settings] : config.repositories) {
     if (name == repository->name()) continue;

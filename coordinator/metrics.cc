@@ -210,4 +210,21 @@ Status UpdateMetricsTextfile(const std::string& path, const CommandMetrics& metr
       .WithContext("metrics textfile");
 }
 
+Finding MetricsTextfileFinding(const std::string& path) {
+  const char* subject = "metrics textfile";
+  if (path.empty()) return Finding::Ok(subject, "not configured ([metrics] textfile)");
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  std::error_code error;
+  if (!std::filesystem::is_directory(folder, error))
+    return Finding::Warning(subject, "cannot be written: its folder " + folder +
+                                         " does not exist (create it, e.g. node_exporter's "
+                                         "textfile directory)");
+  if (::access(folder.c_str(), W_OK | X_OK) != 0)
+    return Finding::Warning(subject, "cannot be written: its folder " + folder +
+                                         " is not writable by this user");
+  if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error))
+    return Finding::Warning(subject, "cannot be written: " + path + " is not a regular file");
+  return Finding::Ok(subject, path + " (rewritten after backup, verify, audit and prune)");
+}
+
 }  // namespace gb

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "coordinator/command_report.h"
+#include "coordinator/findings.h"
 #include "io/status.h"
 
 namespace gb {
@@ -41,6 +42,11 @@ struct CommandMetrics {
 };
 
 Status UpdateMetricsTextfile(const std::string& path, const CommandMetrics& metrics);
+
+// For `check`: whether the textfile can be written (its folder exists and is writable, the
+// file itself, if any, is a regular file). A warning when not: backups still run, but their
+// metrics would be missing (and the "no success for 26 h" alert would fire).
+Finding MetricsTextfileFinding(const std::string& path);
 
 // The kind an audit problem is counted under, from its subject: set, repository, lock,
 // retention, node, database or leftover (a path: a stray file, an unfinished upload).

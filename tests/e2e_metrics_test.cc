@@ -150,6 +150,25 @@ TEST_F(MetricsTest, EachCommandLeavesItsFiguresAndKeepsTheOthers) {
         << command;
 }
 
+// check says whether the textfile can be written: a warning (backups still run) when its
+// folder is missing.
+TEST_F(MetricsTest, CheckSaysWhetherTheTextfileCanBeWritten) {
+  JsonRun check = RunJson(config_path_, {"check"});
+  std::vector<nlohmann::json> found = FindingsAbout(check.doc, "metrics textfile");
+  ASSERT_EQ(found.size(), 1u) << check.out;
+  EXPECT_EQ(found[0]["ok"], true) << check.out;
+  EXPECT_FALSE(found[0].value("warning", false)) << check.out;
+
+  WriteConfig("[metrics]\ntextfile = \"" + root_ + "/no-such-folder/govern-backup.prom\"\n");
+  check = RunJson(config_path_, {"check"});
+  found = FindingsAbout(check.doc, "metrics textfile");
+  ASSERT_EQ(found.size(), 1u) << check.out;
+  EXPECT_EQ(found[0]["ok"], true) << check.out;
+  EXPECT_EQ(found[0].value("warning", false), true) << check.out;
+  EXPECT_NE(found[0]["message"].get<std::string>().find("does not exist"), std::string::npos)
+      << check.out;
+}
+
 TEST_F(MetricsTest, AFailedBackupRecordsItsExitCodeAndNoSuccess) {
   WriteConfig("[metrics]\ntextfile = \"" + textfile_ + "\"\n[hooks]\npre_backup = \"exit 1\"\n");
   CommandResult result = Run({"backup"});
