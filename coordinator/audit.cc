@@ -1,6 +1,6 @@
 // `govern-backup audit [--max-age DURATION] [--quick]`: the repository and the live node as
-// a monitoring check. Every set is checked as verify checks it (read through, unless
-// --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
+// a monitoring check. Every set is checked as verify checks it (every stored byte hashed,
+// unless --quick); then what lies around the sets (incomplete sets, orphan halves, leftovers of
 // interrupted backups and restores), retention, the age of the newest set, and whether the
 // live node still matches the newest set (audit_node.h); a set that builds on a missing or
 // damaged set is a broken chain. One finding per problem with what to do, and an ok finding
@@ -98,7 +98,6 @@ class Audit : private FindingList {
     const std::vector<Manifest> complete = CompleteManifests();
     Result<ManifestTrust> trust = ManifestTrust::FromConfig(config_.encryption);
     if (!trust.ok()) Add("keys", trust.status().message(), trust.status().hint());
-    DumpToolsCache tools_cache(config_.database.pg_bin_dir);
     for (const auto& set : sets_) {
       if (!set.has_manifest) {
         CheckIncompleteSet(set);
@@ -106,20 +105,9 @@ class Audit : private FindingList {
       }
       ++sets_checked_;
       SetCheckOptions check;
-      check.read_through = !options_.quick;
+      check.depth = options_.quick ? CheckDepth::kHeaders : CheckDepth::kStoredBytes;
       check.complete_sets = &complete;
       check.hash_only_without_identity = true;
-      std::optional<DumpTools> tools;
-      if (set.manifest.ok() && set.manifest->database && check.read_through) {
-        Result<DumpTools> found = tools_cache.For(*set.manifest);
-        if (found.ok()) tools = *found;
-        else
-          Add(SetSubject(set.id, kDatabasePart),
-              "the dump's table of contents cannot be read: " + found.status().message(),
-              found.status().hint().empty() ? "install pg_restore of the server's major version"
-                                            : found.status().hint());
-        check.tools = tools ? &*tools : nullptr;
-      }
       SetCheckReport report = CheckSet(repo_, set.id, check);
       for (Finding& finding : report.findings) {
         // A chain that does not load is the set's own finding; CheckChains names the sets

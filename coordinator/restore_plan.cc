@@ -163,7 +163,7 @@ class Planner {
   // The structural checks, shared with verify: halves, hashes, identities, readability.
   std::string CheckTheSet() {
     SetCheckOptions options;
-    options.read_through = true;
+    options.depth = CheckDepth::kReadThrough;
     options.tools = tools_found_ ? &plan_.tools : nullptr;
     SetCheckReport report = CheckSet(repo_, options_.id, options);
     index_ = report.index;

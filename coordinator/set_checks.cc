@@ -68,7 +68,7 @@ class HalfChecker {
     if (!Present()) return std::move(outcome_);
     if (!EmbeddedIdentityMatches()) return std::move(outcome_);
     if (!SizeMatches()) return std::move(outcome_);
-    if (options_.read_through) ReadThrough();
+    if (options_.depth != CheckDepth::kHeaders) ReadThrough();
     return std::move(outcome_);
   }
 
@@ -166,7 +166,9 @@ class HalfChecker {
   }
 
   void ReadThrough() {
-    if (CannotDecrypt()) return HashStored();
+    const bool index = spec_.label == kIndexPart;
+    if (CannotDecrypt() || (!index && options_.depth == CheckDepth::kStoredBytes))
+      return HashStored();
     Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(repository_, manifest_.id, spec_.file);
     if (!opened.ok()) {
       // A missing or wrong key says what to configure; anything else is damage.
@@ -176,7 +178,6 @@ class HalfChecker {
       return;
     }
     ZstdReader& reader = **opened;
-    const bool index = spec_.label == kIndexPart;
     Status read = index                        ? ReadIndex(reader)
                   : spec_.role == kRoleDatadir ? ReadArchive(reader)
                                                : ReadDump(reader);
@@ -370,7 +371,7 @@ SetCheckReport CheckSet(const Repository& repository, const std::string& id,
     half.where = repository.Locate(repository.ObjectKey(id, half.file));
   }
 
-  // Both halves at once: each is one sequential read, decompression and hash, on its own core.
+  // The halves at once: each is one sequential read (and hash, and decompression) of its own.
   std::vector<HalfOutcome> outcomes(halves.size());
   std::vector<std::thread> readers;
   for (size_t i = 1; i < halves.size(); ++i)

@@ -1,9 +1,10 @@
 // SetChecks: the structural checks of one backup set, shared by verify, audit and restore's
 // pre-flight: complete manifest that matches its own checksum; both halves present with the
-// sizes and SHA-256 of the manifest; the pair identity inside EACH half (zstd skippable
-// frame, and the archive's .govern-backup/pair.toml) matching the manifest and each other;
-// the archive reads through; the dump's table of contents reads and agrees with the manifest;
-// a format-2 set's per-file index is checked like a half (present, size, SHA-256, the data-dir
+// sizes and SHA-256 of the manifest; the pair identity of EACH half (its zstd skippable frame
+// or age stanza) matching the manifest; at CheckDepth::kReadThrough also the archive's
+// .govern-backup/pair.toml, the archive read through, and the dump's table of contents read
+// and agreeing with the manifest; a format-2 set's per-file index is checked like a half
+// (present, size, SHA-256, the data-dir
 // identity in its first frame) and, read through, lists every entry of the data dir once, in
 // the walk's order (ComparePaths), each in a set of the set's chain (chain.h), as many as the
 // manifest says, and no more of this set than its half holds members; an incremental set's
@@ -34,18 +35,31 @@ constexpr char kDatabasePart[] = "database half";
 constexpr char kIndexPart[] = "index";
 constexpr char kChainPart[] = "chain";
 
+// How much of each half a check reads.
+enum class CheckDepth {
+  // Sizes and embedded identities only: seconds, for audit --quick of large repositories.
+  kHeaders,
+  // Also the SHA-256 of every stored byte against the manifest (which its checksum and
+  // signature vouch for), and the index read through: a half that hashes right is, bit for bit,
+  // what the backup wrote, so verify and audit need not decompress it (verify --deep
+  // test-restores it). At the speed of SHA-256, not of zstd.
+  kStoredBytes,
+  // Also every half decompressed and read through: archive members, the dump's table of
+  // contents. Restore's pre-flight: a frame that does not decompress is a refusal before
+  // anything live is touched, not a failure half-way through staging.
+  kReadThrough,
+};
+
 struct SetCheckOptions {
-  // Decompress and read both halves through (archive members, dump TOC) while hashing.
-  // false = sizes and embedded identities only (seconds, for audit of large repositories).
-  bool read_through = true;
-  const DumpTools* tools = nullptr;  // needed to read the dump's TOC
+  CheckDepth depth = CheckDepth::kReadThrough;
+  const DumpTools* tools = nullptr;  // kReadThrough: needed to read the dump's TOC
   // false: the database half is not looked at (a parent of the set a restore takes: only its
   // data-dir half and index are read).
   bool database_half = true;
   // The repository's complete sets, when the caller has read them all (audit): an incremental
   // set's chain is found among them (ChainOf) instead of read again from the store.
   const std::vector<Manifest>* complete_sets = nullptr;
-  // An encrypted set and no identity configured: read_through hashes the stored objects only
+  // An encrypted set and no identity configured: what would be decrypted is hashed only
   // (verify and audit on a backup host, which holds public keys only). false: it is a finding
   // naming the missing key (restore must decrypt).
   bool hash_only_without_identity = false;

@@ -1,9 +1,11 @@
-// `govern-backup verify [ID ...] [--all] [--deep]`: the structural checks of restore's
-// pre-flight (set_checks.h) on one or more sets and on every set they build on (chain.h),
-// each once, parents first: a set whose chain holds a failed set fails too, naming it. --deep
-// also test-restores each set asked for into scratch space, as restore stages it (a set with
-// an index from its chain, set_tree.h; a 0.1.0 set from its half), and compares what comes out
-// with what the backup recorded.
+// `govern-backup verify [ID ...] [--all] [--deep]`: the structural checks of a set
+// (set_checks.h: manifest, signature, sizes, pair identities, the SHA-256 of every stored
+// byte, the index read through) on one or more sets and on every set they build on (chain.h),
+// each once, parents first: a set whose chain holds a failed set fails too, naming it. It runs
+// at the speed of SHA-256 and needs no key: nothing is decompressed or decrypted but the index.
+// --deep also test-restores each set asked for into scratch space, as restore stages it (a set
+// with an index from its chain, set_tree.h; a 0.1.0 set from its half), and compares what
+// comes out with what the backup recorded.
 //
 // Verify takes no lock and never changes a set: backups may run beside it. Its scratch space
 // (<repo>/.work/verify-<id>-<pid>, database <dbname>_verify_<random>) is always removed.
@@ -124,10 +126,10 @@ void CheckAncestors(const std::map<std::string, const SetResult*>& checked, SetR
   }
 }
 
-// Step: the structural checks, read through; the tools that read the dump are found per
-// server major.
+// Step: the structural checks, every stored byte hashed; for a set --deep test-restores
+// (`for_deep`), the pg_restore that reads its dump, found per server major.
 SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache,
-                         const ManifestTrust& trust, const std::string& id) {
+                         const ManifestTrust& trust, const std::string& id, bool for_deep) {
   SetResult result;
   Status tools_status;
   Result<Manifest> manifest = repo.LoadSet(id);
@@ -143,21 +145,21 @@ SetResult CheckStructure(const Repository& repo, DumpToolsCache& tools_cache,
       return result;
     }
   }
-  if (manifest.ok() && manifest->database) {
+  if (for_deep && manifest.ok() && manifest->database) {
     Result<DumpTools> found = tools_cache.For(*manifest);
     if (found.ok()) result.tools = *found;
     else tools_status = found.status();
   }
   SetCheckOptions check;
-  check.read_through = true;
+  // --deep decompresses everything as it test-restores; reading it here too would be twice.
+  check.depth = CheckDepth::kStoredBytes;
   check.hash_only_without_identity = true;  // a backup host verifies without the identity
-  check.tools = result.tools ? &*result.tools : nullptr;
   spdlog::debug("verifying set {}", id);
   result.report = CheckSet(repo, id, check);
   if (!tools_status.ok())
     result.report.findings.push_back(Finding::Problem(
         SetSubject(id, kDatabasePart),
-        tools_status.WithContext("the dump's table of contents cannot be read")));
+        tools_status.WithContext("the dump cannot be test-restored")));
   return result;
 }
 
@@ -366,6 +368,11 @@ void DeepCheck(const GlobalOptions& global, const Config& config, const Reposito
     DeepDatabase(config, repo, manifest, *result.tools, scratch, result.deep_problems);
 }
 
+// The tables of a set's dump, as its manifest records them (a row count for each).
+size_t DatabaseTables(const SetResult& result) {
+  return result.report.manifest->database->table_rows.size();
+}
+
 // What a sound set holds, for its ok finding.
 std::string SoundSetDetail(const SetResult& result) {
   const Manifest& m = *result.report.manifest;
@@ -380,8 +387,7 @@ std::string SoundSetDetail(const SetResult& result) {
     detail = "data dir " + std::to_string(m.datadir.files) + " files, " + FormatBytes(m.datadir.bytes);
   }
   if (m.database) {
-    size_t tables = result.report.toc ? result.report.toc->tables.size() : m.database->table_rows.size();
-    detail += "; database " + std::to_string(tables) + " tables, " + FormatBytes(m.database->bytes);
+    detail += "; database " + std::to_string(DatabaseTables(result)) + " tables, " + FormatBytes(m.database->bytes);
   } else {
     detail += "; no database";
   }
@@ -410,7 +416,8 @@ nlohmann::json SetJson(const SetResult& result) {
     set.update(SignatureJson(m));
   }
   if (result.signature) set["signature"] = ToString(result.signature->check);
-  if (result.report.toc) set["database_tables"] = result.report.toc->tables.size();
+  if (result.report.manifest && result.report.manifest->database)
+    set["database_tables"] = DatabaseTables(result);
   return set;
 }
 
@@ -450,8 +457,9 @@ Status RunVerify(const GlobalOptions& global, const VerifyOptions& options) {
   std::map<std::string, const SetResult*> checked;
   size_t failed = 0;
   for (const auto& id : ids) {
-    SetResult result = CheckStructure(repo, tools_cache, trust, id);
-    result.requested = requested.count(id) > 0;
+    const bool is_requested = requested.count(id) > 0;
+    SetResult result = CheckStructure(repo, tools_cache, trust, id, options.deep && is_requested);
+    result.requested = is_requested;
     CheckAncestors(checked, result);
     if (options.deep && result.requested) DeepCheck(global, config, repo, result);
     if (!global.json) {  // each set as soon as it is done: verify --all can take long

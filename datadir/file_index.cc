@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datadir/index_entry_json.h"
+
 namespace gb {
 namespace {
 
@@ -23,37 +25,6 @@ nlohmann::json FileIndexEntry::ToJson() const {
   if (inode != 0) json["inode"] = inode;
   if (racy) json["racy"] = true;
   return json;
-}
-
-Result<FileIndexEntry> FileIndexEntry::FromJson(const nlohmann::json& json,
-                                                const std::string& where) {
-  FileIndexEntry entry;
-  try {
-    entry.path = json.at("path").get<std::string>();
-    entry.type = json.at("type").get<std::string>();
-    entry.mode = json.at("mode").get<uint32_t>();
-    entry.uid = json.at("uid").get<uint64_t>();
-    entry.gid = json.at("gid").get<uint64_t>();
-    entry.user = json.value("user", std::string());
-    entry.group = json.value("group", std::string());
-    entry.size = json.at("size").get<uint64_t>();
-    entry.mtime_ns = json.at("mtime_ns").get<int64_t>();
-    entry.link_target = json.value("link", std::string());
-    entry.sha256 = json.value("sha256", std::string());
-    entry.set_id = json.at("set").get<std::string>();
-    entry.offset = json.at("offset").get<uint64_t>();
-    entry.length = json.at("length").get<uint64_t>();
-    entry.ctime_ns = json.value("ctime_ns", int64_t{0});
-    entry.inode = json.value("inode", uint64_t{0});
-    entry.racy = json.value("racy", false);
-  } catch (const nlohmann::json::exception& error) {
-    return Status::Failed(where + ": not an index entry (" + error.what() + ")",
-                          "the index is damaged: `govern-backup verify` checks it");
-  }
-  if (entry.path.empty())
-    return Status::Failed(where + ": an index entry without a path",
-                          "the index is damaged: `govern-backup verify` checks it");
-  return entry;
 }
 
 int ComparePaths(std::string_view a, std::string_view b) {
@@ -134,12 +105,10 @@ Result<bool> FileIndexReader::Next(FileIndexEntry& entry) {
 }
 
 Result<bool> FileIndexReader::ParseLine(const std::string& line, FileIndexEntry& entry) {
-  const std::string where = name_ + " entry " + std::to_string(entries_ + 1);
-  nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
-  if (json.is_discarded())
-    return Status::Failed(where + " is not JSON",
+  std::string why;
+  if (!ParseIndexEntry(line, entry, why))
+    return Status::Failed(name_ + " entry " + std::to_string(entries_ + 1) + ": " + why,
                           "the index is damaged: `govern-backup verify` checks it");
-  GB_ASSIGN_OR_RETURN(entry, FileIndexEntry::FromJson(json, where));
   ++entries_;
   return true;
 }

@@ -46,8 +46,7 @@ struct FileIndexEntry {
   uint64_t offset = 0;      // of the member's first header byte in the uncompressed tar
   uint64_t length = 0;      // header(s), content and padding: up to the next member
 
-  nlohmann::json ToJson() const;
-  static Result<FileIndexEntry> FromJson(const nlohmann::json& json, const std::string& where);
+  nlohmann::json ToJson() const;  // read back by ParseIndexEntry (index_entry_json.h)
 };
 
 // The order of every index: the walk's order (name-sorted pre-order), i.e. paths compared
