@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "coordinator/commands.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/set_diff.h"
 #include "coordinator/set_index.h"
@@ -212,6 +213,7 @@ Status RunDiff(const GlobalOptions& global, const DiffOptions& options) {
   GB_ASSIGN_OR_RETURN(auto repo, OpenRepository(config, global.repo, global.wrap_store));
   GB_ASSIGN_OR_RETURN(Manifest from, repo->LoadSet(options.from));
   GB_ASSIGN_OR_RETURN(Manifest to, repo->LoadSet(options.to));
+  GB_RETURN_IF_ERROR(AcceptAll(config.encryption, {from, to}));
   GB_ASSIGN_OR_RETURN(DiffPlan plan, Plan(*repo, from, to));
   // The text output says it in its own words; a JSON reader may not look at every key.
   if (global.json)

@@ -76,8 +76,7 @@ Status RunExtract(const GlobalOptions& global, const ExtractCommandOptions& opti
   if (!HasSetTree(manifest)) return NoIndexError(*repo, manifest);
   GB_ASSIGN_OR_RETURN(std::vector<Manifest> chain, LoadChain(*repo, manifest.id));
   // A planted set must not write files either: the same trust as restore's, every set read.
-  GB_ASSIGN_OR_RETURN(ManifestTrust trust, ManifestTrust::FromConfig(config.encryption));
-  for (const Manifest& each : chain) GB_RETURN_IF_ERROR(trust.Accept(each));
+  GB_RETURN_IF_ERROR(AcceptAll(config.encryption, chain));
 
   // Step: the destination, then the tree of the named paths into it.
   std::error_code error;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/commands.h"
+#include "coordinator/manifest_signature.h"
 #include "coordinator/node_context.h"
 #include "coordinator/set_index.h"
 
@@ -86,6 +87,7 @@ Status RunLs(const GlobalOptions& global, const LsOptions& options) {
   GB_ASSIGN_OR_RETURN(auto repo, OpenRepository(config, global.repo, global.wrap_store));
   GB_ASSIGN_OR_RETURN(Manifest manifest, repo->LoadSet(options.id));
   if (!manifest.index) return NoIndexError(*repo, manifest);
+  GB_RETURN_IF_ERROR(AcceptAll(config.encryption, {manifest}));
   std::vector<std::string> paths;
   if (!options.path.empty()) paths.push_back(options.path);
   JsonArrayPrinter json;

@@ -137,6 +137,12 @@ Status ManifestTrust::Accept(const Manifest& manifest) const {
                         HintFor(verdict.check));
 }
 
+Status AcceptAll(const EncryptionConfig& encryption, const std::vector<Manifest>& manifests) {
+  GB_ASSIGN_OR_RETURN(ManifestTrust trust, ManifestTrust::FromConfig(encryption));
+  for (const Manifest& manifest : manifests) GB_RETURN_IF_ERROR(trust.Accept(manifest));
+  return Status::Ok();
+}
+
 nlohmann::json SignatureJson(const Manifest& manifest) {
   return {{"signed", manifest.signature.has_value()},
           {"signed_by", manifest.signature ? manifest.signature->public_key : std::string()}};

@@ -93,6 +93,11 @@ class ManifestTrust {
   std::vector<std::string> keys_;
 };
 
+// Restore's trust, for the commands that read what sets hold (extract, ls, diff): every
+// manifest accepted by ManifestTrust::FromConfig(encryption), or the first refusal. A planted
+// set is not listed, compared or extracted either.
+Status AcceptAll(const EncryptionConfig& encryption, const std::vector<Manifest>& manifests);
+
 // For list/show: {"signed": bool, "signed_by": "ed25519:..." or ""} as the manifest states
 // it (not checked: verify checks).
 nlohmann::json SignatureJson(const Manifest& manifest);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "coordinator/commands.h"
+#include "coordinator/index_cache.h"
 #include "coordinator/json_output.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
@@ -197,6 +198,18 @@ nlohmann::json PlanJson(const std::vector<PlanItem>& plan, bool dry_run, bool co
           {"leftovers", std::move(leftovers)}};
 }
 
+// A copy that outlives its set is never used, but it is the file names of a data dir in
+// clear: it goes with the set. On a host without copies there is nothing to do.
+void DropIndexCopies(const Config& config, const Repository& repo) {
+  Result<std::vector<std::string>> existing = repo.CompleteSetIds();
+  if (!existing.ok()) {
+    spdlog::warn("the index copies in {} were not pruned: {}", config.backup.cache_dir,
+                 existing.status().ToString());
+    return;
+  }
+  IndexCache(config.backup.cache_dir, repo).Prune(*existing);
+}
+
 }  // namespace
 
 Status RunPrune(const GlobalOptions& global, const PruneOptions& options) {
@@ -226,6 +239,9 @@ Status RunPrune(const GlobalOptions& global, const PruneOptions& options) {
 
   // Step: the removals, unless dry run.
   Status removed = options.dry_run ? Status::Ok() : RemovePlanned(global.env, repo, plan);
+
+  // Step: the backup host's plaintext copies of the removed sets' indexes (index_cache.h).
+  if (!options.dry_run) DropIndexCopies(config, repo);
 
   // Step: the outcome.
   if (global.json) PrintJson(PlanJson(plan, options.dry_run, removed.ok()));

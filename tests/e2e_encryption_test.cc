@@ -9,6 +9,7 @@
 // without any key.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -225,6 +226,30 @@ TEST_F(EncryptionTest, ChainOnAPublicKeyHostRestoresWithTheIdentityAndStoresNoPl
   std::string id = fallback.out.substr(0, fallback.out.find('\n'));
   EXPECT_EQ(Load(id).type, SetType::kFull);
   EXPECT_NE(fallback.err.find("identity_file"), std::string::npos) << fallback.err;
+}
+
+// prune removes the host's plaintext copy of each index whose set it removes, and only those.
+TEST_F(EncryptionTest, PruneDropsTheIndexCopiesOfTheSetsItRemoves) {
+  const std::string older = BackupOkInItsOwnSecond({"--full"});
+  const std::string newer = BackupOkInItsOwnSecond({"--full"});
+  const auto copies = [this] {
+    std::vector<std::string> names;
+    for (const auto& folder : fs::directory_iterator(cache_dir_))
+      for (const auto& copy : fs::directory_iterator(folder))
+        names.push_back(copy.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  ASSERT_EQ(copies(), (std::vector<std::string>{older + ".index.zst", newer + ".index.zst"}));
+  UseKeys(Keys::kPublicOnly, "[retention]\nkeep_last = 1\nkeep_daily = 0\nkeep_weekly = 0\n"
+                             "keep_monthly = 0\nkeep_within = \"0s\"\n");
+  CommandResult dry = Run({"prune", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.out << dry.err;
+  EXPECT_EQ(copies().size(), 2u) << "a dry run removes nothing";
+  CommandResult pruned = Run({"prune"});
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.out << pruned.err;
+  EXPECT_FALSE(fs::exists(repo_ + "/" + older));
+  EXPECT_EQ(copies(), std::vector<std::string>{newer + ".index.zst"});
 }
 
 // The restore host's identity file protected with a passphrase (what `age-keygen | age -p`

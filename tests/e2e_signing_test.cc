@@ -188,7 +188,7 @@ TEST_F(SigningTest, AWholeSetForgedWithAnotherKeyIsRefused) {
   const std::string id = BackupOk();
   repository_toml_.clear();
   Sign(key_file_, recipients + "identity_file = \"" + identity_file + "\"\n");
-  BackupOk();  // the repository exists, with a set of its own
+  const std::string ours = BackupOk();  // the repository exists, with a set of its own
   fs::copy(forger_repo + "/" + id, repo_ + "/" + id, fs::copy_options::recursive);
   ASSERT_TRUE(Manifest::Load(ManifestPath(id))->encrypted()) << "decryptable with our identity";
 
@@ -200,6 +200,17 @@ TEST_F(SigningTest, AWholeSetForgedWithAnotherKeyIsRefused) {
   EXPECT_EQ(extract.exit_code, 1) << extract.out << extract.err;
   EXPECT_NE(extract.err.find("not a trusted key"), std::string::npos) << extract.err;
   EXPECT_FALSE(fs::exists(out));
+  // Nor are its files listed or compared: what a forged index says is not shown as ours.
+  CommandResult ls = Run({"ls", id});
+  EXPECT_EQ(ls.exit_code, 1) << ls.out << ls.err;
+  EXPECT_NE(ls.err.find("not a trusted key"), std::string::npos) << ls.err;
+  EXPECT_EQ(ls.out, "");
+  for (const auto& [from, to] : {std::pair{ours, id}, std::pair{id, ours}}) {
+    CommandResult diff = Run({"diff", from, to});
+    EXPECT_EQ(diff.exit_code, 1) << diff.out << diff.err;
+    EXPECT_NE(diff.err.find("not a trusted key"), std::string::npos) << diff.err;
+    EXPECT_EQ(diff.out, "");
+  }
   JsonRun audit = RunJson(config_path_, {"audit", "--quick"});
   EXPECT_EQ(audit.exit_code, 3) << audit.out;
   EXPECT_TRUE(HasProblem(audit.doc, "set " + id + " signature", "not a trusted key")) << audit.out;
