@@ -25,7 +25,8 @@ Result<std::string> NormalizeSetPath(const std::string& path);
 bool IsUnder(const std::string& entry_path, const std::string& selected);
 
 // Calls `visit` for every index entry under one of `paths` (normalized), in archive order,
-// reading the index once as a stream. A path with no entry is an error naming it (exit 1),
+// reading the index once as a stream (decompressed only up to the last selected path, all of
+// it hashed). A path with no entry is an error naming it (exit 1),
 // as is a set without an index.
 Status ForEachSelectedEntry(const Repository& repository, const Manifest& manifest,
                             const std::vector<std::string>& paths,
