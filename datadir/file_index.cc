@@ -109,6 +109,7 @@ FileIndexReader::~FileIndexReader() = default;
 
 Result<bool> FileIndexReader::Refill() {
   if (!eof_) {
+    for (Needle& needle : needles_) needle.searched = false;  // the bytes move
     if (start_ > 0) {
       std::memmove(buffer_.get(), buffer_.get() + start_, end_ - start_);
       end_ -= start_;
@@ -128,7 +129,6 @@ Result<bool> FileIndexReader::Refill() {
     GB_ASSIGN_OR_RETURN(size_t got, source_.Read(buffer_.get() + end_, capacity_ - end_));
     if (got > 0) {
       end_ += got;
-      for (Needle& needle : needles_) needle.searched = false;  // the bytes moved
       return true;
     }
     eof_ = true;

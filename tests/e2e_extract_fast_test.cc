@@ -3,8 +3,15 @@
 // the named entries (one byte flipped near the end of the stored object, nothing else
 // rewritten) is refused as damaged, with --to DIR left as it was (absent, or empty), whether
 // the index is plain zstd or age-encrypted. Undamaged, the same commands give the file, and
-// name a path that is absent from the set, early or late in the index's order.
+// name a path that is absent from the set, early or late in the index's order (also one
+// that is not valid UTF-8, which used to abort the tool).
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <ctime>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -24,7 +31,10 @@ namespace fs = std::filesystem;
 // Early in the index's order: everything under kBulk sorts after it.
 constexpr char kFile[] = "config/general-settings.json";
 constexpr char kBulk[] = "config/zz-bulk";
-constexpr int kBulkFiles = 3000;  // ~600 KB of index lines: more than one read of the reader
+// ~800 KB of index lines, more than one read of the reader; and more entries than extract
+// keeps from its plan for the metadata step (set_tree.cc): extracting kBulk reads it again.
+constexpr int kBulkFiles = 4200;
+constexpr time_t kBulkMtime = 1000000000;  // 2001: the folder's, as extract must restore it
 
 class ExtractFastTest : public GovernNodeTest {
  protected:
@@ -36,6 +46,8 @@ class ExtractFastTest : public GovernNodeTest {
       ASSERT_TRUE(WriteFile(node_.data_dir + "/" + kBulk + "/file-" + std::to_string(i) + ".json",
                             "{\"n\": " + std::to_string(i) + "}\n", 0644)
                       .ok());
+    const timespec times[2] = {{kBulkMtime, 0}, {kBulkMtime, 0}};
+    ASSERT_EQ(utimensat(AT_FDCWD, (node_.data_dir + "/" + kBulk).c_str(), times, 0), 0);
   }
 
   void UseEncryption() {
@@ -61,13 +73,21 @@ class ExtractFastTest : public GovernNodeTest {
     EXPECT_EQ(extracted.doc["entries"], 1);
     EXPECT_EQ(*ReadWholeFile(root_ + "/good/" + kFile),
               *ReadWholeFile(node_.data_dir + "/" + kFile));
+    JsonRun folder = RunJson(config_path_, {"extract", id, kBulk, "--to", root_ + "/bulk"});
+    ASSERT_EQ(folder.exit_code, 0) << folder.out << folder.err;
+    EXPECT_EQ(folder.doc["entries"], kBulkFiles + 1);
+    struct stat st {};
+    ASSERT_EQ(stat((root_ + "/bulk/" + kBulk).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, kBulkMtime);  // given after its files were written
     const std::string late = std::string(kBulk) + "/file-999.json";
     JsonRun listed = RunJson(config_path_, {"ls", id, late});
     ASSERT_EQ(listed.exit_code, 0) << listed.err;
     ASSERT_EQ(listed.doc.size(), 1u) << listed.out;
     EXPECT_EQ(listed.doc[0]["path"], late);
-    for (const std::string absent : {"0-before-all", "config/general-settings.jsonx",
-                                     std::string(kBulk) + "/file-99", "zzz"}) {
+    for (const std::string& absent : std::vector<std::string>{
+             "0-before-all", "config/general-settings.jsonx", std::string(kBulk) + "/file-99",
+             "config/\xc3",  // ends inside a UTF-8 sequence: the JSON escaper refuses it whole
+             "zzz"}) {
       CommandResult missing = Run({"extract", id, absent, "--to", root_ + "/missing"});
       EXPECT_EQ(missing.exit_code, 1) << absent;
       EXPECT_NE(missing.err.find("path " + absent + " is not in set " + id), std::string::npos)
