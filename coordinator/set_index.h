@@ -25,8 +25,10 @@ Result<std::string> NormalizeSetPath(const std::string& path);
 bool IsUnder(const std::string& entry_path, const std::string& selected);
 
 // Calls `visit` for every index entry under one of `paths` (normalized), in archive order,
-// reading the index once as a stream. A path with no entry is an error naming it (exit 1),
-// as is a set without an index.
+// reading the index once as a stream (decompressed only up to the last selected path, all of
+// it hashed). A path with no entry is an error naming it (exit 1), as is a set without an
+// index. An index that cannot be read, or not to the end, and whose stored bytes are not the
+// manifest's is said to be damaged, whatever layer tripped on the damage first.
 Status ForEachSelectedEntry(const Repository& repository, const Manifest& manifest,
                             const std::vector<std::string>& paths,
                             const std::function<Status(const FileIndexEntry&)>& visit);

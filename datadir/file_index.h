@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,29 +68,44 @@ class FileIndexWriter {
 };
 
 // Reads entries back from the uncompressed JSON lines of `source` (e.g. OpenHalf's reader);
-// `name` names the index in errors.
+// `name` names the index in errors. Lines are scanned in place in one reused buffer: a line
+// is copied only to be parsed.
 class FileIndexReader {
  public:
-  FileIndexReader(ByteSource& source, std::string name)
-      : source_(source), name_(std::move(name)) {}
+  FileIndexReader(ByteSource& source, std::string name);
+  ~FileIndexReader();
   // The next entry into `entry`; false at the end. A damaged line is an error naming it.
   Result<bool> Next(FileIndexEntry& entry);
-  // The same, skipping without parsing every line whose path does not start with one of
-  // `prefixes` (parsing every line of a large index is what made a one-file extract slow).
-  // Skipped lines still count in entries().
+  // The same, but only for lines whose path starts with one of `prefixes` (as strings: "a"
+  // matches "a/b" and "a-c"), found by a search of the buffer for their key without parsing
+  // the others (parsing every line of a large index is what made a one-file extract slow).
+  // The index is in ComparePaths order, in which the paths starting with a prefix are one
+  // run: false once the reader is past every prefix's run (checked once per buffer of
+  // lines), with the rest of `source` unread; the caller drains it if it needs its digest
+  // (ZstdReader::SkipToEnd). Skipped lines count in entries().
   Result<bool> NextWithPathPrefix(FileIndexEntry& entry, const std::vector<std::string>& prefixes);
   uint64_t entries() const { return entries_; }
 
  private:
-  Result<bool> NextLine(std::string& line);
-  Result<bool> ParseLine(const std::string& line, FileIndexEntry& entry);
+  struct Needle;
+  Result<bool> NextLine(std::string_view& line);
+  // Reads more of `source` behind the unread bytes; false at its end.
+  Result<bool> Refill();
+  Result<bool> ParseLine(std::string_view line, FileIndexEntry& entry);
+  void SetPrefixes(const std::vector<std::string>& prefixes);
+  // Whether `line`'s path sorts after every prefix's run (false if it cannot be read).
+  bool PastEveryPrefix(std::string_view line) const;
 
   ByteSource& source_;
   std::string name_;
-  std::string buffer_;
-  size_t start_ = 0;
+  std::unique_ptr<char[]> buffer_;  // not a std::string: growing it would zero-fill
+  size_t capacity_ = 0;
+  size_t start_ = 0;  // first unread byte
+  size_t end_ = 0;    // end of the bytes read
   bool eof_ = false;
   uint64_t entries_ = 0;
+  std::vector<std::string> prefixes_;
+  std::vector<Needle> needles_;
 };
 
 }  // namespace gb

@@ -25,8 +25,26 @@
 
 namespace gb {
 
+// An allocator that leaves chars uninitialised: a chunk is always read into before it is
+// used, and zero-filling (thus faulting in) megabytes of chunks per reader, most of which a
+// small object never reaches, was a sixth of a one-file extract's time.
+template <typename T>
+struct UninitialisedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitialisedAllocator<U>;
+  };
+  UninitialisedAllocator() = default;
+  template <typename U>
+  UninitialisedAllocator(const UninitialisedAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* at) noexcept {
+    ::new (static_cast<void*>(at)) U;
+  }
+};
+
 struct PrefetchedChunk {
-  std::vector<char> bytes;  // chunk_size bytes of storage
+  std::vector<char, UninitialisedAllocator<char>> bytes;  // chunk_size bytes of storage
   size_t size = 0;          // bytes filled; 0: the end of the stream
 };
 

@@ -404,6 +404,34 @@ Result<size_t> ZstdReader::Read(void* buffer, size_t capacity) {
   return result;
 }
 
+Status ZstdReader::SkipToEnd() {
+  Impl& impl = *impl_;
+  if (!impl.failure.ok()) return impl.failure;
+  if (impl.at_end) return Status::Ok();
+  if (!impl.chunk_reader) {
+    // A subclass reading by itself (Init was not called): its own Read, to the end.
+    std::unique_ptr<char[]> discard(new char[kReadChunkSize]);
+    for (;;) {
+      GB_ASSIGN_OR_RETURN(size_t got, Read(discard.get(), kReadChunkSize));
+      if (got == 0) return Status::Ok();
+    }
+  }
+  for (;;) {
+    if (impl.chunk) impl.chunk_reader->Recycle(std::move(impl.chunk));
+    Result<std::unique_ptr<PrefetchedChunk>> next = impl.chunk_reader->Next();
+    if (!next.ok()) {
+      impl.failure = next.status();
+      return impl.failure;
+    }
+    impl.chunk = std::move(next).value();
+    if (impl.chunk->size == 0) break;
+  }
+  impl.input = ZSTD_inBuffer{nullptr, 0, 0};
+  impl.output_was_full = false;
+  impl.at_end = true;
+  return Status::Ok();
+}
+
 const std::string& ZstdReader::header_frame() const { return impl_->header_frame; }
 std::string ZstdReader::sha256_hex() const {
   return impl_->at_end && impl_->failure.ok() ? impl_->chunk_reader->sha256_hex() : std::string();

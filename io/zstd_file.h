@@ -87,6 +87,13 @@ class ZstdReader : public ByteSource {
   // an error naming the source.
   Result<size_t> Read(void* buffer, size_t capacity) override;
 
+  // Reads the rest of the compressed bytes without decompressing them, so that sha256_hex()
+  // is that of the whole source (a caller that has read all the payload it wants still
+  // checks the digest, at the cost of reading, not of decompressing). Read returns 0
+  // afterwards. A truncated or corrupt stream is then told only by its digest. Virtual: a
+  // subclass that decompresses by itself reads the rest through Read (the default for it).
+  virtual Status SkipToEnd();
+
   // Virtual: a seekable half is read by a subclass that decompresses its frames in parallel
   // (coordinator/half_stream.cc), to the same effect.
   virtual const std::string& header_frame() const;  // of a leading skippable frame, or ""
