@@ -43,7 +43,7 @@ const std::map<std::string, std::vector<std::string>>& Schema() {
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
       {"repository", RepositoryKeys()},
       {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every",
-                  "cache_dir"}},
+                  "cache_dir", "change_journal"}},
       {"snapshot", {"create", "path", "destroy"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file", "signing_key_file",
                       "trusted_keys"}},
@@ -354,6 +354,7 @@ class ConfigReader {
       backup->full_every_text = every->text;
     }
     if (auto value = reader_.AbsolutePath("backup", "cache_dir")) backup->cache_dir = *value;
+    if (auto journal = reader_.Boolean("backup", "change_journal")) backup->change_journal = *journal;
   }
 
   void ReadSnapshot(SnapshotConfig* snapshot) {

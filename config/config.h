@@ -54,6 +54,9 @@ struct BackupConfig {
   // Where the backup host keeps a plaintext copy of each set's index, so that an encrypted
   // repository's next set can build on it without the identity (coordinator/index_cache.h).
   std::string cache_dir = "/var/cache/govern-backup";
+  // Offline: the first pass keeps a change journal (inotify), so that the second one, DSS
+  // stopped, reads only the directories where something happened (datadir/change_journal.h).
+  bool change_journal = true;
 
   static std::vector<std::string> DefaultExcludes();
 };

@@ -104,6 +104,12 @@ full_every = "7d"
 # file names and hashes of the data dir this host reads in clear anyway. Kept to the sets
 # that exist.
 cache_dir = "/var/cache/govern-backup"
+# Offline: while the first pass reads the data dir (DSS running), inotify notes where anything
+# changes; with DSS stopped, the second pass reads only those directories, so DSS is down for
+# what changed, not for the size of the data dir. It falls back to stat'ing every entry when
+# the journal cannot be trusted (watch limit, queue overflow, hard links). Writes through a
+# shared memory mapping raise no inotify event: set false if something writes the data dir so.
+change_journal = true
 
 [snapshot]
 # Optional: capture the data dir from an atomic volume snapshot instead of the live folder.

@@ -146,6 +146,12 @@ class DatabaseCapture {
     GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
     spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
     GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
+    return Status::Ok();
+  }
+
+  // Once pg_dump holds the snapshot (and has locked the tables it dumps), DSS may run again;
+  // its output then streams into the set on a thread of its own.
+  Status Hold() {
     GB_RETURN_IF_ERROR(dump_->WaitUntilSnapshotHeld().WithContext("pg_dump"));
     pump_ = std::thread([this] {
       WaitUntilDrainAllowed();
@@ -187,6 +193,7 @@ class DatabaseCapture {
 
   Result<ManifestDatabase> Finish() {
     AllowDrain();
+    if (!pump_.joinable()) return Status::Failed("internal error: the database half was never held");
     pump_.join();
     if (!pumped_.ok()) {
       upload_->Abort(pumped_.status());
@@ -270,8 +277,10 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
     source = context.config.snapshot.path;
   }
 
-  // Step: the database instant: export a snapshot and let pg_dump take hold of it.
+  // Step: the database instant: export a snapshot and start pg_dump on it. With two passes
+  // pg_dump takes hold of it while the second pass reads the data dir (both with DSS down).
   if (context.database) GB_RETURN_IF_ERROR(database.Start(request));
+  if (context.database && !two_passes) GB_RETURN_IF_ERROR(database.Hold());
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: with a volume snapshot, both halves are frozen already: DSS may run again.
@@ -290,6 +299,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
     GB_RETURN_IF_ERROR(datadir.FirstPass());
   }
   GB_RETURN_IF_ERROR(datadir.CloseArchive());
+  if (context.database && two_passes) GB_RETURN_IF_ERROR(database.Hold());
 
   // Step: DSS back as soon as the data dir is captured; pg_dump and the index finish meanwhile.
   if (consistency == Consistency::kOffline) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));

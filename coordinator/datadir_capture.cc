@@ -167,6 +167,7 @@ Status DatadirCapture::Begin() {
   options.set_id = request.id;
   options.parent = h.parent_index.get();
   options.two_passes = two_passes_;
+  options.change_journal = config.backup.change_journal;
   Progress* progress = request.progress;
   options.progress = [progress](uint64_t done) {
     if (progress) progress->Set(0, done);
@@ -209,9 +210,14 @@ Status DatadirCapture::CloseArchive() {
     return stats.status();
   }
   halves_->stats = std::move(*stats);
-  if (two_passes_)
-    spdlog::info("second pass: {} entries archived again, {} vanished",
-                 halves_->stats.second_pass, halves_->stats.vanished);
+  const ArchiveWriteStats& done = halves_->stats;
+  if (two_passes_ && done.journal_not_used.empty())
+    spdlog::info("second pass: {} entries archived again, {} vanished ({} paths changed since the "
+                 "first pass; only their directories were read)",
+                 done.second_pass, done.vanished, done.journal_paths);
+  else if (two_passes_)
+    spdlog::info("second pass: {} entries archived again, {} vanished (every entry stat'ed: {})",
+                 done.second_pass, done.vanished, done.journal_not_used);
   return Status::Ok();
 }
 

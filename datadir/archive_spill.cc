@@ -276,6 +276,22 @@ Result<const FileIndexEntry*> IndexCursor::Seek(std::string_view path, const Pas
   }
 }
 
+namespace {
+bool Encloses(std::string_view directory, std::string_view path) {
+  return path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
+         path[directory.size()] == '/';
+}
+}  // namespace
+
+Status IndexCursor::PassBelow(std::string_view path, const PassedFn& passed) {
+  for (;;) {
+    GB_RETURN_IF_ERROR(Load());
+    if (at_end_ || !Encloses(path, current_.path)) return Status::Ok();
+    loaded_ = false;
+    GB_RETURN_IF_ERROR(passed(current_));
+  }
+}
+
 Status IndexCursor::Drain(const PassedFn& passed) {
   for (;;) {
     GB_RETURN_IF_ERROR(Load());
@@ -285,12 +301,6 @@ Status IndexCursor::Drain(const PassedFn& passed) {
   }
 }
 
-namespace {
-bool Encloses(std::string_view directory, std::string_view path) {
-  return path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
-         path[directory.size()] == '/';
-}
-}  // namespace
 
 void DirectoryChain::PopUntilAncestorOf(std::string_view path) {
   while (!directories_.empty() && !Encloses(directories_.back(), path)) directories_.pop_back();

@@ -89,6 +89,9 @@ class IndexCursor {
   Result<const FileIndexEntry*> Seek(std::string_view path, const PassedFn& passed);
   // Hands every entry left to `passed`.
   Status Drain(const PassedFn& passed);
+  // Hands the entries below directory `path` (the next ones, as it was just sought) to
+  // `passed`: a subtree taken as the stream has it, unwalked.
+  Status PassBelow(std::string_view path, const PassedFn& passed);
   // Whether reading the stream failed (damaged, out of order), as opposed to `passed`.
   bool failed() const { return failed_; }
 

@@ -1,6 +1,7 @@
 #include "datadir/archive_writer.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <utility>
@@ -9,6 +10,7 @@
 
 #include "datadir/archive_locale.h"
 #include "datadir/archive_spill.h"
+#include "datadir/change_journal.h"
 #include "datadir/change_rule.h"
 #include "datadir/data_dir_walk.h"
 #include "datadir/read_ahead.h"
@@ -41,6 +43,11 @@ struct PassPlan {
   // The second pass: DSS is stopped, so an entry whose times were not trusted (racy) but whose
   // header and content are what its first-pass member holds needs no second member.
   bool confirm_racy = false;
+  // The first pass of two: each directory met, before its children are listed.
+  std::function<void(const WalkEntry& directory)> on_directory;
+  // The second pass with a change journal: whether an unchanged directory is entered; one that
+  // is not keeps the first pass's entries below it as they are.
+  std::function<bool(std::string_view directory)> enter;
 };
 
 // Whether the member of `before` is what `node` would be archived as now. A hard-link group is
@@ -68,6 +75,8 @@ struct DataDirArchiver::State {
   Status Redescribe(PassPlan& plan, const WalkEntry& node, const FileIndexEntry& before,
                     int64_t read_at);
   Status ListVanished(DirectoryChain* directories, const std::string& path);
+  Status KeepBelow(PassPlan& plan, const std::string& directory);
+  void NoteForJournal(const FileIndexEntry& entry);
 
   const ArchiveWriteOptions& options;
   TarMemberWriter tar;
@@ -76,6 +85,7 @@ struct DataDirArchiver::State {
   std::unique_ptr<EntrySpill> first_pass;   // two passes: every entry of the first
   std::unique_ptr<EntrySpill> second_pass;  // two passes: what the second one replaced
   std::unique_ptr<IndexCursor> parent;
+  std::unique_ptr<ChangeJournal> journal;  // two passes: from the first pass's start
   bool finished = false;
 };
 
@@ -138,10 +148,31 @@ Status DataDirArchiver::State::Redescribe(PassPlan& plan, const WalkEntry& node,
   return plan.redescribed(entry);
 }
 
+// The first pass's entries below an unchanged directory the journal says nothing happened in,
+// as the walk would have met them: kept, and their directories met (a path gone since the
+// parent set is listed as vanished only in a directory that is still one).
+Status DataDirArchiver::State::KeepBelow(PassPlan& plan, const std::string& directory) {
+  ::close(plan.walk->TakeDirectory());
+  return plan.before->PassBelow(directory, [&](const FileIndexEntry& entry) {
+    if (entry.type == kGoneEntryType) return Gone(plan, entry);
+    if (plan.directories) plan.directories->Met(entry.path, entry.type == "dir");
+    return plan.keep(entry);
+  });
+}
+
+// A hard link changed through one name raises no event under its other names: the second
+// pass looks at every name of a group (the first one is the hard link's target).
+void DataDirArchiver::State::NoteForJournal(const FileIndexEntry& entry) {
+  if (!journal || entry.type != "hardlink") return;
+  journal->Look(entry.path);
+  journal->Look(entry.link_target);
+}
+
 Status DataDirArchiver::State::Node(PassPlan& plan, const WalkEntry& node, int64_t read_at) {
   const std::string relative(node.relative);
   const std::string path = plan.walk->display_root() + "/" + relative;
   if (S_ISSOCK(node.st.st_mode)) return Status::Ok();  // never archived, never indexed
+  if (plan.on_directory && S_ISDIR(node.st.st_mode) && node.fd >= 0) plan.on_directory(node);
   const FileIndexEntry* before = nullptr;
   if (plan.before != nullptr) {
     GB_ASSIGN_OR_RETURN(before, plan.before->Seek(relative, [&](const FileIndexEntry& entry) {
@@ -156,7 +187,10 @@ Status DataDirArchiver::State::Node(PassPlan& plan, const WalkEntry& node, int64
     }
     if (!NeedsArchiving(*before, node.st, target)) {
       if (plan.directories) plan.directories->Met(relative, S_ISDIR(node.st.st_mode));
-      return plan.keep(*before);
+      GB_RETURN_IF_ERROR(plan.keep(*before));
+      if (plan.enter && S_ISDIR(node.st.st_mode) && node.fd >= 0 && !plan.enter(relative))
+        return KeepBelow(plan, relative);
+      return Status::Ok();
     }
     if (before->type == "dir" && S_ISDIR(node.st.st_mode))
       return Redescribe(plan, node, *before, read_at);
@@ -232,10 +266,20 @@ Status DataDirArchiver::FirstPass() {
     plan.before = s.parent.get();
   }
   DirectoryChain directories;
+  if (options.two_passes && options.change_journal) {
+    s.journal = ChangeJournal::Start();
+    s.journal->Watch(walk->root_fd(), "");
+    uint64_t watched = 0;
+    plan.on_directory = [&s, watched](const WalkEntry& directory) mutable {
+      s.journal->Watch(directory.fd, directory.relative);
+      if (++watched % 256 == 0) s.journal->Collect();  // the kernel's queue is bounded
+    };
+  }
   if (options.two_passes) {
     GB_ASSIGN_OR_RETURN(s.first_pass, EntrySpill::Create("the first pass's entries"));
     EntrySpill* spill = s.first_pass.get();
-    plan.keep = plan.archived = plan.redescribed = [spill](const FileIndexEntry& entry) {
+    plan.keep = plan.archived = plan.redescribed = [&s, spill](const FileIndexEntry& entry) {
+      s.NoteForJournal(entry);
       return spill->Add(entry);
     };
     plan.gone = [spill](const FileIndexEntry& entry) { return spill->AddGone(entry.path); };
@@ -273,6 +317,14 @@ Status DataDirArchiver::SecondPass() {
   plan.confirm_racy = true;
   plan.directories = &directories;
   plan.keep = [](const FileIndexEntry&) { return Status::Ok(); };  // the first pass's stands
+  if (s.journal) s.journal->Collect();  // DSS is stopped: everything it did is queued
+  if (s.journal && s.journal->usable()) {
+    ChangeJournal* journal = s.journal.get();
+    plan.enter = [journal](std::string_view directory) { return journal->MustEnter(directory); };
+    s.stats.journal_paths = journal->changed_paths();
+  } else {
+    s.stats.journal_not_used = s.journal ? s.journal->why_not() : "no change journal";
+  }
   plan.archived = [&s, spill](const FileIndexEntry& entry) {
     ++s.stats.second_pass;
     return spill->Add(entry);
@@ -314,6 +366,8 @@ Result<ArchiveWriteStats> DataDirArchiver::Finish() {
 // what is gone left out.
 Status DataDirArchiver::WriteIndex() {
   State& s = *state_;
+  // DSS runs again: the kernel drops the journal's watches now (tens of ms for 10k folders).
+  s.journal.reset();
   const ArchiveWriteOptions& options = s.options;
   if (!s.first_pass || !s.second_pass)
     return Status::Failed("internal error: the index of two passes before the second");

@@ -53,6 +53,9 @@ struct ArchiveWriteOptions {
   // Two passes (DSS running, offline): the first pass tolerates changes like an online one;
   // the caller stops DSS, then SecondPass re-reads what changed since, strictly.
   bool two_passes = false;
+  // Two passes: the first one keeps a change journal (change_journal.h), and the second one
+  // enters only the directories where something happened since. false: it stats everything.
+  bool change_journal = false;
   // Every entry of the new set's index, in path order (DESIGN rule 1). One pass: called
   // during FirstPass; two passes: during WriteIndex. May be empty.
   std::function<Status(const FileIndexEntry& entry)> on_entry;
@@ -63,6 +66,10 @@ struct ArchiveWriteStats {
   uint64_t source_bytes = 0;   // bytes of regular-file content archived
   uint64_t vanished = 0;       // paths in the vanished member
   uint64_t second_pass = 0;    // members archived again by the second pass
+  // The second pass: the paths its change journal named, or why it walked everything ("" when
+  // it used the journal).
+  uint64_t journal_paths = 0;
+  std::string journal_not_used;
   std::vector<std::string> excluded_present;   // excluded names that existed
   std::vector<std::string> changed_while_read;  // online: relative paths
   std::vector<std::string> vanished_while_read;  // online: relative paths

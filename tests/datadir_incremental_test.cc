@@ -111,6 +111,7 @@ class IncrementalTest : public ::testing::Test {
     ArchiveWriteOptions options = DefaultOptions(source_);
     options.set_id = set.id;
     options.two_passes = static_cast<bool>(between);
+    options.change_journal = journal_;
     options.on_entry = [&](const FileIndexEntry& entry) { return writer.Add(entry); };
     bool fired = false;
     if (during_first) {
@@ -223,6 +224,7 @@ class IncrementalTest : public ::testing::Test {
 
   TempDir temp_;
   std::string source_;
+  bool journal_ = false;  // two passes: the second one reads what the change journal names
   int taken_ = 0;
   int restores_ = 0;
   std::map<std::string, std::string> sets_;  // id -> tar
@@ -418,9 +420,26 @@ TEST_F(IncrementalTest, ARacyFileIsReadAgainByTheNextSet) {
   EXPECT_TRUE(ArchivedHere(third).empty());
 }
 
-// ---- two passes ----------------------------------------------------------------------------
+// ---- two passes: each test with a change journal and without -----------------------------
 
-TEST_F(IncrementalTest, TheSecondPassTakesWhatChangedAfterTheFirst) {
+class TwoPassTest : public IncrementalTest, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    IncrementalTest::SetUp();
+    journal_ = GetParam();
+  }
+  // The second pass used the journal when asked to (nothing made it give up).
+  void ExpectJournalUsed(const TakenSet& set) {
+    if (journal_) EXPECT_EQ(set.stats.journal_not_used, "");
+    else EXPECT_NE(set.stats.journal_not_used, "");
+  }
+};
+INSTANTIATE_TEST_SUITE_P(StatEverythingOrJournal, TwoPassTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Journal" : "StatEverything";
+                         });
+
+TEST_P(TwoPassTest, TheSecondPassTakesWhatChangedAfterTheFirst) {
   const std::string s = source_;
   PutFile(s + "/a/stable.txt", "stable\n");
   PutFile(s + "/a/changed.txt", "11111111\n");
@@ -466,11 +485,12 @@ TEST_F(IncrementalTest, TheSecondPassTakesWhatChangedAfterTheFirst) {
   }
   // a/changed, a/created, c-big.bin, d-during; "a" changed in place, as a directory.
   EXPECT_EQ(set.stats.second_pass, 4u);
+  ExpectJournalUsed(set);
 }
 
 // A full set in two passes: the second pass re-reads a file changed after the first read it,
 // and the later member wins in a by-hand extraction.
-TEST_F(IncrementalTest, AFullSetInTwoPasses) {
+TEST_P(TwoPassTest, AFullSetInTwoPasses) {
   PutFile(source_ + "/x.txt", "XXXXXXXX\n");
   PutFile(source_ + "/y.txt", "y\n");
   LetTheTreeAge();
@@ -484,7 +504,7 @@ TEST_F(IncrementalTest, AFullSetInTwoPasses) {
 // A tree written a moment ago is racy throughout in the first pass: the second pass, with DSS
 // stopped, confirms what is unchanged by its content rather than archiving it all twice, and
 // archives what differs although its size and mtime do not.
-TEST_F(IncrementalTest, TheSecondPassConfirmsRacyEntriesByContent) {
+TEST_P(TwoPassTest, TheSecondPassConfirmsRacyEntriesByContent) {
   PutFile(source_ + "/same.txt", "SSSSSSSS\n");
   PutFile(source_ + "/rewritten.txt", "RRRRRRRR\n");
   PutFile(source_ + "/dir/inner.txt", "inner\n");
@@ -500,12 +520,13 @@ TEST_F(IncrementalTest, TheSecondPassConfirmsRacyEntriesByContent) {
 }
 
 // The second pass runs with DSS stopped: a change then is an error, as in one offline pass.
-TEST_F(IncrementalTest, TheSecondPassIsStrict) {
+TEST_P(TwoPassTest, TheSecondPassIsStrict) {
   PutFile(source_ + "/big.bin", Pattern(20 << 20, 3));
   LetTheTreeAge();
   StringSink tar;
   ArchiveWriteOptions options = DefaultOptions(source_);
   options.two_passes = true;
+  options.change_journal = journal_;
   int pass = 1;
   bool fired = false;
   options.progress = [&](uint64_t) {
@@ -523,6 +544,84 @@ TEST_F(IncrementalTest, TheSecondPassIsStrict) {
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.message().find("big.bin changed while being read"), std::string::npos)
       << second.message();
+}
+
+// A tree where one deep folder changes between the passes: the second pass enters only the
+// folders above it, and whatever happened there (a file rewritten in place, one chmod'ed, one
+// made, one removed, a folder made with files in it, a folder renamed) is in the set exactly;
+// paths gone since the parent, in folders nothing happened in, are still listed as vanished.
+TEST_P(TwoPassTest, OnlyWhatChangedIsReadAgainAndTheTreeIsExact) {
+  const std::string s = source_;
+  for (int p = 0; p < 30; ++p)
+    for (int f = 0; f < 5; ++f)
+      PutFile(s + "/projects/P" + std::to_string(p) + "/f" + std::to_string(f) + ".json",
+              "{\"p\": " + std::to_string(p * 10 + f) + "}\n");
+  PutFile(s + "/projects/P7/deep/er/file.txt", "11111111\n");
+  PutFile(s + "/projects/P7/deep/er/chmod.txt", "mode\n");
+  PutFile(s + "/projects/P7/deep/er/removed.txt", "removed\n");
+  PutFile(s + "/projects/P9/old-name/inner.txt", "inner\n");
+  PutFile(s + "/projects/P20/sub/goes.txt", "goes\n");
+  PutFile(s + "/projects/P20/sub/stays.txt", "stays\n");
+  LetTheTreeAge();
+  TakenSet full = Take(nullptr);
+  fs::remove(s + "/projects/P20/sub/goes.txt");  // gone since the parent, in a quiet folder
+  LetTheTreeAge();
+  TakenSet set = Take(&full, [&] {
+    RewriteKeepingSizeAndMtime(s + "/projects/P7/deep/er/file.txt", "22222222\n");
+    fs::permissions(s + "/projects/P7/deep/er/chmod.txt", fs::perms::owner_read);
+    fs::remove(s + "/projects/P7/deep/er/removed.txt");
+    PutFile(s + "/projects/P7/deep/er/made.txt", "made\n");
+    PutFile(s + "/projects/P12/new/sub/a.txt", "a\n");
+    fs::rename(s + "/projects/P9/old-name", s + "/projects/P9/new-name");
+  });
+  EXPECT_EQ(Digest(RestoreByHand({&full, &set})), Digest(source_));
+  ExpectIndexPointsAtMembers(set);
+  ExpectJournalUsed(set);
+  std::vector<std::string> vanished = VanishedOf(set);
+  std::sort(vanished.begin(), vanished.end());
+  EXPECT_EQ(vanished, (std::vector<std::string>{"projects/P20/sub/goes.txt",
+                                                "projects/P7/deep/er/removed.txt",
+                                                "projects/P9/old-name"}));
+  if (journal_) {  // the changed paths, not the 150 files around them
+    EXPECT_GE(set.stats.journal_paths, 6u);
+    EXPECT_LE(set.stats.journal_paths, 12u);
+  }
+}
+
+// A hard link rewritten through one name between the passes: the journal hears of that name
+// only, yet every name of the group is read again and stays one file.
+TEST_P(TwoPassTest, AHardLinkChangedThroughOneNameIsReadUnderEvery) {
+  PutFile(source_ + "/one/first", "linked 1\n");
+  fs::create_directories(source_ + "/two");
+  fs::create_hard_link(source_ + "/one/first", source_ + "/two/second");
+  PutFile(source_ + "/three/other", "other\n");
+  LetTheTreeAge();
+  TakenSet set = Take(nullptr, [&] {
+    std::ofstream(source_ + "/two/second", std::ios::app) << "appended\n";
+  });
+  EXPECT_EQ(Digest(RestoreByHand({&set})), Digest(source_));
+  ExpectIndexPointsAtMembers(set);
+  ExpectJournalUsed(set);
+}
+
+// More events between the passes than the kernel queues: the journal gives up, and the second
+// pass stats everything, missing nothing.
+TEST_P(TwoPassTest, AnOverflowingJournalFallsBackToStatingEverything) {
+  if (!journal_) GTEST_SKIP() << "the journal's own fallback";
+  const int queued = std::stoi(ReadFile("/proc/sys/fs/inotify/max_queued_events"));
+  if (queued > 200000) GTEST_SKIP() << "max_queued_events is " << queued << ": too many files";
+  PutFile(source_ + "/burst/seed.txt", "seed\n");
+  PutFile(source_ + "/quiet/old.txt", "old\n");
+  LetTheTreeAge();
+  TakenSet set = Take(nullptr, [&] {
+    // A new file raises at least two events (created, closed after writing).
+    for (int i = 0; i < queued / 2 + 100; ++i)
+      PutFile(source_ + "/burst/f" + std::to_string(i), "x");
+    RewriteKeepingSizeAndMtime(source_ + "/quiet/old.txt", "new\n");
+  });
+  EXPECT_NE(set.stats.journal_not_used.find("overflowed"), std::string::npos)
+      << set.stats.journal_not_used;
+  EXPECT_EQ(Digest(RestoreByHand({&set})), Digest(source_));
 }
 
 }  // namespace
