@@ -137,6 +137,7 @@ std::string GovernNodeTest::BackupOk(const std::vector<std::string>& extra) {
   args.insert(args.end(), extra.begin(), extra.end());
   CommandResult result = Run(args);
   EXPECT_EQ(result.exit_code, 0) << result.err;
+  last_backup_log_ = result.err;
   std::string id = result.out;
   while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
   return id;

@@ -42,7 +42,8 @@ class GovernNodeTest : public PgClusterTest {
   CommandResult Run(const std::vector<std::string>& args);
   // Starts it without waiting (signal tests); stdout captured.
   std::unique_ptr<Subprocess> Start(const std::vector<std::string>& args);
-  // Runs `backup` (plus extra args), expects exit 0, returns the new set id.
+  // Runs `backup` (plus extra args), expects exit 0, returns the new set id; its stderr (the
+  // log) is kept in last_backup_log_.
   std::string BackupOk(const std::vector<std::string>& extra = {});
   // BackupOk, then waits for the clock's next second: ids and retention order sets by the
   // second, so the next set surely sorts after this one.
@@ -65,6 +66,7 @@ class GovernNodeTest : public PgClusterTest {
 
   std::string root_;         // temporary directory of this test
   std::string repo_;         // <root>/repo
+  std::string last_backup_log_;  // BackupOk's stderr
   std::string config_path_;  // <root>/config.toml
   std::string repository_toml_;  // the [repository] table(s) of WriteConfig; "" = path = repo_
   std::string dbname_;       // unique per test
