@@ -50,8 +50,12 @@ Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& reposito
     upload->plain_copy_ = std::make_unique<TeeSink>(*zstd_output, *options.plain_copy);
     zstd_output = upload->plain_copy_.get();
   }
+  // Encrypted, what is stored is hashed after encryption (stored_); the compressed plaintext
+  // is hashed too only for the index's local copy (plain_sha256).
+  const bool hash_plaintext = upload->age_ == nullptr || options.plain_copy != nullptr;
   if (options.seekable) {
     SeekableZstdOptions seekable;
+    seekable.hash_output = hash_plaintext;
     seekable.level = options.level;
     const int cores = static_cast<int>(std::thread::hardware_concurrency());
     seekable.threads = std::min(options.threads > 0 ? options.threads : std::max(cores, 1),
@@ -67,6 +71,7 @@ Result<std::unique_ptr<HalfUpload>> HalfUpload::Start(const Repository& reposito
     plain.level = options.level;
     plain.threads = options.threads;
     plain.header_frame = options.identity;
+    plain.hash_output = hash_plaintext;
     GB_ASSIGN_OR_RETURN(upload->zstd_, ZstdWriter::Create(*zstd_output, upload->where_, plain));
     upload->writer_ = upload->zstd_.get();
   }

@@ -70,6 +70,7 @@ class HalfUpload {
   std::string sha256_hex() const;  // likewise; valid after Finish()
   bool encrypted() const { return age_ != nullptr; }
   // Of the zstd stream (what an encrypted half's age file holds); valid after Finish().
+  // Encrypted, only computed with HalfOptions::plain_copy (the index); else "".
   std::string plain_sha256_hex() const;
 
  private:

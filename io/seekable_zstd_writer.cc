@@ -101,7 +101,7 @@ struct SeekableZstdWriter::Impl {
 
   Status Emit(const void* data, size_t size) {
     GB_RETURN_IF_ERROR(sink->Write(data, size));
-    hash.Update(data, size);
+    if (options.hash_output) hash.Update(data, size);
     file_bytes += size;
     return Status::Ok();
   }
@@ -247,7 +247,7 @@ Status SeekableZstdWriter::Finish() {
   GB_RETURN_IF_ERROR(impl.Remember(impl.Drain()));
   impl.workers.reset();  // the threads and their buffers are no longer needed
   impl.filling = std::string();
-  impl.sha256_hex = impl.hash.HexDigest();
+  if (impl.options.hash_output) impl.sha256_hex = impl.hash.HexDigest();
   impl.finished = true;
   return Status::Ok();
 }

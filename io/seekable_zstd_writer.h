@@ -31,6 +31,9 @@ struct SeekableZstdOptions {
   int threads = 0;                         // compressing threads; 0 = all online cores
   size_t frame_input_size = 16 << 20;      // 1 byte .. 1 GiB (the format's frame limit)
   std::string identity_frame;              // payload of a skippable frame written first
+  // false: sha256_hex() stays empty (a caller that hashes what it stores after encrypting
+  // it has no use for a second SHA-256 of every byte).
+  bool hash_output = true;
 };
 
 class SeekableZstdWriter : public ByteSink {
@@ -55,6 +58,7 @@ class SeekableZstdWriter : public ByteSink {
   uint64_t input_bytes() const;    // uncompressed bytes written by the caller
   uint64_t file_bytes() const;     // bytes written to the sink, seek table included
   std::string sha256_hex() const;  // of every byte written to the sink; valid after Finish()
+                                   // ("" without hash_output)
 
  private:
   SeekableZstdWriter();

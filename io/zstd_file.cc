@@ -107,6 +107,7 @@ struct ZstdWriter::Impl {
   std::vector<char> output;  // compressed bytes not yet given to the sink
   size_t output_used = 0;
   Sha256 hash;
+  bool hash_output = true;
   std::string sha256_hex;
   uint64_t input_bytes = 0;
   uint64_t output_bytes = 0;
@@ -117,7 +118,7 @@ struct ZstdWriter::Impl {
 
   Status WriteToSink(const void* data, size_t size) {
     GB_RETURN_IF_ERROR(sink->Write(data, size));
-    hash.Update(data, size);
+    if (hash_output) hash.Update(data, size);
     output_bytes += size;
     return Status::Ok();
   }
@@ -185,6 +186,7 @@ Result<std::unique_ptr<ZstdWriter>> ZstdWriter::Create(ByteSink& sink, std::stri
   Impl& impl = *writer->impl_;
   impl.sink = &sink;
   impl.name = std::move(name);
+  impl.hash_output = options.hash_output;
   GB_RETURN_IF_ERROR(impl.Configure(options));
   impl.output.resize(kWriteBufferSize);
   GB_RETURN_IF_ERROR(impl.WriteHeaderFrame(options.header_frame));
@@ -220,7 +222,7 @@ Status ZstdWriter::Finish() {
   ZSTD_freeCCtx(impl.context);
   impl.context = nullptr;
   impl.output = std::vector<char>();
-  impl.sha256_hex = impl.hash.HexDigest();
+  if (impl.hash_output) impl.sha256_hex = impl.hash.HexDigest();
   impl.finished = true;
   return Status::Ok();
 }

@@ -24,6 +24,7 @@ struct ZstdWriterOptions {
   int level = 3;
   int threads = 0;             // zstd worker threads; 0 = all online cores
   std::string header_frame;    // payload of a skippable frame written first; none if empty
+  bool hash_output = true;     // false: sha256_hex() stays empty (see SeekableZstdOptions)
 };
 
 // Compresses into `sink` (not owned, must outlive the writer); hashes and counts the
