@@ -323,7 +323,7 @@ Status DataDirArchiver::SecondPass() {
     plan.enter = [journal](std::string_view directory) { return journal->MustEnter(directory); };
     s.stats.journal_paths = journal->changed_paths();
   } else {
-    s.stats.journal_not_used = s.journal ? s.journal->why_not() : "no change journal";
+    s.stats.journal_not_used = s.journal ? s.journal->why_not() : "[backup] change_journal = false";
   }
   plan.archived = [&s, spill](const FileIndexEntry& entry) {
     ++s.stats.second_pass;
