@@ -57,6 +57,14 @@ void OrderedWorkers::Recycle(std::string buffer) {
     spare_outputs_.push_back(std::move(buffer));
 }
 
+std::string OrderedWorkers::SpareInput() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (spare_inputs_.empty()) return std::string();
+  std::string spare = std::move(spare_inputs_.back());
+  spare_inputs_.pop_back();
+  return spare;
+}
+
 OrderedWorkers::Job OrderedWorkers::TakeJobLocked() {
   Job job = std::move(queue_.front());
   queue_.pop_front();
@@ -69,9 +77,16 @@ OrderedWorkers::Job OrderedWorkers::TakeJobLocked() {
 
 void OrderedWorkers::RunJob(int worker, Job job) {
   Status status = transform_(worker, job.sequence, job.input, &job.output);
-  job.input = std::string();  // free the input before the result waits to be taken
+  job.input.clear();
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // One kept for SpareInput: the owner takes it for the frame it fills next. More would
+    // sit idle (the peak memory of a backup is these buffers); the rest are freed now,
+    // before their results wait to be taken.
+    if (spare_inputs_.empty())
+      spare_inputs_.push_back(std::move(job.input));
+    else
+      job.input = std::string();
     if (status.ok()) {
       done_.emplace(job.sequence, Result<std::string>(std::move(job.output)));
     } else {

@@ -50,6 +50,10 @@ class OrderedWorkers {
   // Gives back a result the owner is done with, so that a later job writes into it instead
   // of a fresh allocation (big frames: saves the page faults and the zero-filling).
   void Recycle(std::string buffer);
+  // An empty buffer to fill with the next input: the storage of an input a job is done with
+  // when there is one (a compressor filling 16 MiB frames otherwise faults in every page of
+  // a fresh allocation: about a tenth of a backup's CPU), else a new string.
+  std::string SpareInput();
 
  private:
   struct Job {
@@ -72,6 +76,7 @@ class OrderedWorkers {
   std::deque<Job> queue_;                  // guarded by mutex_
   std::map<uint64_t, Result<std::string>> done_;  // guarded by mutex_
   std::vector<std::string> spare_outputs_;  // guarded by mutex_
+  std::vector<std::string> spare_inputs_;   // guarded by mutex_; emptied, capacity kept
   bool stopping_ = false;                  // guarded by mutex_
   std::vector<std::thread> threads_;
 };

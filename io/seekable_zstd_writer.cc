@@ -144,7 +144,7 @@ struct SeekableZstdWriter::Impl {
     if (workers->full()) GB_RETURN_IF_ERROR(TakeOneFrame());
     submitted_sizes.push_back(static_cast<uint32_t>(filling.size()));
     workers->Submit(std::move(filling));
-    filling = std::string();
+    filling = workers->SpareInput();
     filling.reserve(options.frame_input_size);
     return Status::Ok();
   }

@@ -100,6 +100,27 @@ TEST(OrderedWorkers, WithoutWorkerThreadsTheOwnerRunsTheJobs) {
   EXPECT_EQ(*workers.Next(), "b!");
 }
 
+TEST(OrderedWorkers, AnInputAJobIsDoneWithComesBackEmptyWithItsStorage) {
+  OrderedWorkers workers(1, 3, [](int, uint64_t, std::string& input, std::string* out) {
+    *out = input.substr(0, 3);
+    return Status::Ok();
+  });
+  EXPECT_EQ(workers.SpareInput().capacity(), std::string().capacity());  // none done yet
+  std::string input(1 << 20, 'x');
+  workers.Submit(std::move(input));
+  EXPECT_EQ(*workers.Next(), "xxx");
+  std::string spare = workers.SpareInput();
+  EXPECT_TRUE(spare.empty());
+  EXPECT_GE(spare.capacity(), 1u << 20);
+  // Only one is kept: a second input done with is freed.
+  workers.Submit(std::string(1 << 20, 'y'));
+  workers.Submit(std::string(1 << 20, 'z'));
+  EXPECT_EQ(*workers.Next(), "yyy");
+  EXPECT_EQ(*workers.Next(), "zzz");
+  EXPECT_GE(workers.SpareInput().capacity(), 1u << 20);
+  EXPECT_EQ(workers.SpareInput().capacity(), std::string().capacity());
+}
+
 TEST(OrderedWorkers, StopsWithJobsStillQueued) {
   OrderedWorkers workers(1, 10, [](int, uint64_t, std::string& input, std::string* out) {
     *out = input;
