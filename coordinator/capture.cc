@@ -18,6 +18,7 @@
 #include "datadir/dss_control.h"
 #include "io/subprocess.h"
 #include "pg/dump.h"
+#include "pg/dump_table_summary.h"
 #include "pg/snapshot.h"
 
 namespace gb {
@@ -156,8 +157,9 @@ class DatabaseCapture {
     pump_ = std::thread([this] {
       WaitUntilDrainAllowed();
       InterruptibleSink sink(upload_->sink());
+      SummarizingSink summarizing(sink, tables_);
       Progress* progress = request_->progress;
-      pumped_ = dump_->PumpTo(sink, [progress](uint64_t done) {
+      pumped_ = dump_->PumpTo(summarizing, [progress](uint64_t done) {
         if (progress) progress->Set(1, done);
       });
     });
@@ -172,19 +174,27 @@ class DatabaseCapture {
     drain_changed_.notify_all();
   }
 
-  // Row counts and content hashes as the snapshot saw them, taken while pg_dump runs; then
-  // the exporting transaction ends (pg_dump keeps its own).
-  void CountRows() {
-    const auto started = std::chrono::steady_clock::now();
-    Result<std::map<std::string, TableSummary>> tables = snapshot_->SummarizeTables();
+  // Row counts and content hashes as the snapshot saw them: read from the dump as it
+  // streamed, else (an archive that could not be followed) asked of the server in the
+  // snapshot, which is still exported; then the exporting transaction ends.
+  void RecordTables() {
+    Result<std::map<std::string, TableSummary>> tables = tables_.Finish();
+    if (tables.ok()) {
+      spdlog::info("row counts and content hashes of {} tables read from the dump", tables->size());
+    } else {
+      spdlog::info("{}: asking the server", tables.status().message());
+      const auto started = std::chrono::steady_clock::now();
+      tables = snapshot_->SummarizeTables();
+      if (tables.ok())
+        spdlog::info("row counts and content hashes of {} tables in {:.1f} s", tables->size(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                         .count());
+    }
     if (tables.ok()) {
       for (const auto& [table, summary] : *tables) {
         table_rows_[table] = summary.rows;
         table_hashes_[table] = summary.hash;
       }
-      spdlog::info("row counts and content hashes of {} tables in {:.1f} s", tables->size(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                       .count());
     } else {
       spdlog::warn("row counts and table hashes not recorded: {}", tables.status().message());
     }
@@ -200,6 +210,7 @@ class DatabaseCapture {
       return pumped_.status();
     }
     GB_RETURN_IF_ERROR(upload_->Finish().status());
+    RecordTables();
     const NodeContext& context = *request_->context;
     ManifestDatabase database;
     database.file = file_;
@@ -234,6 +245,7 @@ class DatabaseCapture {
   std::unique_ptr<PgDump> dump_;
   std::thread pump_;
   Result<uint64_t> pumped_ = Status::Failed("pg_dump output was not read");
+  DumpTableSummary tables_;
   std::map<std::string, uint64_t> table_rows_;
   std::map<std::string, std::string> table_hashes_;
 };
@@ -312,7 +324,6 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
 
   // Step: the database half completes.
   if (context.database) {
-    database.CountRows();
     GB_ASSIGN_OR_RETURN(result.database, database.Finish());
   }
   GB_RETURN_IF_ERROR(CheckInterrupted());

@@ -44,6 +44,14 @@ std::string Sha256::HexDigest() {
   return hex;
 }
 
+void Sha256::DigestAndReset(unsigned char digest[32]) {
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(impl_->context, digest, &length);
+  // The digest the context already has: no new lookup of the algorithm (an implicit fetch,
+  // under a lock, cost more than hashing a row of a few hundred bytes).
+  EVP_DigestInit_ex2(impl_->context, nullptr, nullptr);
+}
+
 std::string Sha256::OfString(const std::string& data) {
   Sha256 hash;
   hash.Update(data.data(), data.size());

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <sstream>
@@ -140,6 +141,17 @@ void ParseTocLine(const std::string& line, DumpToc* toc) {
   }
 }
 
+// pg_dump pins DateStyle, IntervalStyle and extra_float_digits itself. The settings below
+// change how a row is written too, and a database's or role's defaults may set them: pinned,
+// the same rows are the same text in every dump (what DumpTableSummary hashes), and a restore
+// reads them as the same values. lc_monetary is left alone: money restores only under the
+// locale it was written in.
+std::string PinnedTextSettings() {
+  const char* inherited = std::getenv("PGOPTIONS");
+  std::string options = inherited != nullptr ? std::string(inherited) + " " : std::string();
+  return options + "-c TimeZone=UTC -c bytea_output=hex";
+}
+
 }  // namespace
 
 struct PgDump::Impl {
@@ -173,6 +185,7 @@ Result<std::unique_ptr<PgDump>> PgDump::Start(const DumpTools& tools,
   // A connection string as --dbname: host, port, user and password file in one place.
   options.argv.push_back("--dbname=" + params.ConnectionString());
   options.extra_env = params.ChildEnvironment();
+  options.extra_env["PGOPTIONS"] = PinnedTextSettings();
   options.stdout_pipe = true;
   std::unique_ptr<PgDump> dump(new PgDump());
   dump->impl_->description = params.Describe();

@@ -40,8 +40,8 @@ std::string HashText(const std::string& sum_decimal) {
 }  // namespace
 
 bool SameTableHashScheme(const std::string& a, const std::string& b) {
-  const std::string scheme = kTableHashScheme;
-  return a.rfind(scheme, 0) == 0 && b.rfind(scheme, 0) == 0;
+  const size_t colon = a.find(':');
+  return colon != std::string::npos && a.compare(0, colon + 1, b, 0, colon + 1) == 0;
 }
 
 namespace pq {

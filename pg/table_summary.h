@@ -15,8 +15,9 @@
 
 namespace gb {
 
-// The content hash's scheme, spelled at the start of every hash: a hash made another way
-// (a later version) is never taken for a difference, only for "not comparable".
+// The content hash's scheme, spelled at the start of every hash up to its ':': a hash made
+// another way (an older version, or read from the dump: dump_table_summary.h) is never taken
+// for a difference, only for "not comparable". This one is the server's, asked in SQL.
 inline constexpr char kTableHashScheme[] = "hte64sum:";
 
 struct TableSummary {
@@ -28,7 +29,8 @@ struct TableSummary {
 // transaction sees them.
 Result<std::map<std::string, TableSummary>> SummarizeTables(const ConnectionParams& params);
 
-// Whether two hashes were made by the same scheme (so that different means changed).
+// Whether two hashes were made by the same scheme, the same text up to the first ':' (so that
+// different means changed).
 bool SameTableHashScheme(const std::string& a, const std::string& b);
 
 }  // namespace gb

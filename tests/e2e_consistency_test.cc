@@ -16,6 +16,7 @@
 #include "io/files.h"
 #include "pg/table_summary.h"
 #include "sandbox/counter_writer.h"
+#include "tests/support/dump_summary.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/wait.h"
 
@@ -87,7 +88,7 @@ class ConsistencyTest : public GovernNodeTest {
   void ExpectTheRecordedContent(const std::string& id, const ConnectionParams& restored) {
     Result<Manifest> manifest = Manifest::Load(repo_ + "/" + id + "/manifest.toml");
     ASSERT_TRUE(manifest.ok() && manifest->database) << id;
-    Result<std::map<std::string, TableSummary>> tables = SummarizeTables(restored);
+    Result<std::map<std::string, TableSummary>> tables = DumpSummaries(restored);
     ASSERT_TRUE(tables.ok()) << tables.status().ToString();
     ASSERT_EQ(tables->size(), manifest->database->table_hashes.size()) << id;
     for (const auto& [table, summary] : *tables) {

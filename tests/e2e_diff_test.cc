@@ -20,6 +20,7 @@
 #include "pg/table_summary.h"
 #include "sandbox/sql.h"
 #include "tests/support/cli_json.h"
+#include "tests/support/dump_summary.h"
 #include "tests/support/govern_fixture.h"
 #include "tests/support/s3_node_fixture.h"
 
@@ -185,7 +186,7 @@ TEST_F(DiffTest, NamesExactlyWhatChangedBetweenTwoSets) {
 }
 
 TEST_F(DiffTest, ASetHasNoDifferenceWithItselfAndRecordsTheSnapshotsHashes) {
-  Result<std::map<std::string, TableSummary>> live = SummarizeTables(db_);
+  Result<std::map<std::string, TableSummary>> live = DumpSummaries(db_);
   ASSERT_TRUE(live.ok()) << live.status().ToString();
   const std::string id = BackupOk();
   Result<Manifest> manifest = Manifest::Load(repo_ + "/" + id + "/manifest.toml");
@@ -260,6 +261,56 @@ TEST_F(DiffTest, AnOldSetIsComparedAsFarAsItCanBe) {
   EXPECT_NE(nothing.err.find("cannot be compared"), std::string::npos) << nothing.err;
   EXPECT_NE(nothing.err.find("records no table row counts"), std::string::npos) << nothing.err;
   EXPECT_TRUE(nothing.out.empty()) << nothing.out;
+}
+
+// A dump the backup cannot follow as it streams (here pg_dump compresses it itself) is
+// summarized by the server instead: the set still records every table, under the server's
+// scheme; two such sets compare by content, a set of each kind by row count only.
+TEST_F(DiffTest, ADumpThatCannotBeFollowedIsSummarizedByTheServer) {
+  const std::string wrapper = root_ + "/pg-bin";
+  fs::create_directories(wrapper);
+  const std::string real = SharedCluster().bin_dir();
+  ASSERT_TRUE(WriteFile(wrapper + "/pg_dump",
+                        "#!/bin/sh\nexec '" + real + "/pg_dump' \"$@\" --compress=1\n", 0755)
+                  .ok());
+  fs::create_symlink(real + "/pg_restore", wrapper + "/pg_restore");
+  const std::string config = *ReadWholeFile(config_path_);
+  const std::string line = "pg_bin_dir = \"" + real + "\"";
+  ASSERT_NE(config.find(line), std::string::npos) << config;
+  std::string wrapped_config = config;
+  wrapped_config.replace(config.find(line), line.size(), "pg_bin_dir = \"" + wrapper + "\"");
+  ASSERT_TRUE(WriteFile(config_path_, wrapped_config, 0644).ok());
+
+  PlantBefore(node_.data_dir, db_);
+  const std::string first = BackupOkInItsOwnSecond();
+  EXPECT_NE(last_backup_log_.find("a compressed archive"), std::string::npos) << last_backup_log_;
+  EXPECT_NE(last_backup_log_.find("asking the server"), std::string::npos) << last_backup_log_;
+  Result<std::map<std::string, TableSummary>> live = SummarizeTables(db_);
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  Result<Manifest> manifest = Manifest::Load(repo_ + "/" + first + "/manifest.toml");
+  ASSERT_TRUE(manifest.ok() && manifest->database);
+  ASSERT_EQ(manifest->database->table_hashes.size(), live->size());
+  for (const auto& [table, summary] : *live) {
+    EXPECT_EQ(manifest->database->table_hashes.at(table), summary.hash) << table;
+    EXPECT_EQ(manifest->database->table_rows.at(table), summary.rows) << table;
+  }
+  ChangeAfter(node_.data_dir, db_, node_.owner_uid + 1);
+  const std::string second = BackupOkInItsOwnSecond();
+  JsonRun both = RunJson(config_path_, {"diff", first, second});
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(Changes(both.doc.at("tables"), "table"), kExpectedTables);
+  EXPECT_TRUE(both.doc.at("not_compared").empty()) << both.doc.at("not_compared");
+
+  // The next set, by the real pg_dump, is read as it streams: another scheme.
+  ASSERT_TRUE(WriteFile(config_path_, config, 0644).ok());
+  const std::string third = BackupOkInItsOwnSecond();
+  EXPECT_NE(last_backup_log_.find("read from the dump"), std::string::npos) << last_backup_log_;
+  JsonRun mixed = RunJson(config_path_, {"diff", second, third});
+  ASSERT_EQ(mixed.exit_code, 0) << mixed.err;
+  ASSERT_EQ(mixed.doc.at("not_compared").size(), 1u) << mixed.doc.at("not_compared");
+  EXPECT_NE(mixed.doc.at("not_compared")[0].get<std::string>().find("only row counts"),
+            std::string::npos);
+  EXPECT_TRUE(mixed.doc.at("tables").empty()) << mixed.doc.at("tables");
 }
 
 // The merge relies on both indexes being in path order and being the ones the manifests
