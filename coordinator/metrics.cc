@@ -195,6 +195,9 @@ std::string AuditFindingKind(const std::string& subject) {
 Status UpdateMetricsTextfile(const std::string& path, const CommandMetrics& metrics) {
   const std::string directory = std::filesystem::path(path).parent_path().string();
   GB_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(directory));
+  // Under the lock no other writer is at work: a temporary file is a killed writer's.
+  Status cleaned = RemoveAtomicWriteLeftovers(path);
+  if (!cleaned.ok()) spdlog::warn("metrics textfile: {}", cleaned.ToString());
   SampleSet samples(PreviousSamples(path));
   const std::map<std::string, std::string> labels = {{"repository", metrics.repository},
                                                      {"command", metrics.command}};

@@ -15,7 +15,8 @@
 //                                                 (from its id), whoever made it
 //   govern_backup_audit_findings{repository,kind}  problems of the last audit, every kind
 //                                                 listed (0 when none)
-// Processes that rewrite one file at once are serialised by a lock on its directory.
+// Processes that rewrite one file at once are serialised by a lock on its directory; the
+// temporary file of a writer killed before its rename is removed by the next update.
 #pragma once
 
 #include <chrono>
