@@ -287,11 +287,29 @@ TEST_F(MetricsTest, CommandsEndingAtOnceWaitForTheLockAndEachKeepTheirFigures) {
   EXPECT_EQ(names, std::vector<std::string>{"govern-backup.prom"}) << "no temporary file left";
 }
 
-TEST_F(MetricsTest, AnUnreadablePreviousFileIsReplacedWithAWarning) {
-  ASSERT_TRUE(WriteFile(textfile_, "this is { not prometheus\n", 0644).ok());
-  CommandResult result = Run({"verify"});
-  EXPECT_NE(result.err.find("writing it anew"), std::string::npos) << result.err;
-  EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), result.exit_code);
+// A line of the textfile that is not a sample (edited by hand) does not fail the backup nor
+// cost the other commands' figures: it is dropped with a warning naming it.
+TEST_F(MetricsTest, ALineThatIsNotASampleIsDroppedWithAWarningAndTheOtherFiguresKept) {
+  const int verify_exit_code = Run({"verify"}).exit_code;  // no set yet: a failure, recorded
+  ASSERT_TRUE(WriteFile(textfile_, *ReadWholeFile(textfile_) + "this is { not prometheus\n", 0644)
+                  .ok());
+  BackupOk();
+  EXPECT_NE(last_backup_log_.find("is not a Prometheus sample: this is { not prometheus"),
+            std::string::npos)
+      << last_backup_log_;
+  nlohmann::json samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("verify")), verify_exit_code);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("backup")), 0);
+}
+
+// A textfile that cannot be read at all (here a folder took its name) is a warning, not a
+// failed backup: the command's own outcome stands.
+TEST_F(MetricsTest, ATextfileThatCannotBeWrittenIsAWarningNotAFailedBackup) {
+  fs::create_directories(textfile_ + "/in-the-way");
+  BackupOk();
+  EXPECT_NE(last_backup_log_.find("the command's own outcome stands"), std::string::npos)
+      << last_backup_log_;
+  EXPECT_EQ(SetIds().size(), 1u);
 }
 
 }  // namespace
