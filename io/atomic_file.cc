@@ -50,7 +50,8 @@ Status RemoveAtomicWriteLeftovers(const std::string& path) {
     if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
     if (name.find_first_not_of("0123456789", prefix.size()) != std::string::npos) continue;
     if (unlink(it->path().c_str()) != 0 && errno != ENOENT)
-      return Status::FromErrno("cannot remove the leftover " + it->path().string(), errno);
+      return Status::FromErrno("cannot remove the leftover " + it->path().string(), errno,
+                               "a temporary file of a killed writer: remove it by hand");
   }
   if (error) return Status::FromErrno("cannot list " + parent.string(), error.value());
   return Status();
