@@ -59,21 +59,29 @@ bool IsOurs(const MetricSample& sample) {
                      [&](const MetricFamily& family) { return family.name == sample.name; });
 }
 
-// The samples of the previous file that are ours; none (with a warning) when it is unreadable.
+// The samples of the previous file that are ours. A line that does not parse (an edit by
+// hand, another tool's) is dropped with a warning, keeping the figures of the lines that do:
+// a figure gone silently would also silence the alerts computed from it.
 std::vector<MetricSample> PreviousSamples(const std::string& path) {
   std::error_code error;
   if (!std::filesystem::exists(path, error)) return {};
   Result<std::string> text = ReadWholeFile(path);
-  Result<std::vector<MetricSample>> parsed =
-      text.ok() ? ParseMetricSamples(*text) : Result<std::vector<MetricSample>>(text.status());
-  if (!parsed.ok()) {
+  if (!text.ok()) {
     spdlog::warn("metrics textfile {}: {}; writing it anew (the other commands' figures are lost "
                  "until they run again)",
-                 path, parsed.status().message());
+                 path, text.status().message());
     return {};
   }
+  SalvagedMetricSamples read = SalvageMetricSamples(*text);
+  if (!read.refused_lines.empty()) {
+    const size_t more = read.refused_lines.size() - 1;
+    spdlog::warn("metrics textfile {}: {}{}; left out of the rewritten file, the figures of the "
+                 "other lines are kept",
+                 path, read.refused_lines.front(),
+                 more ? " (and " + std::to_string(more) + " more such lines)" : "");
+  }
   std::vector<MetricSample> samples;
-  for (MetricSample& sample : *parsed)
+  for (MetricSample& sample : read.samples)
     if (IsOurs(sample)) samples.push_back(std::move(sample));
   return samples;
 }
@@ -195,6 +203,9 @@ std::string AuditFindingKind(const std::string& subject) {
 Status UpdateMetricsTextfile(const std::string& path, const CommandMetrics& metrics) {
   const std::string directory = std::filesystem::path(path).parent_path().string();
   GB_ASSIGN_OR_RETURN(DirectoryLock lock, DirectoryLock::Acquire(directory));
+  // Under the lock no other writer is at work: a temporary file is a killed writer's.
+  Status cleaned = RemoveAtomicWriteLeftovers(path);
+  if (!cleaned.ok()) spdlog::warn("metrics textfile: {}", cleaned.ToString());
   SampleSet samples(PreviousSamples(path));
   const std::map<std::string, std::string> labels = {{"repository", metrics.repository},
                                                      {"command", metrics.command}};

@@ -2,8 +2,8 @@
 // atomically (a temporary file in the same directory, then a rename: io/atomic_file.h)
 // after each backup, verify, audit and prune. Every figure is labelled with the repository's
 // name; the file holds the figures of every command and repository, each command replacing
-// only its own (the previous file is read back; one we cannot read is replaced, with a
-// warning). Families (gauges):
+// only its own (the previous file is read back; a line of it that is not a sample is dropped
+// with a warning, a file we cannot read at all is replaced with one). Families (gauges):
 //   govern_backup_last_run_timestamp_seconds{repository,command}      when it last finished
 //   govern_backup_last_success_timestamp_seconds{repository,command}  when it last exited 0
 //   govern_backup_last_exit_code{repository,command}
@@ -15,7 +15,8 @@
 //                                                 (from its id), whoever made it
 //   govern_backup_audit_findings{repository,kind}  problems of the last audit, every kind
 //                                                 listed (0 when none)
-// Processes that rewrite one file at once are serialised by a lock on its directory.
+// Processes that rewrite one file at once are serialised by a lock on its directory; the
+// temporary file of a writer killed before its rename is removed by the next update.
 #pragma once
 
 #include <chrono>

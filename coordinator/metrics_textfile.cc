@@ -112,7 +112,13 @@ std::string FormatValue(double value) {
 }  // namespace
 
 Result<std::vector<MetricSample>> ParseMetricSamples(const std::string& text) {
-  std::vector<MetricSample> samples;
+  SalvagedMetricSamples read = SalvageMetricSamples(text);
+  if (!read.refused_lines.empty()) return Status::Failed(read.refused_lines.front());
+  return std::move(read.samples);
+}
+
+SalvagedMetricSamples SalvageMetricSamples(const std::string& text) {
+  SalvagedMetricSamples read;
   int number = 0;
   for (const std::string& raw : SplitLines(text)) {
     ++number;
@@ -123,12 +129,13 @@ Result<std::vector<MetricSample>> ParseMetricSamples(const std::string& text) {
     bool ok = reader.ReadName(&sample.name);
     if (ok && reader.Take('{')) ok = reader.ReadLabels(&sample.labels);
     if (ok) ok = reader.ReadValue(&sample.value);
-    if (!ok)
-      return Status::Failed("line " + std::to_string(number) +
-                            " is not a Prometheus sample: " + line);
-    samples.push_back(std::move(sample));
+    if (ok)
+      read.samples.push_back(std::move(sample));
+    else
+      read.refused_lines.push_back("line " + std::to_string(number) +
+                                   " is not a Prometheus sample: " + line);
   }
-  return samples;
+  return read;
 }
 
 std::string FormatMetrics(const std::vector<MetricFamily>& families,

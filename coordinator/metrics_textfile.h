@@ -28,6 +28,14 @@ struct MetricSample {
 // a sample (name, optional {labels}, value, optional timestamp) is an error naming it.
 Result<std::vector<MetricSample>> ParseMetricSamples(const std::string& text);
 
+// The same reading for a file other hands may have edited: the samples of the lines that
+// parse, and for each line that does not, the error ParseMetricSamples would give.
+struct SalvagedMetricSamples {
+  std::vector<MetricSample> samples;
+  std::vector<std::string> refused_lines;
+};
+SalvagedMetricSamples SalvageMetricSamples(const std::string& text);
+
 // Each family that has samples: its HELP and TYPE lines, then its samples in the order given.
 std::string FormatMetrics(const std::vector<MetricFamily>& families,
                           const std::vector<MetricSample>& samples);

@@ -15,6 +15,11 @@ namespace gb {
 Status WriteFileAtomically(const std::string& path, const std::string& content,
                            mode_t mode = 0600);
 
+// Removes the temporary files that WriteFileAtomically(path) left behind when its process
+// died before the rename. Only for a caller that serialises the writers of `path` (a lock):
+// the file of a writer still at work would go too.
+Status RemoveAtomicWriteLeftovers(const std::string& path);
+
 Status FsyncPath(const std::string& path);       // a file or a directory
 Status FsyncParentDirectory(const std::string& path);
 

@@ -1,11 +1,15 @@
 // The metrics textfile's own reading and writing of the Prometheus text format: what it
 // writes it reads back (escapes included), and what is not a sample is refused.
+#include <chrono>
 #include <cmath>
+#include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "coordinator/metrics.h"
 #include "coordinator/metrics_textfile.h"
+#include "io/files.h"
+#include "tests/support/scratch_dir.h"
 
 namespace gb {
 namespace {
@@ -52,6 +56,44 @@ TEST(MetricsTextfileTest, RefusesWhatIsNotASampleNamingTheLine) {
     ASSERT_FALSE(read.ok()) << bad;
     EXPECT_NE(read.status().message().find("line 2"), std::string::npos) << read.status().message();
   }
+}
+
+TEST(MetricsTextfileTest, SalvageKeepsTheLinesThatParseAndNamesTheOthers) {
+  SalvagedMetricSamples read =
+      SalvageMetricSamples("# HELP x X.\nx{a=\"1\"} 2\nnot a sample\ny 3\nz{a=\"} 4\n");
+  ASSERT_EQ(read.samples.size(), 2u);
+  EXPECT_EQ(read.samples[0].name, "x");
+  EXPECT_EQ(read.samples[1].name, "y");
+  ASSERT_EQ(read.refused_lines.size(), 2u);
+  EXPECT_EQ(read.refused_lines[0], "line 3 is not a Prometheus sample: not a sample");
+  EXPECT_EQ(read.refused_lines[1].rfind("line 5 ", 0), 0u) << read.refused_lines[1];
+}
+
+// A line of the previous file that is not a sample (an edit by hand) costs that line only:
+// the other commands' figures stay, the update succeeds, and the new file parses.
+TEST(MetricsTextfileTest, AnUpdateKeepsTheFiguresAroundALineThatIsNotASample) {
+  testing::ScratchDir scratch("gb-metrics-");
+  const std::string textfile = scratch.path() + "/govern-backup.prom";
+  CommandMetrics verify;
+  verify.command = "verify";
+  verify.repository = "main";
+  verify.exit_code = 4;
+  verify.finished_at = std::chrono::system_clock::now();
+  ASSERT_TRUE(UpdateMetricsTextfile(textfile, verify).ok());
+  std::string text = *ReadWholeFile(textfile);
+  ASSERT_TRUE(WriteFile(textfile, "edited by hand\n" + text, 0644).ok());
+
+  CommandMetrics backup = verify;
+  backup.command = "backup";
+  backup.exit_code = 0;
+  ASSERT_TRUE(UpdateMetricsTextfile(textfile, backup).ok());
+  Result<std::vector<MetricSample>> read = ParseMetricSamples(*ReadWholeFile(textfile));
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  std::map<std::string, double> exit_codes;
+  for (const MetricSample& sample : *read)
+    if (sample.name == "govern_backup_last_exit_code")
+      exit_codes[sample.labels.at("command")] = sample.value;
+  EXPECT_EQ(exit_codes, (std::map<std::string, double>{{"backup", 0}, {"verify", 4}}));
 }
 
 TEST(MetricsTextfileTest, AuditProblemsAreCountedByKind) {

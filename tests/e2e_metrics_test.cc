@@ -2,11 +2,17 @@
 // binary rewrites it, and Prometheus' own parser (python3-prometheus-client's
 // text_string_to_metric_families, the format node_exporter's textfile collector reads)
 // reads back the values each command left.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <memory>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -16,6 +22,7 @@
 #include "io/subprocess.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
+#include "tests/support/wait.h"
 
 namespace gb {
 namespace testing {
@@ -63,6 +70,23 @@ double Value(const nlohmann::json& samples, const std::string& name,
 
 double Now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// How many processes wait in flock() for the folder `path` (/proc/locks: "-> FLOCK" lines
+// naming its device and inode).
+int WaitersForTheLockOf(const std::string& path) {
+  struct stat folder {};
+  if (stat(path.c_str(), &folder) != 0) return -1;
+  char id[64];
+  snprintf(id, sizeof id, "%02x:%02x:%llu", major(folder.st_dev), minor(folder.st_dev),
+           static_cast<unsigned long long>(folder.st_ino));
+  std::ifstream locks("/proc/locks");
+  int waiters = 0;
+  for (std::string line; std::getline(locks, line);)
+    if (line.find("-> FLOCK") != std::string::npos &&
+        line.find(" " + std::string(id) + " ") != std::string::npos)
+      ++waiters;
+  return waiters;
 }
 
 class MetricsTest : public GovernNodeTest {
@@ -207,11 +231,85 @@ TEST_F(MetricsTest, DryRunsAndOtherCommandsWriteNoMetrics) {
   EXPECT_EQ(*ReadWholeFile(textfile_), after_backup);
 }
 
-TEST_F(MetricsTest, AnUnreadablePreviousFileIsReplacedWithAWarning) {
-  ASSERT_TRUE(WriteFile(textfile_, "this is { not prometheus\n", 0644).ok());
-  CommandResult result = Run({"verify"});
-  EXPECT_NE(result.err.find("writing it anew"), std::string::npos) << result.err;
-  EXPECT_EQ(Of("govern_backup_last_exit_code", Cmd("verify")), result.exit_code);
+// Commands of several repositories ending at once: each waits for the textfile's lock (held
+// here until all of them wait, so that they then race for it), then adds its figures and
+// keeps the others'.
+TEST_F(MetricsTest, CommandsEndingAtOnceWaitForTheLockAndEachKeepTheirFigures) {
+  constexpr int kRepositories = 4;
+  std::string repositories;
+  for (int i = 0; i < kRepositories; ++i) {
+    fs::create_directories(root_ + "/repo" + std::to_string(i));
+    repositories += "[repositories.r" + std::to_string(i) + "]\npath = \"" + root_ + "/repo" +
+                    std::to_string(i) + "\"\n";
+  }
+  WriteConfig("[metrics]\ntextfile = \"" + textfile_ + "\"\n" + repositories);
+  const int main_exit_code = Run({"verify"}).exit_code;  // the figures the others must keep
+  const std::string before = *ReadWholeFile(textfile_);
+
+  const std::string folder = root_ + "/textfiles";
+  struct HeldLock {  // released however the test ends: the next tests write the folder too
+    int fd;
+    ~HeldLock() {
+      if (fd >= 0) close(fd);
+    }
+  } lock{open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  ASSERT_GE(lock.fd, 0);
+  ASSERT_EQ(flock(lock.fd, LOCK_EX), 0);
+  const double started = std::floor(Now());
+  std::vector<std::unique_ptr<Subprocess>> commands;
+  for (int i = 0; i < kRepositories; ++i) {
+    // An empty repository: verify fails, and says so in the metrics like any outcome.
+    commands.push_back(Start({"--repo", "r" + std::to_string(i), "verify"}));
+    ASSERT_NE(commands.back(), nullptr);
+  }
+  const bool all_wait = WaitUntil(
+      [&] { return WaitersForTheLockOf(folder) == kRepositories; }, std::chrono::seconds(30));
+  EXPECT_TRUE(all_wait) << WaitersForTheLockOf(folder) << " commands wait for the lock";
+  EXPECT_EQ(*ReadWholeFile(textfile_), before) << "written without the lock";
+  close(lock.fd);
+  lock.fd = -1;
+  std::vector<int> exit_codes;
+  for (auto& command : commands) exit_codes.push_back(command->Wait().exit_code);
+
+  nlohmann::json samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("verify")), main_exit_code);
+  for (int i = 0; i < kRepositories; ++i) {
+    const std::map<std::string, std::string> labels = {{"repository", "r" + std::to_string(i)},
+                                                       {"command", "verify"}};
+    EXPECT_NE(exit_codes[i], 0) << "r" << i;
+    EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", labels), exit_codes[i]) << "r" << i;
+    EXPECT_GE(Value(samples, "govern_backup_last_run_timestamp_seconds", labels), started)
+        << "r" << i;
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder))
+    names.push_back(entry.path().filename().string());
+  EXPECT_EQ(names, std::vector<std::string>{"govern-backup.prom"}) << "no temporary file left";
+}
+
+// A line of the textfile that is not a sample (edited by hand) does not fail the backup nor
+// cost the other commands' figures: it is dropped with a warning naming it.
+TEST_F(MetricsTest, ALineThatIsNotASampleIsDroppedWithAWarningAndTheOtherFiguresKept) {
+  const int verify_exit_code = Run({"verify"}).exit_code;  // no set yet: a failure, recorded
+  ASSERT_TRUE(WriteFile(textfile_, *ReadWholeFile(textfile_) + "this is { not prometheus\n", 0644)
+                  .ok());
+  BackupOk();
+  EXPECT_NE(last_backup_log_.find("is not a Prometheus sample: this is { not prometheus"),
+            std::string::npos)
+      << last_backup_log_;
+  nlohmann::json samples = ParseWithPrometheus(textfile_);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("verify")), verify_exit_code);
+  EXPECT_EQ(Value(samples, "govern_backup_last_exit_code", Cmd("backup")), 0);
+}
+
+// A textfile that cannot be read at all (here a folder took its name) is a warning, not a
+// failed backup: the command's own outcome stands.
+TEST_F(MetricsTest, ATextfileThatCannotBeWrittenIsAWarningNotAFailedBackup) {
+  fs::create_directories(textfile_ + "/in-the-way");
+  BackupOk();
+  EXPECT_NE(last_backup_log_.find("the command's own outcome stands"), std::string::npos)
+      << last_backup_log_;
+  EXPECT_EQ(SetIds().size(), 1u);
 }
 
 }  // namespace
