@@ -245,7 +245,7 @@ class SpillReader {
 };
 
 // Frames of about this many record bytes: small enough that stepping into a quiet run reads
-// little, large enough that level-1 zstd still compresses the records about fourfold.
+// little, large enough that zstd finds the records' repetitions (names, owners, set ids).
 constexpr size_t kFrameBytes = 128 << 10;
 
 }  // namespace

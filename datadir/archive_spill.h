@@ -7,10 +7,12 @@
 // the process, whatever ends it.
 //
 // The second pass (DSS stopped) passes over the first pass's entries below every directory
-// nothing happened in: there a spilled record is looked at by its path and type only, read in
-// place from a buffer of decompressed records (no FileIndexEntry filled, nothing allocated),
-// which makes DSS's downtime far less dependent on the size of the data dir than decoding
-// each entry did.
+// nothing happened in (IndexCursor::PassBelow), and that must not cost DSS's downtime in
+// proportion to the size of the data dir: the spill is cut into frames indexed by their last
+// path, a frame wholly below such a directory is stepped over unread, and in the frames that
+// are read a record is glimpsed in place (path and type) rather than decoded. A gone marker
+// carries whether the first pass found its parent to be a directory, which the second pass
+// trusts below a quiet directory instead of meeting every directory there again.
 //
 // Thread-safety: each object is used by one thread.
 #pragma once
@@ -53,9 +55,9 @@ class TempFile {
   std::string what_;
 };
 
-// The records are cut into zstd frames of about 128 KiB (an index of them, with the last path
-// of each, is kept in memory: some 200 bytes per thousand entries), so that a reader steps over
-// the frames of a quiet run without reading them.
+// The records are cut into independent zstd frames of about 128 KiB of records (their index,
+// with the last path of each, is kept in memory: some 300 bytes per thousand entries), so that
+// a reader steps over the frames of a quiet run without reading them.
 class EntrySpill {
  public:
   static Result<std::unique_ptr<EntrySpill>> Create(const std::string& what);

@@ -339,8 +339,8 @@ Status DataDirArchiver::SecondPass() {
       GB_RETURN_IF_ERROR(spill->AddGone(entry.path, directories.ParentIsDirectory(entry.path)));
     return s.ListVanished(&directories, entry.path);
   };
-  // A link group read again comes whole, its first member with the content.
   const auto started = std::chrono::steady_clock::now();
+  // A link group read again comes whole, its first member with the content.
   Status status = s.tar.ForgetLinks();
   if (status.ok()) status = s.RunPass(plan);
   if (status.ok()) status = spill->Finish();
