@@ -27,10 +27,7 @@ Result<std::string> NormalizeSetPath(const std::string& path) {
 }
 
 bool IsUnder(const std::string& entry_path, const std::string& selected) {
-  if (selected.empty()) return true;
-  if (entry_path.size() < selected.size() || entry_path.compare(0, selected.size(), selected) != 0)
-    return false;
-  return entry_path.size() == selected.size() || entry_path[selected.size()] == '/';
+  return entry_path == selected || PathIsUnder(entry_path, selected);
 }
 
 Status NoIndexError(const Repository& repository, const Manifest& manifest) {

@@ -3,11 +3,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
-#include "io/zstd_file.h"
+#include <zstd.h>
+
+#include "io/files.h"
 
 namespace gb {
 namespace {
@@ -80,13 +84,19 @@ class RecordWriter {
 
 class RecordReader {
  public:
-  explicit RecordReader(const std::string& bytes) : bytes_(bytes) {}
+  explicit RecordReader(std::string_view bytes) : bytes_(bytes) {}
   bool Number(uint64_t& value) { return Take(&value, sizeof value); }
-  bool Text(std::string& text) {
+  bool Text(std::string_view& text) {
     uint64_t size = 0;
     if (!Number(size) || size > bytes_.size() - at_) return false;
-    text.assign(bytes_, at_, size);
+    text = bytes_.substr(at_, size);
     at_ += size;
+    return true;
+  }
+  bool Text(std::string& text) {
+    std::string_view view;
+    if (!Text(view)) return false;
+    text.assign(view);
     return true;
   }
 
@@ -97,7 +107,7 @@ class RecordReader {
     at_ += size;
     return true;
   }
-  const std::string& bytes_;
+  std::string_view bytes_;
   size_t at_ = 0;
 };
 
@@ -116,7 +126,7 @@ std::string Encode(const FileIndexEntry& e) {
   return std::move(out.bytes());
 }
 
-bool Decode(const std::string& record, FileIndexEntry& e) {
+bool Decode(std::string_view record, FileIndexEntry& e) {
   RecordReader in(record);
   for (std::string* text : {&e.path, &e.type, &e.user, &e.group, &e.link_target, &e.sha256,
                             &e.set_id})
@@ -132,29 +142,150 @@ bool Decode(const std::string& record, FileIndexEntry& e) {
   return true;
 }
 
-// Exactly `size` bytes from `source`; false at a clean end before the first byte.
-Result<bool> ReadExactly(ByteSource& source, char* out, size_t size, const std::string& what) {
-  size_t done = 0;
-  while (done < size) {
-    GB_ASSIGN_OR_RETURN(size_t n, source.Read(out + done, size - done));
-    if (n == 0) {
-      if (done == 0) return false;
-      return Status::Failed("internal error: " + what + " ends in the middle of an entry");
-    }
-    done += n;
+// One zstd frame of a spill: whole records, so that a run of entries below a quiet directory
+// can be stepped over a frame at a time, unread.
+struct SpillFrame {
+  uint64_t offset = 0;     // in the file
+  size_t stored = 0;       // compressed bytes
+  size_t size = 0;         // record bytes
+  std::string last_path;   // of its last record
+  bool lists_gone = false;  // holds a kGoneInDirectoryEntryType marker
+};
+
+// Exactly `size` bytes at `offset` of `fd`.
+Status PreadAll(int fd, char* out, size_t size, uint64_t offset, const std::string& what) {
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = pread(fd, out + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FromErrno("reading " + what, errno);
+    if (n == 0) return Status::Failed("internal error: " + what + " is shorter than written");
+    done += static_cast<size_t>(n);
   }
-  return true;
+  return Status::Ok();
 }
+
+// Reads a finished spill's records in place, frame by frame; its own position, so several may
+// read one spill. A record passed over below a quiet directory is looked at (path and type,
+// as views) without being decoded, and a frame wholly below it is not even read.
+class SpillReader {
+ public:
+  SpillReader(int fd, const std::vector<SpillFrame>& frames, std::string what)
+      : fd_(fd), frames_(frames), what_(std::move(what)), dctx_(ZSTD_createDCtx()) {}
+  ~SpillReader() { ZSTD_freeDCtx(dctx_); }
+  SpillReader(const SpillReader&) = delete;
+  SpillReader& operator=(const SpillReader&) = delete;
+
+  Result<bool> Next(FileIndexEntry& entry) {
+    std::string_view record;
+    GB_ASSIGN_OR_RETURN(bool more, Peek(record));
+    if (!more) return false;
+    if (!Decode(record, entry)) return Damaged();
+    at_ += sizeof(uint64_t) + record.size();
+    return true;
+  }
+
+  Status SkipBelow(std::string_view directory, const IndexCursor::GlimpsedFn& glimpsed) {
+    for (;;) {
+      if (at_ == buffer_.size()) {
+        // A frame ending below `directory` starts there too: the run below it is contiguous.
+        while (next_frame_ < frames_.size() && !frames_[next_frame_].lists_gone &&
+               PathIsUnder(frames_[next_frame_].last_path, directory))
+          ++next_frame_;
+      }
+      std::string_view record;
+      GB_ASSIGN_OR_RETURN(bool more, Peek(record));
+      if (!more) return Status::Ok();
+      RecordReader in(record);
+      std::string_view path, type;
+      if (!in.Text(path) || !in.Text(type)) return Damaged();
+      if (!PathIsUnder(path, directory)) return Status::Ok();
+      GB_RETURN_IF_ERROR(glimpsed(path, type));
+      at_ += sizeof(uint64_t) + record.size();
+    }
+  }
+
+ private:
+  Status Damaged() const {
+    return Status::Failed("internal error: " + what_ + " holds a damaged entry");
+  }
+
+  // The next record, not consumed; the view lasts until the position moves.
+  Result<bool> Peek(std::string_view& record) {
+    if (at_ == buffer_.size()) {
+      if (next_frame_ == frames_.size()) return false;
+      GB_RETURN_IF_ERROR(Load(frames_[next_frame_++]));
+    }
+    uint64_t length = 0;
+    if (buffer_.size() - at_ < sizeof length) return Damaged();
+    std::memcpy(&length, buffer_.data() + at_, sizeof length);
+    if (buffer_.size() - at_ - sizeof length < length) return Damaged();
+    record = std::string_view(buffer_).substr(at_ + sizeof length, length);
+    return true;
+  }
+
+  Status Load(const SpillFrame& frame) {
+    stored_.resize(frame.stored);
+    GB_RETURN_IF_ERROR(PreadAll(fd_, stored_.data(), frame.stored, frame.offset, what_));
+    buffer_.resize(frame.size);
+    at_ = 0;
+    const size_t got =
+        ZSTD_decompressDCtx(dctx_, buffer_.data(), buffer_.size(), stored_.data(), stored_.size());
+    if (ZSTD_isError(got) || got != frame.size) return Damaged();
+    return Status::Ok();
+  }
+
+  int fd_;
+  const std::vector<SpillFrame>& frames_;
+  std::string what_;
+  ZSTD_DCtx* dctx_;
+  size_t next_frame_ = 0;
+  std::string stored_;
+  std::string buffer_;  // the records of the frame read last; unread from at_
+  size_t at_ = 0;
+};
+
+// Frames of about this many record bytes: small enough that stepping into a quiet run reads
+// little, large enough that zstd finds the records' repetitions (names, owners, set ids).
+constexpr size_t kFrameBytes = 128 << 10;
 
 }  // namespace
 
 struct EntrySpill::State {
+  Status CutFrame();
+
   std::unique_ptr<TempFile> file;
-  std::unique_ptr<FdSink> sink;
-  std::unique_ptr<ZstdWriter> zstd;
+  ZSTD_CCtx* cctx = nullptr;
+  std::vector<SpillFrame> frames;
+  std::string pending;  // records of the frame being filled
+  std::string last_path;
+  bool lists_gone = false;
+  std::string stored;  // compressed, being written
+  uint64_t file_bytes = 0;
   uint64_t entries = 0;
   bool finished = false;
+  ~State() { ZSTD_freeCCtx(cctx); }
 };
+
+Status EntrySpill::State::CutFrame() {
+  if (pending.empty()) return Status::Ok();
+  stored.resize(ZSTD_compressBound(pending.size()));
+  const size_t size =
+      ZSTD_compressCCtx(cctx, stored.data(), stored.size(), pending.data(), pending.size(), 1);
+  if (ZSTD_isError(size))
+    return Status::Failed("cannot compress " + file->what() + ": " + ZSTD_getErrorName(size));
+  GB_RETURN_IF_ERROR(WriteAll(file->fd(), stored.data(), size, file->what()).WithHint(kScratchHint));
+  SpillFrame frame;
+  frame.offset = file_bytes;
+  frame.stored = size;
+  frame.size = pending.size();
+  frame.last_path = last_path;
+  frame.lists_gone = lists_gone;
+  frames.push_back(std::move(frame));
+  file_bytes += size;
+  pending.clear();
+  lists_gone = false;
+  return Status::Ok();
+}
 
 EntrySpill::EntrySpill(std::unique_ptr<State> state) : state_(std::move(state)) {}
 EntrySpill::~EntrySpill() = default;
@@ -162,63 +293,67 @@ EntrySpill::~EntrySpill() = default;
 Result<std::unique_ptr<EntrySpill>> EntrySpill::Create(const std::string& what) {
   auto state = std::make_unique<State>();
   GB_ASSIGN_OR_RETURN(state->file, TempFile::Create(what));
-  state->sink = std::make_unique<FdSink>(state->file->fd());
-  ZstdWriterOptions options;
-  options.level = 1;
-  options.threads = 1;
-  GB_ASSIGN_OR_RETURN(state->zstd, ZstdWriter::Create(*state->sink, what, options));
+  state->cctx = ZSTD_createCCtx();
+  if (state->cctx == nullptr) return Status::Failed("cannot start compressing " + what);
   return std::unique_ptr<EntrySpill>(new EntrySpill(std::move(state)));
 }
 
 Status EntrySpill::Add(const FileIndexEntry& entry) {
-  const std::string record = Encode(entry);
-  GB_RETURN_IF_ERROR(state_->zstd->Write(record.data(), record.size())
-                         .WithContext(state_->file->what())
-                         .WithHint(kScratchHint));
-  ++state_->entries;
+  State& s = *state_;
+  if (s.finished) return Status::Failed("internal error: " + s.file->what() + " added to after its end");
+  s.pending += Encode(entry);
+  s.last_path = entry.path;
+  s.lists_gone = s.lists_gone || entry.type == kGoneInDirectoryEntryType;
+  ++s.entries;
+  if (s.pending.size() >= kFrameBytes) return s.CutFrame();
   return Status::Ok();
 }
 
-Status EntrySpill::AddGone(const std::string& path) {
+Status EntrySpill::AddGone(const std::string& path, bool parent_is_directory) {
   FileIndexEntry gone;
   gone.path = path;
-  gone.type = kGoneEntryType;
+  gone.type = parent_is_directory ? kGoneInDirectoryEntryType : kGoneEntryType;
   return Add(gone);
 }
 
 Status EntrySpill::Finish() {
   if (state_->finished) return Status::Ok();
-  GB_RETURN_IF_ERROR(state_->zstd->Finish().WithContext(state_->file->what()));
+  GB_RETURN_IF_ERROR(state_->CutFrame());
   state_->finished = true;
   return Status::Ok();
 }
 
 uint64_t EntrySpill::entries() const { return state_->entries; }
 
+namespace {
+Result<std::shared_ptr<SpillReader>> OpenSpill(const TempFile& file,
+                                               const std::vector<SpillFrame>& frames,
+                                               bool finished) {
+  if (!finished)
+    return Status::Failed("internal error: " + file.what() + " read before it was finished");
+  return std::make_shared<SpillReader>(file.fd(), frames, file.what());
+}
+}  // namespace
+
 Result<std::function<Result<bool>(FileIndexEntry&)>> EntrySpill::Reader() {
-  if (!state_->finished) return Status::Failed("internal error: " + state_->file->what() +
-                                               " read before it was finished");
-  const std::string what = state_->file->what();
-  std::shared_ptr<ZstdReader> zstd;
-  {
-    GB_ASSIGN_OR_RETURN(auto opened,
-                        ZstdReader::Open(std::make_unique<PreadSource>(state_->file->fd(), what),
-                                         what));
-    zstd = std::move(opened);
-  }
-  auto record = std::make_shared<std::string>();
+  GB_ASSIGN_OR_RETURN(std::shared_ptr<SpillReader> reader,
+                      OpenSpill(*state_->file, state_->frames, state_->finished));
   return std::function<Result<bool>(FileIndexEntry&)>(
-      [zstd, record, what](FileIndexEntry& entry) -> Result<bool> {
-        uint64_t length = 0;
-        GB_ASSIGN_OR_RETURN(bool more, ReadExactly(*zstd, reinterpret_cast<char*>(&length),
-                                                   sizeof length, what));
-        if (!more) return false;
-        record->resize(length);
-        GB_ASSIGN_OR_RETURN(more, ReadExactly(*zstd, record->data(), length, what));
-        if (!more || !Decode(*record, entry))
-          return Status::Failed("internal error: " + what + " holds a damaged entry");
-        return true;
+      [reader](FileIndexEntry& entry) { return reader->Next(entry); });
+}
+
+Result<std::unique_ptr<IndexCursor>> EntrySpill::Cursor(std::string name) {
+  GB_ASSIGN_OR_RETURN(std::shared_ptr<SpillReader> reader,
+                      OpenSpill(*state_->file, state_->frames, state_->finished));
+  return std::make_unique<IndexCursor>(
+      [reader](FileIndexEntry& entry) { return reader->Next(entry); }, std::move(name),
+      [reader](std::string_view directory, const IndexCursor::GlimpsedFn& glimpsed) {
+        return reader->SkipBelow(directory, glimpsed);
       });
+}
+
+bool IsGoneMarker(std::string_view type) {
+  return type == kGoneEntryType || type == kGoneInDirectoryEntryType;
 }
 
 Result<std::unique_ptr<VanishedList>> VanishedList::Create() {
@@ -276,19 +411,23 @@ Result<const FileIndexEntry*> IndexCursor::Seek(std::string_view path, const Pas
   }
 }
 
-namespace {
-bool Encloses(std::string_view directory, std::string_view path) {
-  return path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
-         path[directory.size()] == '/';
-}
-}  // namespace
-
-Status IndexCursor::PassBelow(std::string_view path, const PassedFn& passed) {
+Status IndexCursor::PassBelow(std::string_view path, const GlimpsedFn& glimpsed) {
   for (;;) {
+    if (skip_ && !loaded_ && !at_end_) {
+      // The stream's own way; an error there is the stream's (unless `glimpsed`'s).
+      bool glimpse_failed = false;
+      Status status = skip_(path, [&](std::string_view below, std::string_view type) {
+        Status passed = glimpsed(below, type);
+        glimpse_failed = !passed.ok();
+        return passed;
+      });
+      if (!status.ok() && !glimpse_failed) failed_ = true;
+      return status;
+    }
     GB_RETURN_IF_ERROR(Load());
-    if (at_end_ || !Encloses(path, current_.path)) return Status::Ok();
+    if (at_end_ || !PathIsUnder(current_.path, path)) return Status::Ok();
     loaded_ = false;
-    GB_RETURN_IF_ERROR(passed(current_));
+    GB_RETURN_IF_ERROR(glimpsed(current_.path, current_.type));
   }
 }
 
@@ -303,7 +442,7 @@ Status IndexCursor::Drain(const PassedFn& passed) {
 
 
 void DirectoryChain::PopUntilAncestorOf(std::string_view path) {
-  while (!directories_.empty() && !Encloses(directories_.back(), path)) directories_.pop_back();
+  while (!directories_.empty() && !PathIsUnder(path, directories_.back())) directories_.pop_back();
 }
 
 void DirectoryChain::Met(std::string_view path, bool is_directory) {

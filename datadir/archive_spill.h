@@ -6,6 +6,14 @@
 // delete itself. The temporary files are unlinked as soon as they are made: they go away with
 // the process, whatever ends it.
 //
+// The second pass (DSS stopped) passes over the first pass's entries below every directory
+// nothing happened in (IndexCursor::PassBelow), and that must not cost DSS's downtime in
+// proportion to the size of the data dir: the spill is cut into frames indexed by their last
+// path, a frame wholly below such a directory is stepped over unread, and in the frames that
+// are read a record is glimpsed in place (path and type) rather than decoded. A gone marker
+// carries whether the first pass found its parent to be a directory, which the second pass
+// trusts below a quiet directory instead of meeting every directory there again.
+//
 // Thread-safety: each object is used by one thread.
 #pragma once
 
@@ -22,8 +30,14 @@
 
 namespace gb {
 
-// The type of a spilled marker entry: a path of the set built on that is gone now.
+// The types of a spilled marker entry: a path of the set built on that is gone now; the second
+// one when the first pass found its parent to be a directory, so that the second pass lists it
+// as vanished below a directory nothing happened in since without meeting that parent again.
 inline constexpr char kGoneEntryType[] = "gone";
+inline constexpr char kGoneInDirectoryEntryType[] = "gone-in-dir";
+bool IsGoneMarker(std::string_view type);
+
+class IndexCursor;
 
 // An unlinked temporary file under $TMPDIR (else /tmp), open read-write; `what` names it.
 class TempFile {
@@ -41,16 +55,22 @@ class TempFile {
   std::string what_;
 };
 
+// The records are cut into independent zstd frames of about 128 KiB of records (their index,
+// with the last path of each, is kept in memory: some 300 bytes per thousand entries), so that
+// a reader steps over the frames of a quiet run without reading them.
 class EntrySpill {
  public:
   static Result<std::unique_ptr<EntrySpill>> Create(const std::string& what);
   ~EntrySpill();
   Status Add(const FileIndexEntry& entry);
-  Status AddGone(const std::string& path);
+  Status AddGone(const std::string& path, bool parent_is_directory);
   // Ends the writing; then Reader() may be called, as many times as needed.
   Status Finish();
   // A fresh reader from the first entry.
   Result<std::function<Result<bool>(FileIndexEntry&)>> Reader();
+  // A fresh cursor from the first entry, whose PassBelow skips records without decoding
+  // them; `name` names the stream in errors.
+  Result<std::unique_ptr<IndexCursor>> Cursor(std::string name);
   uint64_t entries() const;
 
  private:
@@ -82,16 +102,22 @@ class IndexCursor {
  public:
   using NextFn = std::function<Result<bool>(FileIndexEntry&)>;
   using PassedFn = std::function<Status(const FileIndexEntry&)>;
-  // `name` names the stream in errors.
-  IndexCursor(NextFn next, std::string name) : next_(std::move(next)), name_(std::move(name)) {}
+  // An entry passed unread below a directory: its path and type only.
+  using GlimpsedFn = std::function<Status(std::string_view path, std::string_view type)>;
+  // Hands the stream's next entries below `directory` to `glimpsed`, unread, and stops
+  // before the first entry that is not below it. The stream's own fast way to skip.
+  using SkipFn = std::function<Status(std::string_view directory, const GlimpsedFn& glimpsed)>;
+  // `name` names the stream in errors. Without `skip`, PassBelow reads each entry.
+  IndexCursor(NextFn next, std::string name, SkipFn skip = {})
+      : next_(std::move(next)), skip_(std::move(skip)), name_(std::move(name)) {}
   // The entry at `path`, or nullptr; the entries before it are handed to `passed`. Paths
   // asked for must grow (the walk's order).
   Result<const FileIndexEntry*> Seek(std::string_view path, const PassedFn& passed);
   // Hands every entry left to `passed`.
   Status Drain(const PassedFn& passed);
   // Hands the entries below directory `path` (the next ones, as it was just sought) to
-  // `passed`: a subtree taken as the stream has it, unwalked.
-  Status PassBelow(std::string_view path, const PassedFn& passed);
+  // `glimpsed`: a subtree taken as the stream has it, unwalked. Their order is not checked.
+  Status PassBelow(std::string_view path, const GlimpsedFn& glimpsed);
   // Whether reading the stream failed (damaged, out of order), as opposed to `passed`.
   bool failed() const { return failed_; }
 
@@ -99,6 +125,7 @@ class IndexCursor {
   Status Load();
 
   NextFn next_;
+  SkipFn skip_;
   std::string name_;
   FileIndexEntry current_;
   std::string previous_path_;

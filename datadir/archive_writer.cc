@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -39,7 +40,7 @@ struct PassPlan {
   EntryFn archived;
   EntryFn redescribed;  // a directory changed in place: a new entry, no new member
   EntryFn gone;
-  DirectoryChain* directories = nullptr;  // the last pass: the tree the set ends with
+  DirectoryChain* directories = nullptr;  // the directories this pass met, in walk order
   // The second pass: DSS is stopped, so an entry whose times were not trusted (racy) but whose
   // header and content are what its first-pass member holds needs no second member.
   bool confirm_racy = false;
@@ -148,15 +149,15 @@ Status DataDirArchiver::State::Redescribe(PassPlan& plan, const WalkEntry& node,
   return plan.redescribed(entry);
 }
 
-// The first pass's entries below an unchanged directory the journal says nothing happened in,
-// as the walk would have met them: kept, and their directories met (a path gone since the
-// parent set is listed as vanished only in a directory that is still one).
+// The first pass's entries below an unchanged directory the journal says nothing happened in:
+// they stand in the first pass's spill (the second pass's `keep` does nothing), and each is
+// only glimpsed, most not even that (archive_spill.h). A path gone since the parent set is
+// listed as vanished when the first pass found its parent to be a directory: nothing happened
+// there since. The walk's directory chain needs none of them: the walk's next path is outside.
 Status DataDirArchiver::State::KeepBelow(PassPlan& plan, const std::string& directory) {
   ::close(plan.walk->TakeDirectory());
-  return plan.before->PassBelow(directory, [&](const FileIndexEntry& entry) {
-    if (entry.type == kGoneEntryType) return Gone(plan, entry);
-    if (plan.directories) plan.directories->Met(entry.path, entry.type == "dir");
-    return plan.keep(entry);
+  return plan.before->PassBelow(directory, [&](std::string_view path, std::string_view type) {
+    return type == kGoneInDirectoryEntryType ? vanished->Add(path) : Status::Ok();
   });
 }
 
@@ -179,7 +180,7 @@ Status DataDirArchiver::State::Node(PassPlan& plan, const WalkEntry& node, int64
       return Gone(plan, entry);
     }));
   }
-  if (before != nullptr && before->type != kGoneEntryType) {
+  if (before != nullptr && !IsGoneMarker(before->type)) {
     std::string target;
     if (S_ISLNK(node.st.st_mode)) {
       GB_ASSIGN_OR_RETURN(target,
@@ -282,7 +283,10 @@ Status DataDirArchiver::FirstPass() {
       s.NoteForJournal(entry);
       return spill->Add(entry);
     };
-    plan.gone = [spill](const FileIndexEntry& entry) { return spill->AddGone(entry.path); };
+    // The parent as this pass found it, which the second one trusts where nothing happened.
+    plan.gone = [spill, &directories](const FileIndexEntry& entry) {
+      return spill->AddGone(entry.path, directories.ParentIsDirectory(entry.path));
+    };
   } else {
     plan.keep = plan.archived = plan.redescribed = [&options](const FileIndexEntry& entry) {
       return options.on_entry ? options.on_entry(entry) : Status::Ok();
@@ -290,8 +294,8 @@ Status DataDirArchiver::FirstPass() {
     plan.gone = [&s, &directories](const FileIndexEntry& entry) {
       return s.ListVanished(&directories, entry.path);
     };
-    plan.directories = &directories;
   }
+  plan.directories = &directories;
   Status status = s.RunPass(plan);
   s.tar.set_read_ahead(nullptr);
   if (status.ok() && s.first_pass) status = s.first_pass->Finish();
@@ -305,14 +309,14 @@ Status DataDirArchiver::SecondPass() {
   if (!s.first_pass) return Status::Failed("internal error: a second pass without a first");
   ScopedUtf8Locale utf8;
   GB_ASSIGN_OR_RETURN(auto walk, OpenDataDirWalk(options.source_dir, options.exclude));
-  GB_ASSIGN_OR_RETURN(auto first, s.first_pass->Reader());
-  IndexCursor before(std::move(first), "the first pass's entries");
+  GB_ASSIGN_OR_RETURN(std::unique_ptr<IndexCursor> before,
+                      s.first_pass->Cursor("the first pass's entries"));
   GB_ASSIGN_OR_RETURN(s.second_pass, EntrySpill::Create("the second pass's entries"));
   EntrySpill* spill = s.second_pass.get();
   DirectoryChain directories;
   PassPlan plan;
   plan.walk = walk.get();
-  plan.before = &before;
+  plan.before = before.get();
   plan.strict = true;
   plan.confirm_racy = true;
   plan.directories = &directories;
@@ -331,14 +335,19 @@ Status DataDirArchiver::SecondPass() {
   };
   plan.redescribed = [spill](const FileIndexEntry& entry) { return spill->Add(entry); };
   plan.gone = [&s, spill, &directories](const FileIndexEntry& entry) {
-    if (entry.type != kGoneEntryType) GB_RETURN_IF_ERROR(spill->AddGone(entry.path));
+    if (!IsGoneMarker(entry.type))
+      GB_RETURN_IF_ERROR(spill->AddGone(entry.path, directories.ParentIsDirectory(entry.path)));
     return s.ListVanished(&directories, entry.path);
   };
+  const auto started = std::chrono::steady_clock::now();
   // A link group read again comes whole, its first member with the content.
   Status status = s.tar.ForgetLinks();
   if (status.ok()) status = s.RunPass(plan);
   if (status.ok()) status = spill->Finish();
   if (!status.ok()) s.tar.Abandon();
+  spdlog::debug("the second pass took {:.1f} ms",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                          started).count());
   return status;
 }
 
@@ -372,7 +381,7 @@ Status DataDirArchiver::WriteIndex() {
   if (!s.first_pass || !s.second_pass)
     return Status::Failed("internal error: the index of two passes before the second");
   const auto emit = [&options](const FileIndexEntry& entry) {
-    if (entry.type == kGoneEntryType || !options.on_entry) return Status::Ok();
+    if (IsGoneMarker(entry.type) || !options.on_entry) return Status::Ok();
     return options.on_entry(entry);
   };
   GB_ASSIGN_OR_RETURN(auto next_first, s.first_pass->Reader());

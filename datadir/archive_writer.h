@@ -79,8 +79,9 @@ struct ArchiveWriteStats {
 // when two_passes, Finish (the vanished member, last, and the end of the archive), then, with
 // two passes, WriteIndex. Unreadable files are errors naming the file and errno's text;
 // offline (the second pass, or one offline pass), a file that changes or vanishes while read
-// is an error too. Memory does not grow with the number of files: the parent's index and the
-// first pass's entries are streamed (archive_spill.h).
+// is an error too. Memory hardly grows with the number of files: the parent's index and the
+// first pass's entries are streamed (archive_spill.h), the latter with an index of its frames
+// (some 300 bytes per thousand entries) that lets the second pass step over quiet folders.
 class DataDirArchiver {
  public:
   static Result<std::unique_ptr<DataDirArchiver>> Start(const ArchiveWriteOptions& options,

@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "datadir/file_index.h"
+
 namespace gb {
 namespace {
 
@@ -18,12 +20,6 @@ constexpr size_t kMaxChangedPaths = 100000;
 
 std::string Join(const std::string& directory, std::string_view name) {
   return directory.empty() ? std::string(name) : directory + "/" + std::string(name);
-}
-
-bool Encloses(std::string_view directory, std::string_view path) {
-  return directory.empty() ||
-         (path.size() > directory.size() && path.compare(0, directory.size(), directory) == 0 &&
-          path[directory.size()] == '/');
 }
 
 }  // namespace
@@ -63,7 +59,7 @@ void ChangeJournal::Watch(int fd, std::string_view relative) {
                            : "cannot watch " + std::string(relative) + ": " + std::strerror(error));
     return;
   }
-  while (!open_chain_.empty() && !Encloses(open_chain_.back().first, relative))
+  while (!open_chain_.empty() && !PathIsUnder(relative, open_chain_.back().first))
     open_chain_.pop_back();
   Directory directory;
   directory.parent = open_chain_.empty() ? 0 : open_chain_.back().second;

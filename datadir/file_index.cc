@@ -55,6 +55,12 @@ int ComparePaths(std::string_view a, std::string_view b) {
   return a.size() < b.size() ? -1 : 1;
 }
 
+bool PathIsUnder(std::string_view path, std::string_view dir) {
+  if (dir.empty()) return true;
+  return path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+         path[dir.size()] == '/';
+}
+
 Status FileIndexWriter::Add(const FileIndexEntry& entry) {
   std::string line = entry.ToJson().dump();
   line.push_back('\n');

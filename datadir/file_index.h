@@ -55,6 +55,10 @@ struct FileIndexEntry {
 // positive, as strcmp.
 int ComparePaths(std::string_view a, std::string_view b);
 
+// Whether `path` lies strictly below directory `dir` ("a/b" is below "a", "a-b" and "a" are
+// not). Every path lies below "" (the top of the tree).
+bool PathIsUnder(std::string_view path, std::string_view dir);
+
 // Writes entries as JSON lines into `sink` (e.g. a HalfUpload's), which must outlive it.
 class FileIndexWriter {
  public:
