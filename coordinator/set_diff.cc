@@ -79,9 +79,10 @@ std::string WhyContentsNotComparable(const Manifest& from, const Manifest& to) {
   const std::string& a = from.database->table_hashes.begin()->second;
   const std::string& b = to.database->table_hashes.begin()->second;
   if (!SameTableHashScheme(a, b))
-    return "sets " + from.id + " and " + to.id +
-           " hash table contents differently (made by different versions): only row counts "
-           "are compared";
+    return "sets " + from.id + " and " + to.id + " hash table contents differently (" +
+           a.substr(0, a.find(':')) + " and " + b.substr(0, b.find(':')) +
+           ": another release, another pg_dump major version, or the server's hashes where the "
+           "dump could not be followed): only row counts are compared";
   return "";
 }
 
