@@ -159,7 +159,10 @@ TEST_F(MetricsTest, EachCommandLeavesItsFiguresAndKeepsTheOthers) {
             audit_success);
   fs::remove(repo_ + "/stray.txt");
 
-  // prune (keep_last = 1) after a second, full, backup: the count of sets follows.
+  // prune (keep_last = 1) after a second, full, backup: the count of sets follows. The
+  // sets' times are to the second, so the second backup starts in a later second than the
+  // first set's.
+  ASSERT_TRUE(WaitUntil([&] { return Now() >= newest + 1; }, std::chrono::seconds(5)));
   BackupOkInItsOwnSecond({"--full"});
   EXPECT_EQ(Of("govern_backup_sets", {{"repository", "main"}}), 2);
   CommandResult prune = Run({"prune"});
