@@ -4,6 +4,7 @@
 # Needs: $dir (the benchmark's directory), $EVENTS (the current node's bin/dss record).
 
 declare -A WALL RSS DOWN CMD  # seconds, KiB, seconds of DSS stopped, the command
+declare -A RUNS               # every successful run of a label: "wall:rss:down ..."
 declare -A ADDED              # bytes a leg added to its repository (measure_added)
 FAILED=()                     # labels of the legs that failed
 FIGURES=()                    # name, value, unit, target, labels: separated by \x1f (unit separator), in order
@@ -22,6 +23,9 @@ measure() {
   local label=$1 command=$2 before status=0
   CMD[$label]=$command
   before=$(wc -l < "$EVENTS")
+  # What the previous leg wrote is flushed first, not on this leg's time (2 cores: the
+  # kernel's writeback would take CPU from it).
+  sync
   /usr/bin/time -f "%e %M" -o "$dir/time.$label" bash -c "$command" \
     > "$dir/out.$label" 2> "$dir/err.$label" || status=$?
   if [ "$status" -ne 0 ]; then
@@ -34,6 +38,7 @@ measure() {
   local wall rss
   read -r wall rss < <(tail -1 "$dir/time.$label")
   WALL[$label]=$wall RSS[$label]=$rss DOWN[$label]=$(downtime "$before")
+  RUNS[$label]="${RUNS[$label]:-} $wall:$rss:${DOWN[$label]}"
 }
 
 # measure_added LABEL REPOSITORY COMMAND: measure, and how many bytes the leg added to the
@@ -60,6 +65,18 @@ measure_best() {
   done
   WALL[$label]=$wall RSS[$label]=$rss DOWN[$label]=$down
   return $status
+}
+
+# take_median LABEL: the figures of the run of median wall time among the runs of LABEL so
+# far (measure keeps them all): for the legs of several seconds a ratio stands on, run in
+# turn with the leg they are compared with, where one run may meet a busy moment of the
+# machine and the best run would flatter.
+take_median() {
+  local label=$1 runs median
+  read -r -a runs <<< "${RUNS[$label]:-}"
+  [ "${#runs[@]}" -gt 0 ] || return 1
+  median=$(printf '%s\n' "${runs[@]}" | sort -t: -k1 -g | sed -n "$(( (${#runs[@]} + 1) / 2 ))p")
+  IFS=: read -r "WALL[$label]" "RSS[$label]" "DOWN[$label]" <<< "$median"
 }
 
 is_number() { [[ "$1" =~ ^[0-9]+([.][0-9]+)?$ ]]; }
