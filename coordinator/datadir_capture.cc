@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "coordinator/format_bytes.h"
 #include "coordinator/half_stream.h"
 #include "coordinator/index_cache.h"
 #include "coordinator/interrupt.h"
@@ -9,6 +10,7 @@
 #include "coordinator/repository.h"
 #include "coordinator/set_keys.h"
 #include "datadir/archive_writer.h"
+#include "datadir/change_rule.h"
 #include "datadir/file_index.h"
 
 namespace gb {
@@ -218,6 +220,12 @@ Status DatadirCapture::CloseArchive() {
   else if (two_passes_)
     spdlog::info("second pass: {} entries archived again, {} vanished (every entry stat'ed: {})",
                  done.second_pass, done.vanished, done.journal_not_used);
+  if (done.racy_read_again > 0)
+    spdlog::info("second pass: {} files written within {} s of the first pass reading them were "
+                 "read again ({}), as their times cannot tell whether what was read is what "
+                 "they hold",
+                 done.racy_read_again, kRacyWindowNs / 1000000000,
+                 FormatBytes(done.racy_bytes_read_again));
   return Status::Ok();
 }
 

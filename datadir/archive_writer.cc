@@ -193,9 +193,19 @@ Status DataDirArchiver::State::Node(PassPlan& plan, const WalkEntry& node, int64
         return KeepBelow(plan, relative);
       return Status::Ok();
     }
-    if (before->type == "dir" && S_ISDIR(node.st.st_mode))
-      return Redescribe(plan, node, *before, read_at);
+    if (before->type == "dir" && S_ISDIR(node.st.st_mode)) {
+      GB_RETURN_IF_ERROR(Redescribe(plan, node, *before, read_at));
+      // A directory whose own entry changed (or was racy) says nothing of what lies below:
+      // the journal does, racy entries included, as the first pass watched the directory
+      // before it listed and read them.
+      if (plan.enter && node.fd >= 0 && !plan.enter(relative)) return KeepBelow(plan, relative);
+      return Status::Ok();
+    }
     if (plan.confirm_racy) {
+      if (before->racy && S_ISREG(node.st.st_mode)) {
+        ++stats.racy_read_again;
+        stats.racy_bytes_read_again += static_cast<uint64_t>(node.st.st_size);
+      }
       GB_ASSIGN_OR_RETURN(bool same, SameMember(node, *before, target, path));
       if (same) return Redescribe(plan, node, *before, read_at);
     }

@@ -66,6 +66,10 @@ struct ArchiveWriteStats {
   uint64_t source_bytes = 0;   // bytes of regular-file content archived
   uint64_t vanished = 0;       // paths in the vanished member
   uint64_t second_pass = 0;    // members archived again by the second pass
+  // Files the second pass read again because they were written too close to the moment the
+  // first pass read them for their times to tell (racy): their content, and how many bytes.
+  uint64_t racy_read_again = 0;
+  uint64_t racy_bytes_read_again = 0;
   // The second pass: the paths its change journal named, or why it walked everything ("" when
   // it used the journal).
   uint64_t journal_paths = 0;

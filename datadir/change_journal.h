@@ -6,8 +6,9 @@
 // The first pass watches each directory before it lists the directory's children (Watch):
 // whatever happens in a directory after that raises an event, and what happened before was
 // seen by the first pass itself. A directory created or moved in since is entered whole. The
-// second pass asks MustEnter for each unchanged directory it meets and takes the first pass's
-// entries below one it need not enter as they are.
+// second pass asks MustEnter for each directory it meets (its own entry changed or not: a
+// chmod, or times too recent to trust, say nothing of what is below) and takes the first
+// pass's entries below one it need not enter as they are, racy ones included.
 //
 // A write through one name of a hard-linked file raises no event under its other names: the
 // caller marks every name of a hard-link group (Look), and the second pass stats them all.
