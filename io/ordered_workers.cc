@@ -31,11 +31,13 @@ void OrderedWorkers::Submit(std::string input) {
 Result<std::string> OrderedWorkers::Next() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (done_.count(taken_) == 0) {
-    if (queue_.empty()) {
+    // Run a queued job here rather than sleep (see the header), but never the only one queued
+    // while a worker runs the job awaited: that worker would find nothing to do next.
+    const bool awaited_is_queued = !queue_.empty() && queue_.front().sequence == taken_;
+    if (queue_.empty() || (!threads_.empty() && !awaited_is_queued && queue_.size() < 2)) {
       result_ready_.wait(lock);
       continue;
     }
-    // Run a queued job here rather than sleep (see the header).
     Job job = TakeJobLocked();
     lock.unlock();
     RunJob(static_cast<int>(threads_.size()), std::move(job));

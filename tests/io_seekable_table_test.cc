@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "io/ordered_workers.h"
@@ -98,6 +99,37 @@ TEST(OrderedWorkers, WithoutWorkerThreadsTheOwnerRunsTheJobs) {
   EXPECT_TRUE(workers.full());
   EXPECT_EQ(*workers.Next(), "a!");
   EXPECT_EQ(*workers.Next(), "b!");
+}
+
+// While the one worker runs the job Next() waits for, the owner leaves the worker its next
+// job when only one is queued (else the worker would sit idle once done), and takes one when
+// two are.
+TEST(OrderedWorkers, TheOwnerLeavesTheWorkerItsNextJob) {
+  for (const int queued : {1, 2}) {
+    std::atomic<bool> started{false};
+    std::atomic<bool> release{false};
+    std::atomic<int> ran_by_owner{0};
+    OrderedWorkers workers(1, 4, [&](int worker, uint64_t sequence, std::string&, std::string* out) {
+      if (sequence == 0) {
+        started = true;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      if (worker == 1) ++ran_by_owner;
+      *out = std::to_string(sequence);
+      return Status::Ok();
+    });
+    workers.Submit("0");
+    while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (int i = 1; i <= queued; ++i) workers.Submit(std::to_string(i));
+    std::thread releaser([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      release = true;
+    });
+    EXPECT_EQ(*workers.Next(), "0");
+    releaser.join();
+    for (int i = 1; i <= queued; ++i) EXPECT_EQ(*workers.Next(), std::to_string(i));
+    EXPECT_EQ(ran_by_owner.load(), queued == 1 ? 0 : 1) << queued << " queued";
+  }
 }
 
 TEST(OrderedWorkers, AnInputAJobIsDoneWithComesBackEmptyWithItsStorage) {
