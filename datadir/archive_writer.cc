@@ -308,6 +308,9 @@ Status DataDirArchiver::FirstPass() {
   plan.directories = &directories;
   Status status = s.RunPass(plan);
   s.tar.set_read_ahead(nullptr);
+  if (read_ahead)
+    spdlog::debug("read-ahead: {} files advised, {} sampled files found in the page cache",
+                  read_ahead->files_advised(), read_ahead->files_found_cached());
   if (status.ok() && s.first_pass) status = s.first_pass->Finish();
   if (!status.ok()) s.tar.Abandon();
   return status;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,13 +15,30 @@ namespace {
 
 constexpr size_t kMaxQueuedFiles = 4096;
 
-void AdviseWillNeed(const std::string& path) {
+int OpenToAdvise(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME | O_NONBLOCK);
   if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  return fd;
+}
+
+void AdviseWillNeed(const std::string& path) {
+  int fd = OpenToAdvise(path);
   if (fd < 0) return;
   // Starts reading the whole file in the background; several warmers keep the disk busy.
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_WILLNEED);
   ::close(fd);
+}
+
+// Whether the last byte of `path` (`size` bytes) is in the page cache; false when it cannot
+// be told (the file cannot be opened, the file system has no reads that may not wait).
+bool LastByteCached(const std::string& path, uint64_t size) {
+  int fd = OpenToAdvise(path);
+  if (fd < 0) return false;
+  char byte;
+  struct iovec one{&byte, 1};
+  const bool cached = ::preadv2(fd, &one, 1, static_cast<off_t>(size - 1), RWF_NOWAIT) == 1;
+  ::close(fd);
+  return cached;
 }
 
 }  // namespace
@@ -55,6 +73,8 @@ bool ReadAhead::WaitForRoom(uint64_t ahead_of_writer) {
 void ReadAhead::Walk() {
   Result<std::unique_ptr<TreeWalker>> walk = OpenDataDirWalk(root_, exclude_);
   uint64_t queued_bytes = 0;
+  int until_probe = 0;  // files of a warm stretch to pass over before the next probe
+  int cold_left = 0;    // files of a cold stretch still to advise without probing
   while (walk.ok()) {
     Result<const WalkEntry*> entry = (*walk)->Next();
     if (!entry.ok() || *entry == nullptr) break;
@@ -66,6 +86,19 @@ void ReadAhead::Walk() {
     const uint64_t size = static_cast<uint64_t>(st.st_size);
     if (!WaitForRoom(queued_bytes)) return;
     queued_bytes += size;
+    if (cold_left > 0) {
+      --cold_left;
+    } else if (until_probe > 0) {
+      --until_probe;
+      continue;
+    } else if (LastByteCached(path, size)) {
+      ++files_found_cached_;
+      until_probe = kProbeEvery - 1;
+      continue;
+    } else {
+      cold_left = kColdStretch - 1;
+    }
+    ++files_advised_;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       queue_.push_back({std::move(path), size});
@@ -75,6 +108,11 @@ void ReadAhead::Walk() {
   std::lock_guard<std::mutex> lock(mutex_);
   walk_done_ = true;
   changed_.notify_all();
+}
+
+void ReadAhead::WaitForWalk() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [this] { return walk_done_ || stopping_; });
 }
 
 void ReadAhead::Warm() {

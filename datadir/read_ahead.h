@@ -3,6 +3,14 @@
 // the writer has consumed. A cold data dir of many small files is then read at the disk's
 // parallel speed rather than one file at a time, which is what DSS's downtime waits for.
 // It only advises the kernel: a failure here is never an error, the writer reads for itself.
+//
+// A warm data dir (a node backed up every night, most of it in the page cache) needs none
+// of it, and advising each file, handed from thread to thread, cost a full backup of 112k
+// warm files 0.3 s of its 4 s first pass on 2 cores. So the walker samples: in a warm
+// stretch it looks at one file in kProbeEvery, whether its last byte is cached (a read that
+// may not wait: RWF_NOWAIT); the first one that is not starts a cold stretch of
+// kColdStretch files advised one by one, as before. Where such reads are not supported,
+// every file is advised.
 #pragma once
 
 #include <atomic>
@@ -23,8 +31,19 @@ class ReadAhead {
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
 
+  static constexpr int kProbeEvery = 16;
+  static constexpr int kColdStretch = 256;
+
   // The writer has read this many bytes of file content so far.
   void Consumed(uint64_t bytes) { consumed_.store(bytes, std::memory_order_relaxed); }
+
+  // Blocks until the walk is over (every file looked at; the last advised ones may still be
+  // on their way to the kernel). For tests: the writer never waits for the read-ahead.
+  void WaitForWalk();
+  // Files handed to the warmers to advise, and files found cached by a probe (walk's
+  // figures, final after WaitForWalk).
+  uint64_t files_advised() const { return files_advised_.load(); }
+  uint64_t files_found_cached() const { return files_found_cached_.load(); }
 
  private:
   struct File {
@@ -40,6 +59,8 @@ class ReadAhead {
   std::vector<std::string> exclude_;
   uint64_t window_bytes_;
   std::atomic<uint64_t> consumed_{0};
+  std::atomic<uint64_t> files_advised_{0};
+  std::atomic<uint64_t> files_found_cached_{0};
 
   std::mutex mutex_;
   std::condition_variable changed_;
