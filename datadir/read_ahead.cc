@@ -75,6 +75,7 @@ void ReadAhead::Walk() {
   uint64_t queued_bytes = 0;
   int until_probe = 0;  // files of a warm stretch to pass over before the next probe
   int cold_left = 0;    // files of a cold stretch still to advise without probing
+  int misses = 0;       // probes in a row that found a file not cached
   while (walk.ok()) {
     Result<const WalkEntry*> entry = (*walk)->Next();
     if (!entry.ok() || *entry == nullptr) break;
@@ -93,10 +94,12 @@ void ReadAhead::Walk() {
       continue;
     } else if (LastByteCached(path, size)) {
       ++files_found_cached_;
+      misses = 0;
       until_probe = kProbeEvery - 1;
       continue;
-    } else {
-      cold_left = kColdStretch - 1;
+    } else if (++misses == 2) {  // one miss alone may be a false one (see the header)
+      misses = 0;
+      cold_left = kColdStretch - 2;
     }
     ++files_advised_;
     {
