@@ -10,8 +10,9 @@
 // can wait a whole scheduling period for a core, and the owner already has one. The owner
 // takes the job it waits for when it is still queued, else another only when a second one
 // is queued: a worker that finished would otherwise find nothing to do while the owner
-// compresses (a full backup's worker sat idle 40% of its first pass on 2 cores). Each passes its own index so that it can use its own context, so a
-// transform needs worker_threads + 1 contexts. With 0 worker threads, jobs run in Next().
+// compresses (a full backup's worker sat idle 40% of its first pass on 2 cores). Each passes
+// its own index so that it can use its own context, so a transform needs worker_threads + 1
+// contexts. With 0 worker threads, jobs run in Next().
 #pragma once
 
 #include <condition_variable>
