@@ -180,8 +180,9 @@ class Planner {
            (tools_found_ ? "; the dump's table of contents agrees with the manifest" : "");
   }
 
-  // Every set the set builds on: complete, its data-dir half and index read through with the
-  // sizes, SHA-256 and pair identities of its manifest. Their database halves are not needed.
+  // Every set the set builds on: complete, its data-dir half read through and its index
+  // hashed, with the sizes, SHA-256 and pair identities of its manifest. Their database halves
+  // are not needed.
   std::string CheckTheChain() {
     Result<std::vector<Manifest>> chain = LoadChain(repo_, options_.id);
     if (!chain.ok()) {
@@ -195,6 +196,7 @@ class Planner {
     // needed.
     SetCheckOptions data_dir_only;
     data_dir_only.database_half = false;
+    data_dir_only.index_hash_only = true;
     std::vector<std::string> ancestors;
     for (size_t i = 0; i + 1 < plan_.chain.size(); ++i) {
       const std::string& id = plan_.chain[i].id;
@@ -212,8 +214,8 @@ class Planner {
       }
     }
     return "builds on " + Join(ancestors) +
-           ": each complete, its data-dir half and index read through with the sizes, SHA-256 and "
-           "pair identities its manifest records";
+           ": each complete, its data-dir half read through and its index hashed, with the "
+           "sizes, SHA-256 and pair identities its manifest records";
   }
 
   std::string CheckTargetDataDir() {

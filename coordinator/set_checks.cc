@@ -167,7 +167,8 @@ class HalfChecker {
 
   void ReadThrough() {
     const bool index = spec_.label == kIndexPart;
-    if (CannotDecrypt() || (!index && options_.depth == CheckDepth::kStoredBytes))
+    if (CannotDecrypt() || (index ? options_.index_hash_only
+                                  : options_.depth == CheckDepth::kStoredBytes))
       return HashStored();
     Result<std::unique_ptr<ZstdReader>> opened = OpenHalf(repository_, manifest_.id, spec_.file);
     if (!opened.ok()) {

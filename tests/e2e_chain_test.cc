@@ -300,6 +300,27 @@ TEST_F(ChainTest, ADamagedParentFailsVerifyAuditAndRestoreOfItsChildren) {
   }
 }
 
+// A parent's index is not read by a restore of its child (the child's own index names every
+// file), but a damaged one is still a damaged set of the chain: refused, by its SHA-256.
+TEST_F(ChainTest, ADamagedParentIndexRefusesTheRestoreOfItsChildren) {
+  MakeChain();
+  Result<Manifest> parent = Manifest::Load(ManifestPath(a_));
+  ASSERT_TRUE(parent.ok() && parent->index);
+  const std::string index_path = repo_ + "/" + a_ + "/" + parent->index->file;
+  {
+    std::fstream index(index_path, std::ios::in | std::ios::out | std::ios::binary);
+    index.seekp(-100, std::ios::end);
+    const int byte = index.peek();
+    index.put(static_cast<char>(byte ^ 0x5a));
+  }
+  JsonRun restore = RunJson(config_path_, {"restore", c_, "--yes"});
+  EXPECT_EQ(restore.exit_code, 4) << restore.out << restore.err;
+  EXPECT_TRUE(HasProblem(restore.doc, "set " + a_ + " index", "set " + c_ + " builds on set " + a_,
+                         "intact copy of set " + a_))
+      << restore.out;
+  EXPECT_FALSE(fs::exists(node_.data_dir + ".restore-" + c_));
+}
+
 TEST_F(ChainTest, AMissingParentBreaksTheChainAndCopyLeavesItsChildrenBehind) {
   MakeChain();
   fs::remove_all(repo_ + "/" + a_);
