@@ -105,30 +105,37 @@ TEST(OrderedWorkers, WithoutWorkerThreadsTheOwnerRunsTheJobs) {
 // job when only one is queued (else the worker would sit idle once done), and takes one when
 // two are.
 TEST(OrderedWorkers, TheOwnerLeavesTheWorkerItsNextJob) {
+  // Only what the owner runs while the worker holds job 0 counts: once it is released, the
+  // owner rightly takes the job it waits for when the worker has not picked it up yet.
   for (const int queued : {1, 2}) {
     std::atomic<bool> started{false};
     std::atomic<bool> release{false};
-    std::atomic<int> ran_by_owner{0};
+    std::atomic<int> ran_by_owner_during_hold{0};
     OrderedWorkers workers(1, 4, [&](int worker, uint64_t sequence, std::string&, std::string* out) {
       if (sequence == 0) {
         started = true;
         while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
-      if (worker == 1) ++ran_by_owner;
+      if (worker == 1 && !release) ++ran_by_owner_during_hold;
       *out = std::to_string(sequence);
       return Status::Ok();
     });
     workers.Submit("0");
     while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     for (int i = 1; i <= queued; ++i) workers.Submit(std::to_string(i));
+    // With one queued the owner must leave it alone for the whole hold; with two it must take
+    // one, and the hold ends as soon as it has (or after 10 s, failing below).
     std::thread releaser([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto deadline = std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(queued == 1 ? 200 : 10000);
+      while (std::chrono::steady_clock::now() < deadline && ran_by_owner_during_hold == 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
       release = true;
     });
     EXPECT_EQ(*workers.Next(), "0");
     releaser.join();
     for (int i = 1; i <= queued; ++i) EXPECT_EQ(*workers.Next(), std::to_string(i));
-    EXPECT_EQ(ran_by_owner.load(), queued == 1 ? 0 : 1) << queued << " queued";
+    EXPECT_EQ(ran_by_owner_during_hold.load(), queued == 1 ? 0 : 1) << queued << " queued";
   }
 }
 
