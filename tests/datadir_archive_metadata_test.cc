@@ -74,6 +74,11 @@ class XattrAclTest : public ::testing::Test {
     ASSERT_EQ(setxattr(folder.c_str(), "user.dss.owner", "team-a", 6, 0), 0);
     RunCommand("setfacl -m u:nobody:rw '" + probe + "'");
     RunCommand("setfacl -m u:nobody:rwx -m d:u:nobody:rx '" + folder + "'");
+    // An ACL alone, no other attribute: the writer looks for ACLs only where the entry lists
+    // one, so the kernel must list it.
+    PutFile(source_ + "/managed_folders/acl-only/data.csv", "c,d\n");
+    RunCommand("setfacl -m u:nobody:r '" + source_ + "/managed_folders/acl-only/data.csv'");
+    RunCommand("setfacl -m d:u:nobody:rwx '" + source_ + "/managed_folders/acl-only'");
   }
 
   void ExpectKept(const std::string& root) {
@@ -86,6 +91,11 @@ class XattrAclTest : public ::testing::Test {
     EXPECT_EQ(Acl(folder), Acl(source_ + "/managed_folders/project"));
     EXPECT_NE(Acl(folder, true).find("user:nobody:r-x"), std::string::npos)
         << Acl(folder, true);
+    const std::string acl_only = root + "/managed_folders/acl-only";
+    EXPECT_NE(Acl(acl_only + "/data.csv").find("user:nobody:r--"), std::string::npos)
+        << Acl(acl_only + "/data.csv");
+    EXPECT_NE(Acl(acl_only, true).find("user:nobody:rwx"), std::string::npos)
+        << Acl(acl_only, true);
   }
 
   TempDir temp_;
