@@ -122,7 +122,8 @@ struct TarMemberWriter::Handles {
   std::unique_ptr<struct archive_entry, EntryDeleter> entry;
   std::unique_ptr<struct archive_entry_linkresolver, ResolverDeleter> resolver;
   OwnerNames owners;
-  std::unique_ptr<Sha256> content_hash;  // of the member being written (one read of the file)
+  Sha256 file_hash;                // one context for every file (Sha256::Reset)
+  Sha256* content_hash = nullptr;  // of the member being written (one read of the file)
 };
 
 TarMemberWriter::TarMemberWriter(ByteSink& sink, std::function<void(uint64_t)> progress,
@@ -193,7 +194,7 @@ Status TarMemberWriter::ForgetLinks() {
 }
 
 void TarMemberWriter::SetOurEntry(const char* name, unsigned type, unsigned perm) {
-  handles_->content_hash.reset();
+  handles_->content_hash = nullptr;
   struct archive_entry* entry = handles_->entry.get();
   archive_entry_clear(entry);
   archive_entry_set_pathname(entry, name);
@@ -325,7 +326,8 @@ Result<MemberOutcome> TarMemberWriter::WriteNode(const WalkEntry& node, const st
   }
 
   const uint64_t begin = StreamOffset();
-  handles_->content_hash = std::make_unique<Sha256>();
+  handles_->file_hash.Reset();
+  handles_->content_hash = &handles_->file_hash;
   GB_RETURN_IF_ERROR(WriteHeader(relative));
   ++members_;
   if (opened.get() >= 0 && st.st_size > 0) {

@@ -49,8 +49,10 @@ void Sha256::DigestAndReset(unsigned char digest[32]) {
   EVP_DigestFinal_ex(impl_->context, digest, &length);
   // The digest the context already has: no new lookup of the algorithm (an implicit fetch,
   // under a lock, cost more than hashing a row of a few hundred bytes).
-  EVP_DigestInit_ex2(impl_->context, nullptr, nullptr);
+  Reset();
 }
+
+void Sha256::Reset() { EVP_DigestInit_ex2(impl_->context, nullptr, nullptr); }
 
 std::string Sha256::OfString(const std::string& data) {
   Sha256 hash;

@@ -22,6 +22,9 @@ class Sha256 {
   // Finishes the digest into `digest` (32 bytes) and starts a new one: hashing many small
   // strings (rows) with one OpenSSL context instead of one each.
   void DigestAndReset(unsigned char digest[32]);
+  // Starts a new digest, whatever was hashed: one context for many files (a new one looks the
+  // algorithm up again, under a lock).
+  void Reset();
 
   static std::string OfString(const std::string& data);
   static Result<std::string> OfFile(const std::string& path);

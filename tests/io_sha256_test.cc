@@ -34,6 +34,19 @@ TEST(Sha256, IncrementalEqualsOneShot) {
   EXPECT_EQ(hash.HexDigest(), Sha256::OfString(data));
 }
 
+TEST(Sha256, ResetStartsANewDigestAfterAFinishedOrAHalfDoneOne) {
+  Sha256 hash;
+  hash.Update("abc", 3);
+  EXPECT_EQ(hash.HexDigest(), Sha256::OfString("abc"));
+  hash.Reset();
+  EXPECT_EQ(hash.HexDigest(), Sha256::OfString(""));
+  hash.Reset();
+  hash.Update("half done", 9);
+  hash.Reset();
+  hash.Update("abc", 3);
+  EXPECT_EQ(hash.HexDigest(), Sha256::OfString("abc"));
+}
+
 TEST(Sha256, OfFileEqualsSha256sum) {
   ScratchDir dir;
   const std::string path = dir / "data";
