@@ -62,9 +62,10 @@ bool PathIsUnder(std::string_view path, std::string_view dir) {
 }
 
 Status FileIndexWriter::Add(const FileIndexEntry& entry) {
-  std::string line = entry.ToJson().dump();
-  line.push_back('\n');
-  GB_RETURN_IF_ERROR(sink_.Write(line.data(), line.size()));
+  line_.clear();
+  AppendIndexEntryJson(entry, line_);
+  line_.push_back('\n');
+  GB_RETURN_IF_ERROR(sink_.Write(line_.data(), line_.size()));
   ++entries_;
   return Status::Ok();
 }

@@ -69,6 +69,7 @@ class FileIndexWriter {
  private:
   ByteSink& sink_;
   uint64_t entries_ = 0;
+  std::string line_;  // reused: one allocation for the whole index
 };
 
 // Reads entries back from the uncompressed JSON lines of `source` (e.g. OpenHalf's reader);

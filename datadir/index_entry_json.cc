@@ -140,7 +140,75 @@ class EntrySax : public nlohmann::json_sax<json> {
   unsigned seen_ = 0;
 };
 
+// A JSON string as dump() writes it: printable ASCII other than '"' and '\\' as it is, the
+// rest as the serializer escapes (and checks) it.
+void AppendString(std::string_view value, std::string& out) {
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7f || c == '"' || c == '\\') {
+      out += json(std::string(value)).dump();
+      return;
+    }
+  }
+  out.push_back('"');
+  out.append(value);
+  out.push_back('"');
+}
+
+// One "key":value pair, a comma before every pair but the first.
+class Pairs {
+ public:
+  explicit Pairs(std::string& out) : out_(out) {}
+  void String(const char* key, std::string_view value) {
+    Key(key);
+    AppendString(value, out_);
+  }
+  template <typename Number>
+  void Integer(const char* key, Number value) {
+    Key(key);
+    out_ += std::to_string(value);
+  }
+  void True(const char* key) {
+    Key(key);
+    out_ += "true";
+  }
+
+ private:
+  void Key(const char* key) {
+    out_.push_back(first_ ? '{' : ',');
+    first_ = false;
+    out_.push_back('"');
+    out_ += key;
+    out_ += "\":";
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
 }  // namespace
+
+void AppendIndexEntryJson(const FileIndexEntry& entry, std::string& out) {
+  // The keys in the document's order: sorted.
+  Pairs pairs(out);
+  if (entry.ctime_ns != 0) pairs.Integer("ctime_ns", entry.ctime_ns);
+  pairs.Integer("gid", entry.gid);
+  pairs.String("group", entry.group);
+  if (entry.inode != 0) pairs.Integer("inode", entry.inode);
+  pairs.Integer("length", entry.length);
+  if (!entry.link_target.empty()) pairs.String("link", entry.link_target);
+  pairs.Integer("mode", entry.mode);
+  pairs.Integer("mtime_ns", entry.mtime_ns);
+  pairs.Integer("offset", entry.offset);
+  pairs.String("path", entry.path);
+  if (entry.racy) pairs.True("racy");
+  pairs.String("set", entry.set_id);
+  if (!entry.sha256.empty()) pairs.String("sha256", entry.sha256);
+  pairs.Integer("size", entry.size);
+  pairs.String("type", entry.type);
+  pairs.Integer("uid", entry.uid);
+  pairs.String("user", entry.user);
+  out.push_back('}');
+}
 
 bool ParseIndexEntry(std::string_view line, FileIndexEntry& entry, std::string& why) {
   entry = FileIndexEntry();

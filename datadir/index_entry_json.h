@@ -19,4 +19,10 @@ namespace gb {
 // wrong (the caller names the line).
 bool ParseIndexEntry(std::string_view line, FileIndexEntry& entry, std::string& why);
 
+// Appends to `out` the line of `entry` without its newline: exactly entry.ToJson().dump(),
+// without building the document (a map of up to 17 values an entry: writing the index of a
+// set of 112k entries took 0.4 CPU-s while pg_dump's output drained beside it). A string
+// that needs escaping (or an invalid UTF-8 check) is written by the document's serializer.
+void AppendIndexEntryJson(const FileIndexEntry& entry, std::string& out);
+
 }  // namespace gb

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <vector>
+
 #include "datadir/index_entry_json.h"
 
 namespace gb::testing {
@@ -50,6 +53,41 @@ TEST(IndexEntryJson, EveryFieldRoundTrips) {
   EXPECT_EQ(entry.mtime_ns, -1234567890123);
   EXPECT_EQ(entry.uid, 4000000000u);
   EXPECT_TRUE(entry.racy);
+}
+
+// The writer's line is the document's dump byte for byte, whichever optional keys are there
+// and whatever a string needs escaped: a set's index reads the same whoever wrote it.
+TEST(IndexEntryJson, TheWrittenLineIsTheDocumentsDump) {
+  std::vector<FileIndexEntry> entries;
+  FileIndexEntry minimal;
+  minimal.path = "a";
+  minimal.type = "dir";
+  minimal.set_id = "s";
+  entries.push_back(minimal);
+  entries.push_back(Full());
+  for (const char* path : {"plain/ascii-name_1.txt", "tab\there", "del\x7f", "quote\"",
+                           "back\\slash", "utf8/\xc3\xa9t\xc3\xa9", "~!@#$%^&*()[]{}<>?,;:'`|=+"}) {
+    FileIndexEntry entry = Full();
+    entry.path = path;
+    entry.user = path;
+    entry.link_target = std::string("../") + path;
+    entries.push_back(entry);
+  }
+  FileIndexEntry positive = Full();
+  positive.mtime_ns = 1700000000000000000;
+  positive.uid = UINT64_MAX;
+  entries.push_back(positive);
+  for (const FileIndexEntry& entry : entries) {
+    std::string line = "kept ";
+    AppendIndexEntryJson(entry, line);
+    EXPECT_EQ(line, "kept " + entry.ToJson().dump());
+  }
+  // An invalid UTF-8 name fails as the document's dump does, not silently.
+  FileIndexEntry invalid = Full();
+  invalid.path = "bad\xff";
+  std::string line;
+  EXPECT_THROW(AppendIndexEntryJson(invalid, line), nlohmann::json::type_error);
+  EXPECT_THROW(invalid.ToJson().dump(), nlohmann::json::type_error);
 }
 
 TEST(IndexEntryJson, OptionalKeysDefaultAndAnEarlierEntryLeavesNothing) {
