@@ -185,13 +185,18 @@ Status RunBackup(const GlobalOptions& global, const BackupOptions& options) {
 
   // Step: pre-flight; refuse before DSS is touched.
   progress.Phase("preflight");
+  // The sets are listed once: the newest one of the node is the parent to build on and tells
+  // the data dir's size (a dry run's plan walks it, to show the walk's figures).
   PreflightOptions preflight_options;
-  preflight_options.estimate_size = true;
+  preflight_options.estimate_size = false;
   Preflight preflight = RunPreflight(config, repo, preflight_options);
+  if (!preflight.ok()) return Refusal(preflight);
+  const Result<std::vector<Manifest>> sets = repo.CompleteSets();
+  CheckSpace(preflight, config, repo, sets.ok() && !options.dry_run ? &*sets : nullptr);
   if (!preflight.ok()) return Refusal(preflight);
   const NodeContext& context = *preflight.context;
   const ParentChoice choice =
-      ChooseParent(config, repo, context.node.data_dir, options.full, global.env->Now());
+      ChooseParent(config, sets, context.node.data_dir, options.full, global.env->Now());
   // Step: no long task may run when DSS stops; asked now too, to fail before any work.
   GB_ASSIGN_OR_RETURN(TaskWait task_wait,
                       TaskWait::Prepare(config, consistency, preflight.dss_state));

@@ -40,11 +40,10 @@ std::string Age(std::chrono::seconds age) {
 
 }  // namespace
 
-ParentChoice ChooseParent(const Config& config, const Repository& repository,
+ParentChoice ChooseParent(const Config& config, const Result<std::vector<Manifest>>& sets,
                           const std::string& data_dir, bool force_full, TimePoint now) {
   if (force_full) return Full("backup --full");
   if (!config.backup.incremental) return Full("[backup] incremental = false");
-  Result<std::vector<Manifest>> sets = repository.CompleteSets();
   if (!sets.ok()) return Full("the repository's sets could not be listed: " + sets.status().message());
   const Manifest* newest = nullptr;
   for (const Manifest& set : *sets)  // oldest first

@@ -4,15 +4,15 @@
 // chain, and a chain whose full set is younger than [backup] full_every. Otherwise the new set
 // is full, and `reason` says why (logged, and shown by --dry-run).
 //
-// Thread-safety: a plain function over a Repository.
+// Thread-safety: a plain function over manifests already read.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "coordinator/manifest.h"
-#include "coordinator/repository.h"
 #include "io/time_text.h"
 
 namespace gb {
@@ -22,8 +22,9 @@ struct ParentChoice {
   std::string reason;              // why this parent, or why a full set
 };
 
-// `force_full`: backup --full.
-ParentChoice ChooseParent(const Config& config, const Repository& repository,
+// `sets`: the repository's complete sets (Repository::CompleteSets, listed once by the
+// backup); `force_full`: backup --full.
+ParentChoice ChooseParent(const Config& config, const Result<std::vector<Manifest>>& sets,
                           const std::string& data_dir, bool force_full, TimePoint now);
 
 }  // namespace gb

@@ -1,5 +1,8 @@
 #include "coordinator/preflight.h"
 
+#include <utility>
+
+#include "coordinator/chain.h"
 #include "coordinator/repository.h"
 #include "coordinator/repository_checks.h"
 #include "coordinator/time_format.h"
@@ -89,17 +92,72 @@ void CheckDatabase(Preflight& preflight, const Config& config) {
       tools->pg_dump + " " + tools->pg_dump_version + ", pg_restore " + tools->pg_restore_version);
 }
 
-void CheckRepository(Preflight& preflight, const Config& config, const Repository& repository,
-                     bool estimate_size) {
+// The data dir's size as the newest set of it recorded, without walking it: a nightly set
+// must not cost a walk of the whole tree. An incremental set records only what it archived, so
+// its chain's sets are summed: an upper bound (a file rewritten every night counts each night),
+// which the free-space check errs on the safe side with. Nullopt: no set of this data dir, or
+// a chain that does not load.
+std::optional<std::pair<DataDirEstimate, std::string>> RecordedEstimate(
+    const std::vector<Manifest>& sets, const std::string& data_dir) {
+  const Manifest* newest = nullptr;
+  for (const Manifest& set : sets)  // oldest first
+    if (set.node.data_dir == data_dir) newest = &set;
+  if (newest == nullptr) return std::nullopt;
+  std::vector<Manifest> chain{*newest};
+  if (newest->type == SetType::kIncremental) {
+    Result<std::vector<Manifest>> loaded = ChainOf(sets, newest->id);
+    if (!loaded.ok()) return std::nullopt;
+    chain = std::move(loaded).value();
+  }
+  DataDirEstimate estimate;
+  for (const Manifest& set : chain) {
+    estimate.entries += set.datadir.files;
+    estimate.bytes += set.datadir.source_bytes;
+  }
+  return std::make_pair(estimate, newest->id);
+}
+
+Result<DataDirEstimate> EstimateSize(Preflight& preflight, const Config& config,
+                                     const std::vector<Manifest>* recorded_sets) {
+  const std::string& data_dir = preflight.context->node.data_dir;
+  if (recorded_sets != nullptr)
+    if (auto recorded = RecordedEstimate(*recorded_sets, data_dir)) {
+      preflight.estimate_source = recorded->second;
+      return recorded->first;
+    }
+  return EstimateDataDir(data_dir, config.backup.exclude);
+}
+
+// Whether the repository can be written; true when it can.
+bool CheckRepository(Preflight& preflight, const Config& config, const Repository& repository) {
   const size_t first = preflight.findings.size();
   for (Finding& finding : CheckRepositoryAccess(config, repository))
     preflight.findings.push_back(std::move(finding));
   for (size_t i = first; i < preflight.findings.size(); ++i)
-    if (!preflight.findings[i].ok()) return;
-  if (!estimate_size || !preflight.context) return;
+    if (!preflight.findings[i].ok()) return false;
+  return true;
+}
 
-  Result<DataDirEstimate> estimate =
-      EstimateDataDir(preflight.context->node.data_dir, config.backup.exclude);
+}  // namespace
+
+Preflight RunPreflight(const Config& config, const Repository& repository,
+                       const PreflightOptions& options) {
+  Preflight preflight;
+  Add(preflight, "config", Status::Ok(), config.source);
+  CheckNode(preflight, config);
+  if (preflight.context) {
+    if (options.query_dss) CheckDss(preflight);
+    CheckDatabase(preflight, config);
+  }
+  if (CheckRepository(preflight, config, repository) && options.estimate_size)
+    CheckSpace(preflight, config, repository, nullptr);
+  return preflight;
+}
+
+void CheckSpace(Preflight& preflight, const Config& config, const Repository& repository,
+                const std::vector<Manifest>* recorded_sets) {
+  if (!preflight.context) return;
+  Result<DataDirEstimate> estimate = EstimateSize(preflight, config, recorded_sets);
   if (!estimate.ok()) {
     Add(preflight, "space", estimate.status());
     return;
@@ -118,7 +176,11 @@ void CheckRepository(Preflight& preflight, const Config& config, const Repositor
                        std::to_string(estimate->entries) + " entries" +
                        (preflight.server ? ", database " + FormatBytes(preflight.server->database_bytes)
                                          : std::string()) +
-                       ", before compression)";
+                       ", before compression" +
+                       (preflight.estimate_source.empty()
+                            ? std::string()
+                            : "; as set " + preflight.estimate_source + " and its chain recorded") +
+                       ")";
   if (*free_bytes < needed)
     Add(preflight, "space",
         Status::Failed("not enough space in " + repository.root() + ": " + detail,
@@ -127,19 +189,5 @@ void CheckRepository(Preflight& preflight, const Config& config, const Repositor
     Add(preflight, "space", Status::Ok(), detail);
 }
 
-}  // namespace
-
-Preflight RunPreflight(const Config& config, const Repository& repository,
-                       const PreflightOptions& options) {
-  Preflight preflight;
-  Add(preflight, "config", Status::Ok(), config.source);
-  CheckNode(preflight, config);
-  if (preflight.context) {
-    if (options.query_dss) CheckDss(preflight);
-    CheckDatabase(preflight, config);
-  }
-  CheckRepository(preflight, config, repository, options.estimate_size);
-  return preflight;
-}
 
 }  // namespace gb

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "coordinator/findings.h"
+#include "coordinator/manifest.h"
 #include "coordinator/node_context.h"
 #include "coordinator/repository.h"
 #include "datadir/archive_writer.h"
@@ -27,6 +28,7 @@ struct Preflight {
   std::optional<ServerIdentity> server;
   std::optional<DumpTools> tools;
   std::optional<DataDirEstimate> estimate;
+  std::string estimate_source;  // "" (walked), else the set whose chain recorded the size
 
   bool ok() const;
   // The first failure, or ok.
@@ -35,10 +37,18 @@ struct Preflight {
 
 struct PreflightOptions {
   bool query_dss = true;     // run bin/dss status
-  bool estimate_size = true;  // walk the data dir for the free-space check
+  bool estimate_size = true;  // walk the data dir for the free-space check (CheckSpace)
 };
 
 Preflight RunPreflight(const Config& config, const Repository& repository,
                        const PreflightOptions& options = {});
+
+// The "space" finding: the data dir's size (and the database's) against the repository's free
+// space. With `recorded_sets` (the repository's complete sets), the size is the one the newest
+// set of the node recorded, and the data dir is walked only when there is none: a nightly set
+// must not cost a walk of the whole tree. Null: walked (check, dry runs show its figures).
+// After a pre-flight whose repository checks passed.
+void CheckSpace(Preflight& preflight, const Config& config, const Repository& repository,
+                const std::vector<Manifest>* recorded_sets);
 
 }  // namespace gb

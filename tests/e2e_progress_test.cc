@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "io/files.h"
 #include "io/text.h"
 #include "tests/support/cli_json.h"
 #include "tests/support/govern_fixture.h"
@@ -72,6 +73,36 @@ TEST_F(ProgressTest, BackupJsonStreamsPhasesBytesAndDssStatesOnStderr) {
   }
   EXPECT_GE(progress_lines, 1);
   EXPECT_GT(previous, 0u) << "the last progress line counts the captured bytes";
+}
+
+// The estimated total of a backup's progress lines; 0 when it printed none.
+uint64_t EstimatedTotal(const std::string& err) {
+  for (const auto& event : ProgressEvents(err))
+    if (event.value("event", "") == "progress") return event.at("estimated_total_bytes").get<uint64_t>();
+  return 0;
+}
+
+// A nightly set must not walk the whole data dir for its size: the newest set of the node
+// and its chain recorded it. So a file written after the last set is not in the estimate (a
+// walk would count it), and once a set has archived it, it is.
+TEST_F(ProgressTest, TheDataDirSizeComesFromTheChainOnceThereIsASet) {
+  JsonRun first = RunJson(config_path_, {"backup"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const uint64_t walked = EstimatedTotal(first.err);
+  ASSERT_GT(walked, 0u) << first.err;
+
+  constexpr size_t kNewBytes = 3 << 20;
+  ASSERT_TRUE(WriteFile(node_.data_dir + "/config/grown.bin", std::string(kNewBytes, 'g'), 0644).ok());
+  JsonRun second = RunJson(config_path_, {"backup"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  ASSERT_EQ(second.doc.value("type", ""), "incremental") << second.doc.dump();
+  const uint64_t recorded = EstimatedTotal(second.err);
+  EXPECT_LT(recorded, walked + kNewBytes / 3) << "the new file was counted: the data dir was walked";
+
+  JsonRun third = RunJson(config_path_, {"backup"});
+  ASSERT_EQ(third.exit_code, 0) << third.err;
+  EXPECT_GE(EstimatedTotal(third.err), recorded + kNewBytes)
+      << "the second set's archived bytes are part of its chain's size";
 }
 
 TEST_F(ProgressTest, WithoutJsonStderrHasNoProgressLines) {
