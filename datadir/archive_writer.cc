@@ -14,6 +14,7 @@
 #include "datadir/change_journal.h"
 #include "datadir/change_rule.h"
 #include "datadir/data_dir_walk.h"
+#include "datadir/entry_prefetcher.h"
 #include "datadir/read_ahead.h"
 #include "datadir/tar_member_writer.h"
 #include "datadir/tree_stats.h"
@@ -85,6 +86,7 @@ struct DataDirArchiver::State {
   std::unique_ptr<VanishedList> vanished;
   std::unique_ptr<EntrySpill> first_pass;   // two passes: every entry of the first
   std::unique_ptr<EntrySpill> second_pass;  // two passes: what the second one replaced
+  std::unique_ptr<EntryPrefetcher> parent_ahead;  // reads the parent's index for `parent`
   std::unique_ptr<IndexCursor> parent;
   std::unique_ptr<ChangeJournal> journal;  // two passes: from the first pass's start
   bool finished = false;
@@ -272,8 +274,11 @@ Status DataDirArchiver::FirstPass() {
   plan.record_changes = options.online && !options.two_passes;
   if (options.parent != nullptr) {
     FileIndexReader* reader = options.parent;
+    s.parent_ahead = std::make_unique<EntryPrefetcher>(
+        [reader](FileIndexEntry& entry) { return reader->Next(entry); });
+    EntryPrefetcher* ahead = s.parent_ahead.get();
     s.parent = std::make_unique<IndexCursor>(
-        [reader](FileIndexEntry& entry) { return reader->Next(entry); }, "the parent's index");
+        [ahead](FileIndexEntry& entry) { return ahead->Next(entry); }, "the parent's index");
     plan.before = s.parent.get();
   }
   DirectoryChain directories;
