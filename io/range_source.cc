@@ -24,16 +24,22 @@ Result<std::unique_ptr<FileRangeSource>> FileRangeSource::Open(const std::string
 FileRangeSource::~FileRangeSource() { close(fd_); }
 
 Result<std::string> FileRangeSource::ReadRange(uint64_t offset, size_t length) {
+  std::string bytes;
+  GB_RETURN_IF_ERROR(ReadRangeInto(offset, length, &bytes));
+  return bytes;
+}
+
+Status FileRangeSource::ReadRangeInto(uint64_t offset, size_t length, std::string* into) {
   if (offset > size_ || length > size_ - offset) {
     return Status::Failed("cannot read bytes [" + std::to_string(offset) + ", " +
                           std::to_string(offset + length) + ") of " + path_ + ": it has only " +
                           std::to_string(size_) + " bytes",
                           "the file is truncated or was changed while it was read");
   }
-  std::string bytes(length, '\0');
+  into->resize(length);  // fills only what it grows by
   size_t done = 0;
   while (done < length) {
-    ssize_t n = pread(fd_, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
+    ssize_t n = pread(fd_, into->data() + done, length - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno("cannot read " + path_, errno);
@@ -45,7 +51,7 @@ Result<std::string> FileRangeSource::ReadRange(uint64_t offset, size_t length) {
     }
     done += static_cast<size_t>(n);
   }
-  return bytes;
+  return Status::Ok();
 }
 
 }  // namespace gb

@@ -129,7 +129,7 @@ Status SeekableZstdReader::ReadFrame(size_t index, FrameDecoder& decoder, std::s
   }
   if (decoder.context_ == nullptr) return Status::Failed("cannot create a zstd context for " + name());
   const SeekableFrame& frame = table_.frames[index];
-  GB_ASSIGN_OR_RETURN(*compressed, source_->ReadRange(frame.compressed_offset, frame.compressed_size));
+  GB_RETURN_IF_ERROR(source_->ReadRangeInto(frame.compressed_offset, frame.compressed_size, compressed));
   return DecompressCheckedFrame(static_cast<ZSTD_DCtx*>(decoder.context_), *compressed, name(),
                                 index, frame, content);
 }

@@ -53,6 +53,19 @@ class BufferSink : public ByteSink {
   const std::string& name_;
 };
 
+// Appends to a string it does not own (whose memory a caller reuses).
+class AppendingSink : public ByteSink {
+ public:
+  explicit AppendingSink(std::string& bytes) : bytes_(bytes) {}
+  Status Write(const void* data, size_t size) override {
+    bytes_.append(static_cast<const char*>(data), size);
+    return Status::Ok();
+  }
+
+ private:
+  std::string& bytes_;
+};
+
 // An object as a ByteSource: each Read is one ranged Get of up to `capacity` bytes, so the
 // Prefetcher's chunk size is the Get size.
 class RangedGetSource : public ByteSource {
@@ -112,23 +125,30 @@ Result<std::unique_ptr<StoreRangeSource>> StoreRangeSource::Open(Store& store, s
 }
 
 Result<std::string> StoreRangeSource::ReadRange(uint64_t offset, size_t length) {
+  std::string bytes;
+  GB_RETURN_IF_ERROR(ReadRangeInto(offset, length, &bytes));
+  return bytes;
+}
+
+Status StoreRangeSource::ReadRangeInto(uint64_t offset, size_t length, std::string* into) {
   if (offset > size_ || length > size_ - offset) {
     return Status::Failed("cannot read bytes [" + std::to_string(offset) + ", " +
                               std::to_string(offset + length) + ") of " + name_ +
                               ": it has only " + std::to_string(size_) + " bytes",
                           "the object is truncated or was replaced while it was read");
   }
+  into->clear();  // keeps its memory
   // A zero-length Get still costs a request (a HEAD on S3) and says nothing new.
-  if (length == 0) return std::string();
-  StringSink sink;
-  sink.mutable_bytes().reserve(length);
+  if (length == 0) return Status::Ok();
+  into->reserve(length);
+  AppendingSink sink(*into);
   GB_RETURN_IF_ERROR(store_.Get(key_, offset, length, sink));
-  if (sink.bytes().size() != length) {
-    return Status::Failed("got " + std::to_string(sink.bytes().size()) + " bytes of " + name_ +
+  if (into->size() != length) {
+    return Status::Failed("got " + std::to_string(into->size()) + " bytes of " + name_ +
                           " at offset " + std::to_string(offset) + " instead of " +
                           std::to_string(length));
   }
-  return std::move(sink.mutable_bytes());
+  return Status::Ok();
 }
 
 // ----------------------------------------------------------------------------------------

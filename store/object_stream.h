@@ -34,6 +34,7 @@ class StoreRangeSource : public RangeSource {
   const std::string& name() const override { return name_; }
   uint64_t size() const override { return size_; }
   Result<std::string> ReadRange(uint64_t offset, size_t length) override;
+  Status ReadRangeInto(uint64_t offset, size_t length, std::string* into) override;
 
  private:
   StoreRangeSource(Store& store, std::string key, std::string name, uint64_t size)

@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "io/range_source.h"
 #include "io/sha256.h"
 #include "io/zstd_file.h"
 #include "store/local_store.h"
@@ -181,6 +182,36 @@ TEST(ObjectStreamTest, AMissingOrShrunkObjectIsAnErrorNamingIt) {
   ASSERT_FALSE(read.ok());
   EXPECT_NE(read.status().message().find("data/shrinks"), std::string::npos)
       << read.status().message();
+}
+
+// A reader of many frames reads each into the buffer it keeps: the range replaces what the
+// buffer held, in the memory it had, for a stored object and for a local file alike.
+TEST(ObjectStreamTest, RangesReadIntoAKeptBufferReuseItsMemory) {
+  ScratchDir dir;
+  LocalStore store(dir.path());
+  const std::string bytes = PseudoRandomBytes(3 << 20, 5);
+  StringSource content(bytes);
+  ASSERT_TRUE(store.Put("data/frames", content).ok());
+  Result<std::unique_ptr<StoreRangeSource>> stored = StoreRangeSource::Open(store, "data/frames");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  Result<std::unique_ptr<FileRangeSource>> file = FileRangeSource::Open(dir / "data/frames");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  for (RangeSource* source : {static_cast<RangeSource*>(stored->get()),
+                              static_cast<RangeSource*>(file->get())}) {
+    std::string buffer(2 << 20, 'x');
+    const char* memory = buffer.data();
+    for (const auto& [offset, length] : {std::pair<uint64_t, size_t>{0, 1 << 20},
+                                         {12345, 2 << 20},
+                                         {(3 << 20) - 10, 10},
+                                         {7, 0}}) {
+      ASSERT_TRUE(source->ReadRangeInto(offset, length, &buffer).ok()) << source->name();
+      EXPECT_EQ(buffer, bytes.substr(offset, length)) << source->name() << " at " << offset;
+      EXPECT_EQ(buffer.data(), memory) << source->name() << ": the buffer was allocated anew";
+    }
+    Status past = source->ReadRangeInto((3 << 20) - 10, 11, &buffer);
+    ASSERT_FALSE(past.ok());
+    EXPECT_NE(past.message().find("data/frames"), std::string::npos) << past.message();
+  }
 }
 
 TEST(ObjectStreamTest, HeaderFrameThroughRangedReadsEqualsTheFiles) {
