@@ -189,5 +189,4 @@ void CheckSpace(Preflight& preflight, const Config& config, const Repository& re
     Add(preflight, "space", Status::Ok(), detail);
 }
 
-
 }  // namespace gb

@@ -142,12 +142,44 @@ Result<ObjectInfo> LocalStore::Put(const std::string& key, ByteSource& source) {
 namespace {
 
 // Get's read buffer, one per thread and kept: a buffer allocated per Get was a fresh mapping
-// each time, zero-filled, and its page faults were half of a local verify's.
+// each time, zero-filled, and its page faults were half of a local verify's. A Get made from
+// inside a sink's Write on the same thread (none is today) borrows none: it gets its own.
 constexpr size_t kReadBufferSize = 1 << 20;
-char* ThreadReadBuffer() {
-  thread_local const std::unique_ptr<char[]> buffer(new char[kReadBufferSize]);
-  return buffer.get();
-}
+
+class ReadBuffer {
+ public:
+  ReadBuffer() {
+    Kept& kept = ThreadKept();
+    if (!kept.lent) {
+      kept.lent = true;
+      lent_ = &kept;
+      data_ = kept.bytes.get();
+    } else {
+      own_.reset(new char[kReadBufferSize]);
+      data_ = own_.get();
+    }
+  }
+  ~ReadBuffer() {
+    if (lent_ != nullptr) lent_->lent = false;
+  }
+  ReadBuffer(const ReadBuffer&) = delete;
+  ReadBuffer& operator=(const ReadBuffer&) = delete;
+  char* data() const { return data_; }
+
+ private:
+  struct Kept {
+    std::unique_ptr<char[]> bytes{new char[kReadBufferSize]};
+    bool lent = false;
+  };
+  static Kept& ThreadKept() {
+    thread_local Kept kept;
+    return kept;
+  }
+
+  Kept* lent_ = nullptr;
+  std::unique_ptr<char[]> own_;
+  char* data_ = nullptr;
+};
 
 }  // namespace
 
@@ -166,7 +198,8 @@ Status LocalStore::Get(const std::string& key, uint64_t offset, uint64_t length,
                           " bytes)");
   }
   uint64_t remaining = length == kToEnd ? size - offset : length;
-  char* const buffer = ThreadReadBuffer();
+  const ReadBuffer read_buffer;
+  char* const buffer = read_buffer.data();
   while (remaining > 0) {
     const ssize_t n = ::pread(fd.get(), buffer, std::min<uint64_t>(remaining, kReadBufferSize),
                               static_cast<off_t>(offset));

@@ -16,7 +16,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -212,6 +214,40 @@ TEST(ObjectStreamTest, RangesReadIntoAKeptBufferReuseItsMemory) {
     ASSERT_FALSE(past.ok());
     EXPECT_NE(past.message().find("data/frames"), std::string::npos) << past.message();
   }
+}
+
+// A local Get lends its sink a buffer it keeps per thread: a sink that makes a Get of its own
+// while it is handed those bytes (on the same thread) must not have them overwritten.
+TEST(ObjectStreamTest, AGetFromInsideASinkOfAGetLeavesTheOuterBytesWhole) {
+  ScratchDir dir;
+  LocalStore store(dir.path());
+  const std::string outer = PseudoRandomBytes(3 << 20, 8);
+  const std::string inner = PseudoRandomBytes(1 << 20, 9);
+  StringSource outer_source(outer);
+  StringSource inner_source(inner);
+  ASSERT_TRUE(store.Put("data/outer", outer_source).ok());
+  ASSERT_TRUE(store.Put("data/inner", inner_source).ok());
+
+  class NestingSink : public ByteSink {
+   public:
+    explicit NestingSink(Store& store) : store_(store) {}
+    Status Write(const void* data, size_t size) override {
+      StringSink nested;
+      GB_RETURN_IF_ERROR(store_.Get("data/inner", 0, Store::kToEnd, nested));
+      inner_reads.push_back(nested.bytes());
+      received.append(static_cast<const char*>(data), size);
+      return Status::Ok();
+    }
+    std::string received;
+    std::vector<std::string> inner_reads;
+
+   private:
+    Store& store_;
+  } sink(store);
+  ASSERT_TRUE(store.Get("data/outer", 0, Store::kToEnd, sink).ok());
+  EXPECT_TRUE(sink.received == outer) << "the outer Get's bytes were overwritten";
+  ASSERT_FALSE(sink.inner_reads.empty());
+  for (const std::string& read : sink.inner_reads) EXPECT_TRUE(read == inner);
 }
 
 TEST(ObjectStreamTest, HeaderFrameThroughRangedReadsEqualsTheFiles) {
