@@ -128,7 +128,10 @@ class VolumeSnapshot {
 };
 
 // The database half: a snapshot exported at the capture instant and a pg_dump of it
-// streaming into the set on its own thread.
+// streaming into the set on its own thread. With DSS running, the dump may start before
+// the instant, beside the data dir's first pass: it is kept if the database did not move
+// before DSS stopped (pg/database_mark.h), so that the stopped node's dump need not wait
+// for the data dir, and otherwise given up for a new one.
 class DatabaseCapture {
  public:
   ~DatabaseCapture() {
@@ -138,41 +141,64 @@ class DatabaseCapture {
   }
 
   Status Start(const CaptureRequest& request) {
-    const NodeContext& context = *request.context;
-    request_ = &request;
-    file_ = Repository::DatabaseFileName(request.id);
-    PairIdentity identity{request.id, request.pair_token, kRoleDatabase};
-    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
-                                                   HalfOptionsFor(context.config, identity)));
-    GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
-    spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
-    GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request.tools, *context.database, snapshot_->id()));
+    GB_RETURN_IF_ERROR(OpenSnapshot(request));
+    return StartDump();
+  }
+
+  // Before DSS stops: the snapshot, its mark, and pg_dump streaming at once (in the
+  // background, DSS running: pass 1 need not wait for pg_dump to hold the snapshot).
+  Status StartBeforeStop(const CaptureRequest& request) {
+    GB_RETURN_IF_ERROR(OpenSnapshot(request));
+    // Before pg_dump starts: the sequences it will read must not have moved since.
+    GB_ASSIGN_OR_RETURN(mark_, snapshot_->Mark());
+    GB_RETURN_IF_ERROR(StartDump());
+    started_before_stop_ = true;
+    StartPump(/*wait_for_snapshot=*/true);
+    AllowDrain();
     return Status::Ok();
+  }
+
+  // DSS stopped: whether the dump started before stands for the stopped node's database. A
+  // failure to tell is a reason to dump again, not to fail the backup.
+  bool StillCurrent() {
+    if (!started_before_stop_) return false;
+    {
+      std::lock_guard<std::mutex> lock(drain_mutex_);
+      if (pump_done_ && !pumped_.ok()) {
+        spdlog::info("the database dump started while DSS ran failed ({}): dumping again",
+                     pumped_.status().message());
+        return false;
+      }
+    }
+    Result<std::optional<std::string>> change =
+        WhatChangedSince(*request_->context->database, *mark_);
+    if (!change.ok()) {
+      spdlog::info("cannot tell whether the database changed since DSS was stopped ({}): "
+                   "dumping it again", change.status().message());
+      return false;
+    }
+    if (change->has_value()) {
+      spdlog::info("the database changed before DSS stopped ({}): dumping it again", **change);
+      return false;
+    }
+    spdlog::info("the database did not change before DSS stopped: keeping the dump of "
+                 "snapshot {}, started while DSS ran", snapshot_->id());
+    return true;
   }
 
   // Once pg_dump holds the snapshot (and has locked the tables it dumps), DSS may run again;
   // its output then streams into the set on a thread of its own.
   Status Hold() {
+    if (pump_.joinable()) return Status::Ok();
     GB_RETURN_IF_ERROR(dump_->WaitUntilSnapshotHeld().WithContext("pg_dump"));
-    pump_ = std::thread([this] {
-      WaitUntilDrainAllowed();
-      InterruptibleSink sink(upload_->sink());
-      SummarizingSink summarizing(sink, tables_);
-      Progress* progress = request_->progress;
-      pumped_ = dump_->PumpTo(summarizing, [progress](uint64_t done) {
-        if (progress) progress->Set(1, done);
-      });
-    });
+    StartPump(/*wait_for_snapshot=*/false);
     return Status::Ok();
   }
 
   // pg_dump holds its snapshot while blocked on a full pipe, so its output can wait: while
   // DSS is down the cores go to the data dir, whose capture is what DSS waits for.
-  void AllowDrain() {
-    std::lock_guard<std::mutex> lock(drain_mutex_);
-    drain_allowed_ = true;
-    drain_changed_.notify_all();
-  }
+  void AllowDrain() { SetDrain(true); }
+  void HoldBackDrain() { SetDrain(false); }
 
   // Row counts and content hashes as the snapshot saw them: read from the dump as it
   // streamed, else (an archive that could not be followed) asked of the server in the
@@ -230,6 +256,67 @@ class DatabaseCapture {
   }
 
  private:
+  // Writes wait while the drain is held back: pg_dump then waits on its full pipe.
+  class GatedSink : public ByteSink {
+   public:
+    GatedSink(ByteSink& inner, DatabaseCapture& capture) : inner_(inner), capture_(capture) {}
+    Status Write(const void* data, size_t size) override {
+      capture_.WaitUntilDrainAllowed();
+      return inner_.Write(data, size);
+    }
+
+   private:
+    ByteSink& inner_;
+    DatabaseCapture& capture_;
+  };
+
+  Status OpenSnapshot(const CaptureRequest& request) {
+    const NodeContext& context = *request.context;
+    request_ = &request;
+    file_ = Repository::DatabaseFileName(request.id);
+    PairIdentity identity{request.id, request.pair_token, kRoleDatabase};
+    GB_ASSIGN_OR_RETURN(upload_, HalfUpload::Start(*request.repository, request.id, file_,
+                                                   HalfOptionsFor(context.config, identity)));
+    GB_ASSIGN_OR_RETURN(snapshot_, ExportedSnapshot::Open(*context.database));
+    return Status::Ok();
+  }
+
+  Status StartDump() {
+    spdlog::info("database snapshot {} exported; starting pg_dump", snapshot_->id());
+    GB_ASSIGN_OR_RETURN(dump_, PgDump::Start(*request_->tools, *request_->context->database,
+                                             snapshot_->id()));
+    return Status::Ok();
+  }
+
+  void StartPump(bool wait_for_snapshot) {
+    pump_ = std::thread([this, wait_for_snapshot] {
+      Result<uint64_t> pumped = uint64_t{0};
+      Status held = wait_for_snapshot
+                        ? dump_->WaitUntilSnapshotHeld().WithContext("pg_dump")
+                        : Status::Ok();
+      if (held.ok()) {
+        InterruptibleSink sink(upload_->sink());
+        SummarizingSink summarizing(sink, tables_);
+        GatedSink gated(summarizing, *this);
+        Progress* progress = request_->progress;
+        pumped = dump_->PumpTo(gated, [progress](uint64_t done) {
+          if (progress) progress->Set(1, done);
+        });
+      } else {
+        pumped = held;
+      }
+      std::lock_guard<std::mutex> lock(drain_mutex_);
+      pumped_ = std::move(pumped);
+      pump_done_ = true;
+    });
+  }
+
+  void SetDrain(bool allowed) {
+    std::lock_guard<std::mutex> lock(drain_mutex_);
+    drain_allowed_ = allowed;
+    drain_changed_.notify_all();
+  }
+
   void WaitUntilDrainAllowed() {
     std::unique_lock<std::mutex> lock(drain_mutex_);
     drain_changed_.wait(lock, [this] { return drain_allowed_; });
@@ -239,6 +326,9 @@ class DatabaseCapture {
   std::mutex drain_mutex_;
   std::condition_variable drain_changed_;
   bool drain_allowed_ = false;
+  bool pump_done_ = false;          // pumped_ is final (under drain_mutex_)
+  bool started_before_stop_ = false;
+  std::optional<DatabaseMark> mark_;
   std::string file_;
   std::unique_ptr<HalfUpload> upload_;
   std::unique_ptr<ExportedSnapshot> snapshot_;
@@ -260,16 +350,18 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
   CaptureResult result;
   DssRestarter dss(context.dss, request.env, request.progress);
   std::unique_ptr<VolumeSnapshot> volume;
-  DatabaseCapture database;
+  auto database = std::make_unique<DatabaseCapture>();
   DatadirCapture datadir;
   std::string source = context.node.data_dir;
 
-  // Step: offline with DSS running, the first pass reads the data dir while DSS still runs.
+  // Step: offline with DSS running, the first pass reads the data dir while DSS still runs,
+  // and pg_dump starts beside it on a snapshot of the running database.
   bool two_passes = false;
   if (consistency == Consistency::kOffline) {
     GB_ASSIGN_OR_RETURN(two_passes, dss.Running());
   }
   if (two_passes) {
+    if (context.database) GB_RETURN_IF_ERROR(database->StartBeforeStop(request));
     GB_RETURN_IF_ERROR(datadir.Start(request, source, true));
     GB_RETURN_IF_ERROR(datadir.FirstPass());
   }
@@ -289,19 +381,28 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
     source = context.config.snapshot.path;
   }
 
-  // Step: the database instant: export a snapshot and start pg_dump on it. With two passes
-  // pg_dump takes hold of it while the second pass reads the data dir (both with DSS down).
-  if (context.database) GB_RETURN_IF_ERROR(database.Start(request));
-  if (context.database && !two_passes) GB_RETURN_IF_ERROR(database.Hold());
+  // Step: the database instant. The dump started while DSS ran stands for it if the database
+  // did not move since; else (or with no such dump) a snapshot is exported now and pg_dump
+  // starts on it. With two passes pg_dump takes hold of it while the second pass reads the
+  // data dir (both with DSS down).
+  if (context.database && !database->StillCurrent()) {
+    database = std::make_unique<DatabaseCapture>();
+    GB_RETURN_IF_ERROR(database->Start(request));
+  }
+  if (context.database && !two_passes) GB_RETURN_IF_ERROR(database->Hold());
   GB_RETURN_IF_ERROR(CheckInterrupted());
 
   // Step: with a volume snapshot, both halves are frozen already: DSS may run again.
   if (consistency == Consistency::kSnapshot) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
-  // pg_dump's output waits (AllowDrain) only while DSS is down waiting for the data dir to
-  // be read, so that the cores go to the archive; in every other case it drains at once.
+  // pg_dump's output waits only while DSS is down waiting for the data dir to be read, so
+  // that the cores go to the archive; in every other case it drains at once.
   const bool dss_waits_for_datadir =
       consistency == Consistency::kOffline && result.window.dss_was_running;
-  if (!dss_waits_for_datadir) database.AllowDrain();
+  if (dss_waits_for_datadir) {
+    database->HoldBackDrain();
+  } else {
+    database->AllowDrain();
+  }
 
   // Step: the data dir: the second pass (what changed since the first), or the only one.
   if (two_passes) {
@@ -311,11 +412,11 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
     GB_RETURN_IF_ERROR(datadir.FirstPass());
   }
   GB_RETURN_IF_ERROR(datadir.CloseArchive());
-  if (context.database && two_passes) GB_RETURN_IF_ERROR(database.Hold());
+  if (context.database && two_passes) GB_RETURN_IF_ERROR(database->Hold());
 
   // Step: DSS back as soon as the data dir is captured; pg_dump and the index finish meanwhile.
   if (consistency == Consistency::kOffline) GB_RETURN_IF_ERROR(dss.StartAgain(result.window));
-  database.AllowDrain();
+  database->AllowDrain();
   if (volume) GB_RETURN_IF_ERROR(volume->Destroy());
   GB_ASSIGN_OR_RETURN(result.datadir, datadir.Finish(result.index));
   if (result.datadir.encrypted) result.recipients = request.repository->keys()->recipient_texts();
@@ -324,7 +425,7 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
 
   // Step: the database half completes.
   if (context.database) {
-    GB_ASSIGN_OR_RETURN(result.database, database.Finish());
+    GB_ASSIGN_OR_RETURN(result.database, database->Finish());
   }
   GB_RETURN_IF_ERROR(CheckInterrupted());
   return result;

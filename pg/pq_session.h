@@ -14,6 +14,7 @@
 
 #include "io/status.h"
 #include "pg/connection.h"
+#include "pg/database_mark.h"
 #include "pg/table_summary.h"
 
 namespace gb {
@@ -44,6 +45,10 @@ std::map<std::string, uint64_t> CountUserTableRows(pqxx::transaction_base& tx);
 // bytea output) with SET LOCAL, so that a table's hash does not depend on the role's or the
 // server's defaults: call it inside a transaction block.
 std::map<std::string, TableSummary> SummarizeUserTables(pqxx::transaction_base& tx);
+
+// The mark (database_mark.h) of the snapshot `tx` reads from (in REPEATABLE READ, the
+// transaction's own), and its sequences' values now.
+DatabaseMark ReadDatabaseMark(pqxx::transaction_base& tx);
 
 }  // namespace pq
 }  // namespace gb

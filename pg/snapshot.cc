@@ -64,6 +64,16 @@ Result<std::map<std::string, TableSummary>> ExportedSnapshot::SummarizeTables() 
   }
 }
 
+Result<DatabaseMark> ExportedSnapshot::Mark() {
+  GB_RETURN_IF_ERROR(CheckHeld());
+  try {
+    return pq::ReadDatabaseMark(*impl_->transaction);
+  } catch (const std::exception& error) {
+    return pq::QueryError("reading the transaction state of snapshot " + impl_->id,
+                          impl_->params, error);
+  }
+}
+
 void ExportedSnapshot::Release() {
   if (!impl_ || !impl_->transaction) return;
   try {

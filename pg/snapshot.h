@@ -9,6 +9,7 @@
 
 #include "io/status.h"
 #include "pg/connection.h"
+#include "pg/database_mark.h"
 #include "pg/table_summary.h"
 
 namespace gb {
@@ -24,6 +25,8 @@ class ExportedSnapshot {
   // Row count and content hash of every user table as seen by the snapshot (what a set
   // records for `diff`); one scan per table.
   Result<std::map<std::string, TableSummary>> SummarizeTables();
+  // What tells later whether the database moved since this snapshot (database_mark.h).
+  Result<DatabaseMark> Mark();
   void Release();                 // ends the transaction early
 
  private:

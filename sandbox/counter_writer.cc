@@ -28,6 +28,22 @@ Status WriteOwnedFile(const SampleNode& node, const std::string& name, const std
   return Status::Ok();
 }
 
+// psql's settings for bin/dss (counter, stop-sql): one KEY=VALUE a line, with a copy of
+// db.password_file that the node's owner can read.
+Result<std::string> PsqlSettings(const SampleNode& node, const ConnectionParams& db,
+                                 const std::string& psql) {
+  std::string settings = "psql=" + psql + "\nPGHOST=" + db.host + "\nPGPORT=" +
+                         std::to_string(db.port) + "\nPGDATABASE=" + db.dbname +
+                         "\nPGUSER=" + db.user + "\n";
+  if (!db.password_file.empty()) {
+    GB_ASSIGN_OR_RETURN(std::string passwords, ReadWholeFile(db.password_file));
+    // libpq ignores a password file that others can read.
+    GB_RETURN_IF_ERROR(WriteOwnedFile(node, "dss.pgpass", passwords, 0600));
+    settings += "PGPASSFILE=" + node.control_dir + "/dss.pgpass\n";
+  }
+  return settings;
+}
+
 }  // namespace
 
 Status EnableCounterWriter(const SampleNode& node, const ConnectionParams& db,
@@ -36,16 +52,16 @@ Status EnableCounterWriter(const SampleNode& node, const ConnectionParams& db,
                                         " (id int PRIMARY KEY, value bigint NOT NULL);"
                                         "INSERT INTO " + kCounterTable +
                                         " VALUES (1, 0) ON CONFLICT (id) DO NOTHING;"));
-  std::string settings = "psql=" + psql + "\nPGHOST=" + db.host + "\nPGPORT=" +
-                         std::to_string(db.port) + "\nPGDATABASE=" + db.dbname +
-                         "\nPGUSER=" + db.user + "\n";
-  if (!db.password_file.empty()) {
-    GB_ASSIGN_OR_RETURN(std::string passwords, ReadWholeFile(db.password_file));
-    // libpq ignores a password file that others can read.
-    GB_RETURN_IF_ERROR(WriteOwnedFile(node, "counter.pgpass", passwords, 0600));
-    settings += "PGPASSFILE=" + node.control_dir + "/counter.pgpass\n";
-  }
+  GB_ASSIGN_OR_RETURN(std::string settings, PsqlSettings(node, db, psql));
   return WriteOwnedFile(node, "counter", settings, 0644);
+}
+
+Status SetSqlAtStop(const SampleNode& node, const ConnectionParams& db, const std::string& sql,
+                    const std::string& psql) {
+  if (sql.find('\n') != std::string::npos)
+    return Status::Failed("the SQL of a stop is one line: " + sql);
+  GB_ASSIGN_OR_RETURN(std::string settings, PsqlSettings(node, db, psql));
+  return WriteOwnedFile(node, "stop-sql", settings + "sql=" + sql + "\n", 0644);
 }
 
 std::map<std::string, std::string> ExpectedCounterChurn(uint64_t n) {

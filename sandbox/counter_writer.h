@@ -1,4 +1,5 @@
-// CounterWriter: the writing DSS of the consistency tests. While the sample node's fake DSS
+// CounterWriter: the writing DSS of the consistency tests (and SetSqlAtStop: one that writes
+// as it stops). While the sample node's fake DSS
 // runs with its `counter` switch on, a writer counts steps n = 1, 2, ...: each step commits
 // n to the row of table dss_counter, then writes n to config/counter.txt, then creates,
 // appends to, renames and deletes files under managed_folders/counter-churn; a `dss stop`
@@ -29,6 +30,12 @@ inline constexpr char kCounterTable[] = "dss_counter";                    // (id
 // owner can read.
 Status EnableCounterWriter(const SampleNode& node, const ConnectionParams& db,
                            const std::string& psql = "/usr/bin/psql");
+
+// Turns the node's `stop-sql` switch on: from now on every `dss stop` runs `sql` (one line)
+// in `db` through psql once the server is down, as a Govern server that writes on its way
+// down; the stop fails if the SQL does. Removing control_dir/stop-sql turns it off.
+Status SetSqlAtStop(const SampleNode& node, const ConnectionParams& db, const std::string& sql,
+                    const std::string& psql = "/usr/bin/psql");
 
 // What the churn of kCounterChurnDir holds after step `n`: relative path (under the data dir)
 // -> file content, "" for the folders.

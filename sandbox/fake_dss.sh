@@ -8,6 +8,9 @@
 #   churn                           while running, config/churn.json is rewritten every 0.2 s
 #   counter                         while running, a writer keeps counting (do_counter_writer);
 #                                   the file holds its PG* settings, one KEY=VALUE a line
+#   stop-sql                        a stop runs its sql= line through psql once the server is
+#                                   down (a Govern server writing on its way down); the stop
+#                                   fails if the SQL does. PG* settings as in `counter`
 # The generator (sandbox/sample_node.cc) embeds this file at build time and replaces the
 # placeholder below with the node's control directory, shell-quoted.
 CONTROL_DIR=@CONTROL_DIR@
@@ -112,9 +115,25 @@ do_stop() {
     return 1
   fi
   rm -f "$PID_FILE"
+  if [ -e "$CONTROL_DIR/stop-sql" ] && ! run_stop_sql; then
+    echo "[!] governserver failed to write its state on its way down" >&2
+    return 1
+  fi
   record stop
   echo "DSS stopped"
 }
+
+run_stop_sql() (
+  local key value sql="" psql=psql
+  while IFS='=' read -r key value; do
+    case "$key" in
+      PGHOST|PGPORT|PGDATABASE|PGUSER|PGPASSFILE) export "${key}=${value}" ;;
+      psql) psql=$value ;;
+      sql) sql=$value ;;
+    esac
+  done < "$CONTROL_DIR/stop-sql"
+  "$psql" -X -q -v ON_ERROR_STOP=1 -c "$sql" > /dev/null
+)
 
 do_start() {
   local expected pid data_version install_version

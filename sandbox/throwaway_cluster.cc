@@ -142,7 +142,8 @@ struct ThrowawayCluster::Impl {
         "max_connections = 50\n"
         "shared_buffers = 64MB\n"
         "max_wal_size = 1GB\n"
-        "logging_collector = off\n";
+        "logging_collector = off\n" +
+        std::string(options.autovacuum ? "" : "autovacuum = off\n");
     // Appended: the last occurrence of a setting wins, so a port change on retry works.
     std::ofstream conf(data_dir + "/postgresql.conf", std::ios::app);
     conf << settings;

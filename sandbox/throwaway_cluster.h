@@ -21,6 +21,9 @@ struct ThrowawayClusterOptions {
   std::string govern_password = "govern-secret";
   std::string govern_db = "govern";
   bool govern_can_create_db = true;
+  // false: no autovacuum, so no transaction runs that nobody asked for (an autoanalyze takes
+  // one): the tests' shared cluster, where a test may assert that none committed.
+  bool autovacuum = true;
   bool keep = false;              // the destructor leaves the server running and its files
                                   // in place (demo --keep, the benchmark); Discard() still
                                   // removes them

@@ -40,7 +40,9 @@ class SharedClusterEnvironment : public ::testing::Environment {
 ThrowawayCluster& SharedCluster() {
   std::unique_ptr<ThrowawayCluster>& slot = ClusterSlot();
   if (!slot) {
-    Result<std::unique_ptr<ThrowawayCluster>> started = ThrowawayCluster::Start({});
+    ThrowawayClusterOptions options;
+    options.autovacuum = false;  // a test that sees no transaction commit made none itself
+    Result<std::unique_ptr<ThrowawayCluster>> started = ThrowawayCluster::Start(options);
     if (!started.ok()) {
       std::fprintf(stderr, "cannot start the test PostgreSQL cluster: %s\n",
                    started.status().ToString().c_str());
