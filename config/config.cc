@@ -43,7 +43,7 @@ const std::map<std::string, std::vector<std::string>>& Schema() {
       {"database", {"host", "port", "dbname", "user", "password_file", "pg_bin_dir"}},
       {"repository", RepositoryKeys()},
       {"backup", {"mode", "exclude", "compression_level", "threads", "incremental", "full_every",
-                  "cache_dir", "change_journal"}},
+                  "cache_dir", "change_journal", "dump_while_running"}},
       {"snapshot", {"create", "path", "destroy"}},
       {"encryption", {"recipients", "identity_file", "passphrase_file", "signing_key_file",
                       "trusted_keys"}},
@@ -355,6 +355,8 @@ class ConfigReader {
     }
     if (auto value = reader_.AbsolutePath("backup", "cache_dir")) backup->cache_dir = *value;
     if (auto journal = reader_.Boolean("backup", "change_journal")) backup->change_journal = *journal;
+    if (auto early = reader_.Boolean("backup", "dump_while_running"))
+      backup->dump_while_running = *early;
   }
 
   void ReadSnapshot(SnapshotConfig* snapshot) {

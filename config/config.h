@@ -57,6 +57,10 @@ struct BackupConfig {
   // Offline: the first pass keeps a change journal (inotify), so that the second one, DSS
   // stopped, reads only the directories where something happened (datadir/change_journal.h).
   bool change_journal = true;
+  // Offline with DSS running: pg_dump starts beside the first pass, on a snapshot of the
+  // running database, and its dump is kept if the database did not move before DSS stopped
+  // (pg/database_mark.h); else it is given up and the database dumped again, DSS down.
+  bool dump_while_running = true;
 
   static std::vector<std::string> DefaultExcludes();
 };

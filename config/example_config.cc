@@ -110,6 +110,12 @@ cache_dir = "/var/cache/govern-backup"
 # the journal cannot be trusted (watch limit, queue overflow, hard links). Writes through a
 # shared memory mapping raise no inotify event: set false if something writes the data dir so.
 change_journal = true
+# Offline with DSS running: the database is dumped beside the first pass, and that dump is kept
+# when no transaction committed and no sequence moved before DSS stopped (the set is then
+# ready about 13% sooner on the bench node); otherwise it is given up and dumped again, DSS down.
+# On a node whose database is written to all night, every dump is given up (the log says so):
+# set false there, and the database is dumped only once DSS is down.
+dump_while_running = true
 
 [snapshot]
 # Optional: capture the data dir from an atomic volume snapshot instead of the live folder.

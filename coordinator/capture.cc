@@ -178,7 +178,8 @@ class DatabaseCapture {
       return false;
     }
     if (change->has_value()) {
-      spdlog::info("the database changed before DSS stopped ({}): dumping it again", **change);
+      spdlog::info("the database changed before DSS stopped ({}): dumping it again (if it "
+                   "does every night, set [backup] dump_while_running = false)", **change);
       return false;
     }
     spdlog::info("the database did not change before DSS stopped: keeping the dump of "
@@ -361,7 +362,8 @@ Result<CaptureResult> CaptureHalves(const CaptureRequest& request) {
     GB_ASSIGN_OR_RETURN(two_passes, dss.Running());
   }
   if (two_passes) {
-    if (context.database) GB_RETURN_IF_ERROR(database->StartBeforeStop(request));
+    if (context.database && context.config.backup.dump_while_running)
+      GB_RETURN_IF_ERROR(database->StartBeforeStop(request));
     GB_RETURN_IF_ERROR(datadir.Start(request, source, true));
     GB_RETURN_IF_ERROR(datadir.FirstPass());
   }

@@ -3,7 +3,8 @@
 // did not move before DSS stopped. A Govern server that writes on its way down (a row, or a
 // sequence moved outside any transaction) makes the tool dump again once DSS is down: the
 // set holds what the stopped node held, and nothing of the dump given up is left in the
-// repository, local or a bucket. A backup that fails at the stop leaves nothing either.
+// repository, local or a bucket. A backup that fails at the stop leaves nothing either; with
+// [backup] dump_while_running = false the database is dumped only once DSS is down.
 #include <algorithm>
 #include <filesystem>
 #include <string>
@@ -64,7 +65,21 @@ TEST_F(EarlyDumpTest, TheDumpStartedWhileDssRanIsKeptWhenTheDatabaseStaysStill) 
   ASSERT_TRUE(node_.IsRunning());
   const std::string id = BackupOk();
   EXPECT_NE(last_backup_log_.find(kKept), std::string::npos) << last_backup_log_;
+  EXPECT_LT(last_backup_log_.find("database snapshot"), last_backup_log_.find("DSS stopped"))
+      << last_backup_log_;
   EXPECT_EQ(last_backup_log_.find(kDumpedAgain), std::string::npos) << last_backup_log_;
+  EXPECT_EQ(DatabaseDigest(RestoreElsewhere(id)), DatabaseDigest(db_));
+}
+
+TEST_F(EarlyDumpTest, WithDumpWhileRunningOffTheDatabaseIsDumpedOnceDssIsDown) {
+  WriteConfig("[backup]\ndump_while_running = false\n");
+  const std::string id = BackupOk();
+  const size_t stopped = last_backup_log_.find("DSS stopped");
+  const size_t exported = last_backup_log_.find("database snapshot");
+  ASSERT_NE(stopped, std::string::npos) << last_backup_log_;
+  ASSERT_NE(exported, std::string::npos) << last_backup_log_;
+  EXPECT_LT(stopped, exported) << last_backup_log_;
+  EXPECT_EQ(last_backup_log_.find(kKept), std::string::npos) << last_backup_log_;
   EXPECT_EQ(DatabaseDigest(RestoreElsewhere(id)), DatabaseDigest(db_));
 }
 
